@@ -1,0 +1,30 @@
+# node-gyp build of the CPU-only addon: the default build of a fresh clone (no CUDA, no cmake).
+# No -march=native: the binary must run on any x86-64; AVX2/FMA kernels are compiled per function
+# with target attributes and chosen at run time from CPUID (native/cpu/gemm.cc).
+{
+  "targets": [
+    {
+      "target_name": "entrena",
+      "sources": [
+        "native/bindings.cc",
+        "native/core/status.cc",
+        "native/cpu/backend.cc",
+        "native/cpu/threads.cc",
+        "native/cpu/elementwise.cc",
+        "native/cpu/reduce.cc",
+        "native/cpu/index.cc",
+        "native/cpu/random.cc",
+        "native/cpu/gemm_ref.cc",
+        "native/cpu/gemm.cc",
+        "native/cuda/stub.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"] }
+    }
+  ]
+}

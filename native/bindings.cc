@@ -1,0 +1,627 @@
+// bindings.cc — the N-API boundary, and the only file that includes napi.h (DESIGN principle 6).
+//
+// What crosses: tensors' memory as opaque handles (an External wrapping a Storage this file owns),
+// and numbers. The shape, strides and offsets of elementwise operands travel through a scratch
+// Float64Array that JavaScript fills before the call (lib/ts/native.ts writes it), which keeps a
+// small op's boundary cost to one N-API call with a handful of arguments.
+//
+// Safety: every handle is checked (ours, not disposed, on the expected device) and every view is
+// bounds-checked against its buffer before a kernel runs, so no JavaScript input can make native
+// code read or write outside memory it owns. Kernel failures come back as Status codes and are
+// thrown as JavaScript errors built by the error factory that lib/ts registers at init, so they
+// are instances of entrena's error classes with a stable `code`.
+#include <napi.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "cpu/kernels.h"
+#include "cpu/threads.h"
+
+namespace entrena {
+namespace {
+
+constexpr uint64_t kStorageMagic = 0x656e7472656e6131ull;  // "entrena1"
+
+struct Storage {
+  uint64_t magic = kStorageMagic;
+  void* data = nullptr;
+  size_t bytes = 0;
+  Device device = Device::cpu;
+  bool freed = false;
+};
+
+// Process-wide accounting per device: live buffers and bytes (worker threads share the heap).
+std::atomic<int64_t> g_live_buffers[2];
+std::atomic<int64_t> g_live_bytes[2];
+
+// Per-environment state (one per main thread or worker thread that loads the addon).
+struct AddonData {
+  double* scratch = nullptr;
+  size_t scratch_len = 0;
+  Napi::ObjectReference scratch_ref;
+  Napi::FunctionReference make_error;
+};
+
+// Scratch layout (doubles): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element offset,
+// [1..8] strides. Must match lib/ts/native.ts.
+constexpr int kScratchShape = 1;
+constexpr int kScratchOperands = 16;
+constexpr int kScratchOperandStride = 16;
+constexpr size_t kScratchLen = 128;
+
+AddonData* data_of(const Napi::Env& env) { return env.GetInstanceData<AddonData>(); }
+
+[[noreturn]] void throw_code(const Napi::Env& env, const char* code, const std::string& message) {
+  AddonData* d = data_of(env);
+  if (d && !d->make_error.IsEmpty()) {
+    Napi::Value err = d->make_error.Call({Napi::String::New(env, code), Napi::String::New(env, message)});
+    throw Napi::Error(env, err);
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+[[noreturn]] void throw_status(const Napi::Env& env, Status s) {
+  throw_code(env, status_code_name(s), last_error_message());
+}
+
+inline void check(const Napi::Env& env, Status s) {
+  if (s != Status::ok) throw_status(env, s);
+}
+
+const Backend& backend_for(const Napi::Env& env, Device dev) {
+  if (dev == Device::cpu) return cpu_backend();
+  const Backend* b = cuda_backend();
+  if (!b) throw_status(env, Status::not_compiled_with_cuda);
+  return *b;
+}
+
+template <typename Fn>
+Fn kernel(const Napi::Env& env, const Backend& b, Fn fn, const char* name) {
+  if (!fn) throw_code(env, "ERR_KERNEL_NOT_AVAILABLE", std::string("kernel '") + name + "' is not available on '" + b.name + "'");
+  return fn;
+}
+
+Storage* storage_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (!v.IsExternal()) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "argument " + std::to_string(i) + " is not a tensor buffer handle");
+  Storage* s = v.As<Napi::External<Storage>>().Data();
+  if (!s || s->magic != kStorageMagic) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "argument " + std::to_string(i) + " is not an entrena buffer");
+  if (s->freed) throw_code(info.Env(), "ERR_DISPOSED", "the tensor's memory has been disposed");
+  return s;
+}
+
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "argument " + std::to_string(i) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != std::floor(d))
+    throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "argument " + std::to_string(i) + " must be an integer");
+  return static_cast<int64_t>(d);
+}
+
+double num_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "argument " + std::to_string(i) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+DType dtype_arg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t d = int_arg(info, i);
+  if (d < 0 || d > 2) throw_code(info.Env(), "ERR_DTYPE", "unknown dtype code " + std::to_string(d));
+  return static_cast<DType>(d);
+}
+
+Device device_arg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t d = int_arg(info, i);
+  if (d < 0 || d > 1) throw_code(info.Env(), "ERR_DEVICE", "unknown device code " + std::to_string(d));
+  return static_cast<Device>(d);
+}
+
+// Checks that `count` elements of `dt` starting at element `offset` lie inside the buffer.
+void check_range(const Napi::Env& env, const Storage* s, DType dt, int64_t offset, int64_t count) {
+  if (count == 0) return;
+  size_t es = dtype_size(dt);
+  if (offset < 0 || count < 0 || static_cast<uint64_t>(offset + count) * es > s->bytes)
+    throw_code(env, "ERR_INDEX", "view of " + std::to_string(count) + " elements at offset " + std::to_string(offset) +
+                                     " exceeds its buffer of " + std::to_string(s->bytes) + " bytes");
+}
+
+char* at(const Storage* s, DType dt, int64_t offset) { return static_cast<char*>(s->data) + offset * dtype_size(dt); }
+
+// Reads the iteration shape from scratch and binds operand `o` (its offset and strides) to `s`.
+void read_shape(const Napi::Env& env, Iter& it) {
+  const double* sc = data_of(env)->scratch;
+  int nd = static_cast<int>(sc[0]);
+  if (nd < 0 || nd > kMaxDims) throw_code(env, "ERR_SHAPE", "rank " + std::to_string(nd) + " exceeds the maximum of 8");
+  it.ndim = nd;
+  for (int d = 0; d < nd; ++d) {
+    double v = sc[kScratchShape + d];
+    if (!(v >= 0 && v < 9.0e15)) throw_code(env, "ERR_SHAPE", "invalid dimension size");
+    it.shape[d] = static_cast<int64_t>(v);
+  }
+}
+
+void bind_operand(const Napi::Env& env, Iter& it, int o, const Storage* s, DType dt) {
+  const double* sc = data_of(env)->scratch + kScratchOperands + o * kScratchOperandStride;
+  int64_t offset = static_cast<int64_t>(sc[0]);
+  int64_t lo = offset, hi = offset;
+  bool empty = false;
+  for (int d = 0; d < it.ndim; ++d) {
+    int64_t st = static_cast<int64_t>(sc[1 + d]);
+    it.strides[o][d] = st;
+    if (it.shape[d] == 0) empty = true;
+    int64_t span = (it.shape[d] - 1) * st;
+    if (span < 0) lo += span; else hi += span;
+  }
+  it.data[o] = at(s, dt, offset);
+  if (empty) return;
+  if (lo < 0 || static_cast<uint64_t>(hi + 1) * dtype_size(dt) > s->bytes)
+    throw_code(env, "ERR_INDEX", "operand view reaches outside its buffer");
+}
+
+// A number passed where a tensor is expected becomes a broadcast scalar held in `slot`.
+void bind_scalar(Iter& it, int o, double value, DType dt, double* slot) {
+  if (dt == DType::f32) *reinterpret_cast<float*>(slot) = static_cast<float>(value);
+  else if (dt == DType::f64) *slot = value;
+  else *reinterpret_cast<int32_t*>(slot) = static_cast<int32_t>(value);
+  it.data[o] = slot;
+  for (int d = 0; d < kMaxDims; ++d) it.strides[o][d] = 0;
+}
+
+void require_same_device(const Napi::Env& env, std::initializer_list<const Storage*> list) {
+  Device dev = (*list.begin())->device;
+  for (const Storage* s : list)
+    if (s && s->device != dev) throw_code(env, "ERR_DEVICE", "operands are on different devices (cpu and cuda)");
+}
+
+// ---- lifecycle -------------------------------------------------------------------------------
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData* d = data_of(env);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw_code(env, "ERR_INVALID_ARGUMENT", "init expects a Float64Array scratch buffer");
+  Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
+  if (arr.ElementLength() < kScratchLen) throw_code(env, "ERR_INVALID_ARGUMENT", "scratch buffer too small");
+  d->scratch = arr.Data();
+  d->scratch_len = arr.ElementLength();
+  d->scratch_ref = Napi::Persistent(arr.As<Napi::Object>());
+  if (info.Length() > 1 && info[1].IsFunction()) d->make_error = Napi::Persistent(info[1].As<Napi::Function>());
+  return env.Undefined();
+}
+
+void finalize_storage(Napi::Env env, Storage* s) {
+  if (!s->freed) {
+    if (s->device == Device::cpu) cpu_backend().release(s->data, s->bytes);
+    else if (const Backend* b = cuda_backend()) b->release(s->data, s->bytes);
+    int dev = static_cast<int>(s->device);
+    g_live_buffers[dev]--;
+    g_live_bytes[dev] -= static_cast<int64_t>(s->bytes);
+    if (s->device == Device::cpu) Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(s->bytes));
+  }
+  delete s;
+}
+
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Device dev = device_arg(info, 0);
+  int64_t bytes = int_arg(info, 1);
+  if (bytes < 0) throw_code(env, "ERR_INVALID_ARGUMENT", "negative allocation size");
+  const Backend& b = backend_for(env, dev);
+  void* p = nullptr;
+  check(env, b.alloc(static_cast<size_t>(bytes), &p));
+  Storage* s = new Storage();
+  s->data = p;
+  s->bytes = static_cast<size_t>(bytes);
+  s->device = dev;
+  g_live_buffers[static_cast<int>(dev)]++;
+  g_live_bytes[static_cast<int>(dev)] += bytes;
+  // V8 is told about host memory so that garbage collection pressure reflects it.
+  if (dev == Device::cpu) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return Napi::External<Storage>::New(env, s, finalize_storage);
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal()) throw_code(env, "ERR_INVALID_ARGUMENT", "free expects a buffer handle");
+  Storage* s = info[0].As<Napi::External<Storage>>().Data();
+  if (!s || s->magic != kStorageMagic) throw_code(env, "ERR_INVALID_ARGUMENT", "free expects an entrena buffer");
+  if (s->freed) return env.Undefined();
+  const Backend& b = backend_for(env, s->device);
+  check(env, b.release(s->data, s->bytes));
+  s->freed = true;
+  s->data = nullptr;
+  int dev = static_cast<int>(s->device);
+  g_live_buffers[dev]--;
+  g_live_bytes[dev] -= static_cast<int64_t>(s->bytes);
+  if (s->device == Device::cpu) Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(s->bytes));
+  return env.Undefined();
+}
+
+// write(handle, byteOffset, typedArray): host → buffer.  read(handle, byteOffset, typedArray): buffer → host.
+void host_transfer(const Napi::CallbackInfo& info, bool to_host) {
+  Napi::Env env = info.Env();
+  Storage* s = storage_arg(info, 0);
+  int64_t off = int_arg(info, 1);
+  if (!info[2].IsTypedArray()) throw_code(env, "ERR_INVALID_ARGUMENT", "expected a typed array");
+  Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
+  size_t n = ta.ByteLength();
+  char* host = static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (off < 0 || static_cast<uint64_t>(off) + n > s->bytes) throw_code(env, "ERR_INDEX", "transfer exceeds the buffer");
+  const Backend& b = backend_for(env, s->device);
+  char* dev = static_cast<char*>(s->data) + off;
+  check(env, to_host ? b.copy_to_host(host, dev, n) : b.copy_from_host(dev, host, n));
+}
+Napi::Value Write(const Napi::CallbackInfo& info) { host_transfer(info, false); return info.Env().Undefined(); }
+Napi::Value Read(const Napi::CallbackInfo& info) { host_transfer(info, true); return info.Env().Undefined(); }
+
+// ---- elementwise -------------------------------------------------------------------------------
+
+// unary(op, dtype, out, a, p0, p1)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t op = int_arg(info, 0);
+  DType dt = dtype_arg(info, 1);
+  Storage* out = storage_arg(info, 2);
+  Storage* a = storage_arg(info, 3);
+  require_same_device(env, {out, a});
+  Iter it;
+  it.nops = 2;
+  read_shape(env, it);
+  bind_operand(env, it, 0, out, dt);
+  bind_operand(env, it, 1, a, dt);
+  const Backend& b = backend_for(env, out->device);
+  check(env, kernel(env, b, b.unary, "unary")(static_cast<UnaryOp>(op), dt, it, num_arg(info, 4), num_arg(info, 5)));
+  return env.Undefined();
+}
+
+// binary(op, dtype, out, a | number, b | number, p0, p1)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t op = int_arg(info, 0);
+  DType dt = dtype_arg(info, 1);
+  Storage* out = storage_arg(info, 2);
+  Iter it;
+  it.nops = 3;
+  read_shape(env, it);
+  bind_operand(env, it, 0, out, dt);
+  double slots[2] = {0, 0};
+  for (int o = 1; o <= 2; ++o) {
+    if (info[2 + o].IsNumber()) {
+      if (out->device != Device::cpu) throw_code(env, "ERR_INVALID_ARGUMENT", "scalar operands must be tensors on cuda");
+      bind_scalar(it, o, info[2 + o].As<Napi::Number>().DoubleValue(), dt, &slots[o - 1]);
+    } else {
+      Storage* s = storage_arg(info, 2 + o);
+      require_same_device(env, {out, s});
+      bind_operand(env, it, o, s, dt);
+    }
+  }
+  const Backend& b = backend_for(env, out->device);
+  check(env, kernel(env, b, b.binary, "binary")(static_cast<BinaryOp>(op), dt, it, num_arg(info, 5), num_arg(info, 6)));
+  return env.Undefined();
+}
+
+// where(dtype, condDtype, out, cond, a, b)
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DType dt = dtype_arg(info, 0), cdt = dtype_arg(info, 1);
+  Storage *out = storage_arg(info, 2), *c = storage_arg(info, 3), *a = storage_arg(info, 4), *bb = storage_arg(info, 5);
+  require_same_device(env, {out, c, a, bb});
+  Iter it;
+  it.nops = 4;
+  read_shape(env, it);
+  bind_operand(env, it, 0, out, dt);
+  bind_operand(env, it, 1, c, cdt);
+  bind_operand(env, it, 2, a, dt);
+  bind_operand(env, it, 3, bb, dt);
+  const Backend& b = backend_for(env, out->device);
+  check(env, kernel(env, b, b.where, "where")(dt, cdt, it));
+  return env.Undefined();
+}
+
+// cast(outDtype, inDtype, out, in): strided copy with conversion
+Napi::Value Cast(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DType odt = dtype_arg(info, 0), idt = dtype_arg(info, 1);
+  Storage *out = storage_arg(info, 2), *in = storage_arg(info, 3);
+  require_same_device(env, {out, in});
+  Iter it;
+  it.nops = 2;
+  read_shape(env, it);
+  bind_operand(env, it, 0, out, odt);
+  bind_operand(env, it, 1, in, idt);
+  const Backend& b = backend_for(env, out->device);
+  check(env, kernel(env, b, b.cast, "cast")(odt, idt, it));
+  return env.Undefined();
+}
+
+// fill(dtype, out, value)
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DType dt = dtype_arg(info, 0);
+  Storage* out = storage_arg(info, 1);
+  Iter it;
+  it.nops = 1;
+  read_shape(env, it);
+  bind_operand(env, it, 0, out, dt);
+  const Backend& b = backend_for(env, out->device);
+  check(env, kernel(env, b, b.fill, "fill")(dt, it, num_arg(info, 2)));
+  return env.Undefined();
+}
+
+// ---- reductions, softmax, indexing: contiguous operands given as (handle, element offset) ------
+
+struct Span3 { int64_t outer, n, inner; };
+
+Span3 span_args(const Napi::CallbackInfo& info, size_t i) {
+  Span3 s{int_arg(info, i), int_arg(info, i + 1), int_arg(info, i + 2)};
+  if (s.outer < 0 || s.n < 0 || s.inner < 0) throw_code(info.Env(), "ERR_SHAPE", "negative extent");
+  return s;
+}
+
+// reduce(op, dtype, outer, n, inner, in, inOff, out, outOff, p0)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t op = int_arg(info, 0);
+  if (op < 0 || op > 7) throw_code(env, "ERR_INVALID_ARGUMENT", "unknown reduction");
+  DType dt = dtype_arg(info, 1);
+  Span3 s = span_args(info, 2);
+  Storage *in = storage_arg(info, 5), *out = storage_arg(info, 7);
+  require_same_device(env, {in, out});
+  int64_t in_off = int_arg(info, 6), out_off = int_arg(info, 8);
+  bool is_arg = op == static_cast<int64_t>(ReduceOp::argmax) || op == static_cast<int64_t>(ReduceOp::argmin);
+  DType out_dt = is_arg ? DType::i32 : dt;
+  check_range(env, in, dt, in_off, s.outer * s.n * s.inner);
+  check_range(env, out, out_dt, out_off, s.outer * s.inner);
+  const Backend& b = backend_for(env, in->device);
+  check(env, kernel(env, b, b.reduce, "reduce")(static_cast<ReduceOp>(op), dt, s.outer, s.n, s.inner, at(in, dt, in_off),
+                                                 at(out, out_dt, out_off), num_arg(info, 9)));
+  return env.Undefined();
+}
+
+// softmax(dtype, log, outer, n, inner, in, inOff, out, outOff)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DType dt = dtype_arg(info, 0);
+  bool log = info[1].ToBoolean();
+  Span3 s = span_args(info, 2);
+  Storage *in = storage_arg(info, 5), *out = storage_arg(info, 7);
+  require_same_device(env, {in, out});
+  int64_t in_off = int_arg(info, 6), out_off = int_arg(info, 8), total = s.outer * s.n * s.inner;
+  check_range(env, in, dt, in_off, total);
+  check_range(env, out, dt, out_off, total);
+  const Backend& b = backend_for(env, in->device);
+  check(env, kernel(env, b, b.softmax, "softmax")(dt, log, s.outer, s.n, s.inner, at(in, dt, in_off), at(out, dt, out_off)));
+  return env.Undefined();
+}
+
+// softmaxBackward(dtype, log, outer, n, inner, y, yOff, dy, dyOff, dx, dxOff)
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DType dt = dtype_arg(info, 0);
+  bool log = info[1].ToBoolean();
+  Span3 s = span_args(info, 2);
+  Storage *y = storage_arg(info, 5), *dy = storage_arg(info, 7), *dx = storage_arg(info, 9);
+  require_same_device(env, {y, dy, dx});
+  int64_t total = s.outer * s.n * s.inner;
+  int64_t yo = int_arg(info, 6), dyo = int_arg(info, 8), dxo = int_arg(info, 10);
+  check_range(env, y, dt, yo, total);
+  check_range(env, dy, dt, dyo, total);
+  check_range(env, dx, dt, dxo, total);
+  const Backend& b = backend_for(env, y->device);
+  check(env, kernel(env, b, b.softmax_backward, "softmax_backward")(dt, log, s.outer, s.n, s.inner, at(y, dt, yo), at(dy, dt, dyo),
+                                                                     at(dx, dt, dxo)));
+  return env.Undefined();
+}
+
+// index(kind, dtype, outer, nSrcOrDst, inner, src, srcOff, idx, idxOff, nIdx, out, outOff)
+// kind 0 index_select, 1 index_add (out is dst, src is added), 2 gather, 3 scatter_add.
+Napi::Value Index(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t kind = int_arg(info, 0);
+  DType dt = dtype_arg(info, 1);
+  Span3 s = span_args(info, 2);
+  Storage *src = storage_arg(info, 5), *idx = storage_arg(info, 7), *out = storage_arg(info, 10);
+  require_same_device(env, {src, idx, out});
+  int64_t so = int_arg(info, 6), io = int_arg(info, 8), n_idx = int_arg(info, 9), oo = int_arg(info, 11);
+  if (n_idx < 0) throw_code(env, "ERR_SHAPE", "negative index count");
+  bool per_element = kind == 2 || kind == 3;
+  int64_t idx_count = per_element ? s.outer * n_idx * s.inner : n_idx;
+  check_range(env, idx, DType::i32, io, idx_count);
+  int64_t big = s.outer * s.n * s.inner, small = s.outer * n_idx * s.inner;
+  const Backend& b = backend_for(env, src->device);
+  const int32_t* ip = reinterpret_cast<const int32_t*>(at(idx, DType::i32, io));
+  switch (kind) {
+    case 0:
+      check_range(env, src, dt, so, big);
+      check_range(env, out, dt, oo, small);
+      check(env, kernel(env, b, b.index_select, "index_select")(dt, s.outer, s.n, s.inner, at(src, dt, so), ip, n_idx, at(out, dt, oo)));
+      break;
+    case 1:
+      check_range(env, src, dt, so, small);
+      check_range(env, out, dt, oo, big);
+      check(env, kernel(env, b, b.index_add, "index_add")(dt, s.outer, s.n, s.inner, at(out, dt, oo), ip, n_idx, at(src, dt, so)));
+      break;
+    case 2:
+      check_range(env, src, dt, so, big);
+      check_range(env, out, dt, oo, small);
+      check(env, kernel(env, b, b.gather, "gather")(dt, s.outer, s.n, s.inner, at(src, dt, so), ip, n_idx, at(out, dt, oo)));
+      break;
+    case 3:
+      check_range(env, src, dt, so, small);
+      check_range(env, out, dt, oo, big);
+      check(env, kernel(env, b, b.scatter_add, "scatter_add")(dt, s.outer, s.n, s.inner, at(out, dt, oo), ip, n_idx, at(src, dt, so)));
+      break;
+    default: throw_code(env, "ERR_INVALID_ARGUMENT", "unknown index kind");
+  }
+  return env.Undefined();
+}
+
+// random(kind, dtype, n, out, outOff, seed, offset, a, b): kind 0 uniform [a, b), 1 normal (mean a, std b)
+Napi::Value Random(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t kind = int_arg(info, 0);
+  DType dt = dtype_arg(info, 1);
+  int64_t n = int_arg(info, 2);
+  Storage* out = storage_arg(info, 3);
+  int64_t off = int_arg(info, 4);
+  check_range(env, out, dt, off, n);
+  uint64_t seed = static_cast<uint64_t>(int_arg(info, 5)), counter = static_cast<uint64_t>(int_arg(info, 6));
+  const Backend& b = backend_for(env, out->device);
+  if (kind == 0)
+    check(env, kernel(env, b, b.random_uniform, "random_uniform")(dt, n, at(out, dt, off), seed, counter, num_arg(info, 7), num_arg(info, 8)));
+  else
+    check(env, kernel(env, b, b.random_normal, "random_normal")(dt, n, at(out, dt, off), seed, counter, num_arg(info, 7), num_arg(info, 8)));
+  return env.Undefined();
+}
+
+// gemm(dtype, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB,
+//      beta, c, cOff, ldc, strideC, batch)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GemmArgs g{};
+  g.dtype = dtype_arg(info, 0);
+  g.trans_a = info[1].ToBoolean();
+  g.trans_b = info[2].ToBoolean();
+  g.m = int_arg(info, 3); g.n = int_arg(info, 4); g.k = int_arg(info, 5);
+  g.alpha = num_arg(info, 6);
+  Storage *a = storage_arg(info, 7), *b = storage_arg(info, 11), *c = storage_arg(info, 16);
+  require_same_device(env, {a, b, c});
+  int64_t ao = int_arg(info, 8), bo = int_arg(info, 12), co = int_arg(info, 17);
+  g.lda = int_arg(info, 9); g.stride_a = int_arg(info, 10);
+  g.ldb = int_arg(info, 13); g.stride_b = int_arg(info, 14);
+  g.beta = num_arg(info, 15);
+  g.ldc = int_arg(info, 18); g.stride_c = int_arg(info, 19);
+  g.batch = int_arg(info, 20);
+  if (g.m < 0 || g.n < 0 || g.k < 0 || g.batch < 0) throw_code(env, "ERR_SHAPE", "negative GEMM extent");
+  // Extent checks: the last element each operand touches must lie inside its buffer.
+  auto extent = [&](int64_t rows, int64_t cols, int64_t ld, int64_t stride) -> int64_t {
+    if (rows == 0 || cols == 0 || g.batch == 0) return 0;
+    if (ld < cols || stride < 0) throw_code(env, "ERR_SHAPE", "invalid GEMM leading dimension or batch stride");
+    return (g.batch - 1) * stride + (rows - 1) * ld + cols;
+  };
+  check_range(env, a, g.dtype, ao, extent(g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda, g.stride_a));
+  check_range(env, b, g.dtype, bo, extent(g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb, g.stride_b));
+  check_range(env, c, g.dtype, co, extent(g.m, g.n, g.ldc, g.stride_c));
+  g.a = at(a, g.dtype, ao); g.b = at(b, g.dtype, bo); g.c = at(c, g.dtype, co);
+  const Backend& be = backend_for(env, a->device);
+  bool reference = info.Length() > 21 && info[21].ToBoolean();
+  if (reference) {
+    if (a->device != Device::cpu) throw_code(env, "ERR_DEVICE", "the reference GEMM runs on the CPU only");
+    check(env, cpu::gemm_ref(g));
+  } else {
+    check(env, kernel(env, be, be.gemm, "gemm")(g));
+  }
+  return env.Undefined();
+}
+
+// ---- info --------------------------------------------------------------------------------------
+
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Backend& b = backend_for(env, device_arg(info, 0));
+  check(env, b.synchronize());
+  return env.Undefined();
+}
+
+Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cpuBuffers", Napi::Number::New(env, static_cast<double>(g_live_buffers[0].load())));
+  o.Set("cpuBytes", Napi::Number::New(env, static_cast<double>(g_live_bytes[0].load())));
+  o.Set("cudaBuffers", Napi::Number::New(env, static_cast<double>(g_live_buffers[1].load())));
+  o.Set("cudaBytes", Napi::Number::New(env, static_cast<double>(g_live_bytes[1].load())));
+  return o;
+}
+
+Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), cuda_compiled() && cuda_device_count() > 0);
+}
+Napi::Value CudaCompiled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cuda_compiled()); }
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cuda_device_count()); }
+Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t allocated = 0, cached = 0, free_b = 0, total = 0;
+  check(env, cuda_memory_info(&allocated, &cached, &free_b, &total));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("allocatedBytes", Napi::Number::New(env, static_cast<double>(allocated)));
+  o.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(cached)));
+  o.Set("freeBytes", Napi::Number::New(env, static_cast<double>(free_b)));
+  o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(total)));
+  return o;
+}
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
+  check(info.Env(), cuda_empty_cache());
+  return info.Env().Undefined();
+}
+
+Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cpu::num_threads()); }
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  int64_t n = int_arg(info, 0);
+  if (n < 1 || n > 256) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "thread count must be in [1, 256]");
+  cpu::set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  o.Set("avx2", Napi::Boolean::New(env, __builtin_cpu_supports("avx2")));
+  o.Set("fma", Napi::Boolean::New(env, __builtin_cpu_supports("fma")));
+  o.Set("avx512f", Napi::Boolean::New(env, __builtin_cpu_supports("avx512f")));
+#else
+  o.Set("avx2", Napi::Boolean::New(env, false));
+  o.Set("fma", Napi::Boolean::New(env, false));
+  o.Set("avx512f", Napi::Boolean::New(env, false));
+#endif
+  o.Set("physicalCores", Napi::Number::New(env, cpu::physical_cores()));
+  return o;
+}
+
+Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("alloc", Napi::Function::New(env, Alloc));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("where", Napi::Function::New(env, Where));
+  exports.Set("cast", Napi::Function::New(env, Cast));
+  exports.Set("fill", Napi::Function::New(env, Fill));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("index", Napi::Function::New(env, Index));
+  exports.Set("random", Napi::Function::New(env, Random));
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("synchronize", Napi::Function::New(env, Synchronize));
+  exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
+  exports.Set("cudaAvailable", Napi::Function::New(env, CudaAvailable));
+  exports.Set("cudaCompiled", Napi::Function::New(env, CudaCompiled));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
+  exports.Set("cudaMemory", Napi::Function::New(env, CudaMemory));
+  exports.Set("cudaEmptyCache", Napi::Function::New(env, CudaEmptyCache));
+  exports.Set("numThreads", Napi::Function::New(env, NumThreads));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace entrena
+
+static Napi::Object InitEntrena(Napi::Env env, Napi::Object exports) { return entrena::Module(env, exports); }
+
+NODE_API_MODULE(entrena, InitEntrena)

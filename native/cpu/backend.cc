@@ -1,0 +1,67 @@
+// backend.cc — the CPU kernel table (see core/backend.h) and host memory.
+//
+// Host buffers are 64-byte aligned so that every AVX-512 load of a fresh tensor is aligned.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "kernels.h"
+
+namespace entrena::cpu {
+namespace {
+
+Status alloc(size_t bytes, void** out) {
+  size_t rounded = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) return set_error(Status::out_of_memory, "out of host memory allocating %zu bytes", bytes);
+  *out = p;
+  return Status::ok;
+}
+Status release(void* ptr, size_t) {
+  std::free(ptr);
+  return Status::ok;
+}
+Status copy_bytes(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+  return Status::ok;
+}
+Status synchronize() { return Status::ok; }
+
+Backend make_backend() {
+  Backend b{};
+  b.name = "cpu";
+  b.alloc = alloc;
+  b.release = release;
+  b.copy_from_host = copy_bytes;
+  b.copy_to_host = copy_bytes;
+  b.synchronize = synchronize;
+  b.unary = unary;
+  b.binary = binary;
+  b.where = where;
+  b.cast = cast;
+  b.fill = fill;
+  b.reduce = reduce;
+  b.softmax = softmax;
+  b.softmax_backward = softmax_backward;
+  b.index_select = index_select;
+  b.index_add = index_add;
+  b.gather = gather;
+  b.scatter_add = scatter_add;
+  b.random_uniform = random_uniform;
+  b.random_normal = random_normal;
+  b.gemm = gemm;
+  b.batchnorm_forward = nullptr;   // filled in by the batchnorm family (issue 4)
+  b.batchnorm_backward = nullptr;
+  b.optim_step = nullptr;          // filled in by the fused optimisers (issue 4)
+  return b;
+}
+
+}  // namespace
+}  // namespace entrena::cpu
+
+namespace entrena {
+const Backend& cpu_backend() {
+  static const Backend b = cpu::make_backend();
+  return b;
+}
+}  // namespace entrena

@@ -1,0 +1,41 @@
+// gemm_ref.cc — the plain reference GEMM, kept as the oracle for the fast kernels (DESIGN principle 1).
+//
+// Shape legend: C[b] (M×N) = alpha · op(A[b]) (M×K) · op(B[b]) (K×N) + beta · C[b], row-major.
+// Accumulates in double so that it is a better answer than any float32 kernel it checks.
+// beta == 0 overwrites C without reading it (NaN in uninitialised C does not leak), as BLAS does.
+#include "kernels.h"
+
+namespace entrena::cpu {
+namespace {
+
+template <typename T>
+void gemm_ref_t(const GemmArgs& g) {
+  for (int64_t bi = 0; bi < g.batch; ++bi) {
+    const T* A = static_cast<const T*>(g.a) + bi * g.stride_a;
+    const T* B = static_cast<const T*>(g.b) + bi * g.stride_b;
+    T* C = static_cast<T*>(g.c) + bi * g.stride_c;
+    for (int64_t i = 0; i < g.m; ++i)
+      for (int64_t j = 0; j < g.n; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < g.k; ++p) {
+          double a = g.trans_a ? A[p * g.lda + i] : A[i * g.lda + p];
+          double b = g.trans_b ? B[j * g.ldb + p] : B[p * g.ldb + j];
+          s += a * b;
+        }
+        double c = g.beta == 0 ? 0.0 : g.beta * static_cast<double>(C[i * g.ldc + j]);
+        C[i * g.ldc + j] = static_cast<T>(g.alpha * s + c);
+      }
+  }
+}
+
+}  // namespace
+
+Status gemm_ref(const GemmArgs& g) {
+  switch (g.dtype) {
+    case DType::f32: gemm_ref_t<float>(g); return Status::ok;
+    case DType::f64: gemm_ref_t<double>(g); return Status::ok;
+    default: return set_error(Status::dtype, "matmul needs a floating dtype, received int32");
+  }
+}
+
+}  // namespace entrena::cpu
