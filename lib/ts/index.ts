@@ -1,0 +1,22 @@
+/**
+ * entrena — deep-learning training for Node.js and TypeScript.
+ *
+ * @example
+ * import { tensor, randn, nn, optim } from 'entrena';
+ */
+export { Tensor, tidy, keep, memory, type DType, type DeviceName, type Shape } from './tensor.js';
+export { noGrad, isGradEnabled } from './autograd/engine.js';
+export { gradcheck } from './autograd/gradcheck.js';
+export * from './errors.js';
+export {
+  tensor, zeros, ones, full, zerosLike, onesLike, fullLike, eye, arange, linspace, rand, randn, randint,
+  manualSeed, getRngState, setRngState,
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, gt, ge, lt, le, neg, abs, exp, log, sqrt, rsqrt, square,
+  sign, sigmoid, tanh, relu, leakyRelu, elu, selu, gelu, silu, mish, softplus, logSigmoid, hardtanh, log1p,
+  expm1, sin, cos, reciprocal, floor, ceil, round, isnan, isfinite, clamp, where,
+  sum, mean, variance, std, max, min, argmax, argmin, softmax, logSoftmax,
+  reshape, flatten, transpose, permute, squeeze, unsqueeze, expand, narrow, concat, stack,
+  indexSelect, gather, oneHot, matmul, contiguous, clone, cast,
+} from './ops/index.js';
+export * as cuda from './cuda.js';
+export { info } from './info.js';

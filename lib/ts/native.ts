@@ -1,0 +1,117 @@
+/**
+ * native.ts — loads the addon and declares the whole native surface in one interface
+ * (DESIGN principle 6). Nothing outside lib/ts/ops and lib/ts/tensor.ts should call the binding.
+ *
+ * Which binary: `ENTRENA_ADDON` (a path) if set; else the CUDA build `build-cuda/Release/entrena.node`
+ * when it exists (the user built it on purpose with `npm run build:cuda`) unless
+ * `ENTRENA_CPU_ONLY=1`; else `node-gyp-build`, which takes a matching file from `prebuilds/` and
+ * falls back to the local `build/Release`.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeError } from './errors.js';
+
+/** An opaque handle to natively owned memory. */
+export type Handle = { readonly __brand: 'entrena.buffer' };
+
+export interface NativeBinding {
+  init(scratch: Float64Array, makeError: (code: string, message: string) => Error): void;
+  alloc(device: number, bytes: number): Handle;
+  free(h: Handle): void;
+  write(h: Handle, byteOffset: number, src: ArrayBufferView): void;
+  read(h: Handle, byteOffset: number, dst: ArrayBufferView): void;
+  unary(op: number, dtype: number, out: Handle, a: Handle, p0: number, p1: number): void;
+  binary(op: number, dtype: number, out: Handle, a: Handle | number, b: Handle | number, p0: number, p1: number): void;
+  where(dtype: number, condDtype: number, out: Handle, cond: Handle, a: Handle, b: Handle): void;
+  cast(outDtype: number, inDtype: number, out: Handle, input: Handle): void;
+  fill(dtype: number, out: Handle, value: number): void;
+  reduce(op: number, dtype: number, outer: number, n: number, inner: number, input: Handle, inOff: number, out: Handle, outOff: number, p0: number): void;
+  softmax(dtype: number, log: boolean, outer: number, n: number, inner: number, input: Handle, inOff: number, out: Handle, outOff: number): void;
+  softmaxBackward(dtype: number, log: boolean, outer: number, n: number, inner: number, y: Handle, yOff: number, dy: Handle, dyOff: number, dx: Handle, dxOff: number): void;
+  index(kind: number, dtype: number, outer: number, n: number, inner: number, src: Handle, srcOff: number, idx: Handle, idxOff: number, nIdx: number, out: Handle, outOff: number): void;
+  random(kind: number, dtype: number, n: number, out: Handle, outOff: number, seed: number, counter: number, a: number, b: number): void;
+  gemm(dtype: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Handle, aOff: number, lda: number, strideA: number, b: Handle, bOff: number, ldb: number, strideB: number,
+    beta: number, c: Handle, cOff: number, ldc: number, strideC: number, batch: number, reference?: boolean): void;
+  synchronize(device: number): void;
+  memoryStats(): { cpuBuffers: number; cpuBytes: number; cudaBuffers: number; cudaBytes: number };
+  cudaAvailable(): boolean;
+  cudaCompiled(): boolean;
+  cudaDeviceCount(): number;
+  cudaMemory(): { allocatedBytes: number; cachedBytes: number; freeBytes: number; totalBytes: number };
+  cudaEmptyCache(): void;
+  numThreads(): number;
+  setNumThreads(n: number): void;
+  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  // Fused training kernels (native/cpu/batchnorm.cc, native/cpu/optim.cc); optional until built.
+  batchnormForward?(...args: unknown[]): void;
+  batchnormBackward?(...args: unknown[]): void;
+  optimStep?(...args: unknown[]): void;
+}
+
+/** The project root: the nearest folder above this file whose package.json is entrena's. */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'entrena') return dir;
+      } catch { /* keep looking */ }
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('entrena: cannot find the package root (package.json) above ' + fileURLToPath(import.meta.url));
+}
+
+export const root = findRoot();
+const require = createRequire(import.meta.url);
+
+function load(): { binding: NativeBinding; path: string } {
+  const explicit = process.env.ENTRENA_ADDON;
+  if (explicit) return { binding: require(explicit), path: explicit };
+  const cudaBuild = join(root, 'build-cuda', 'Release', 'entrena.node');
+  if (process.env.ENTRENA_CPU_ONLY !== '1' && existsSync(cudaBuild)) return { binding: require(cudaBuild), path: cudaBuild };
+  const gypBuild = require('node-gyp-build') as { (dir: string): NativeBinding; resolve(dir: string): string };
+  return { binding: gypBuild(root), path: gypBuild.resolve(root) };
+}
+
+const loaded = load();
+export const native: NativeBinding = loaded.binding;
+export const addonPath: string = loaded.path;
+
+/**
+ * The scratch buffer through which elementwise ops pass their iteration shape and operand strides
+ * (layout in native/bindings.cc): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element
+ * offset, [1..8] strides.
+ */
+export const scratch = new Float64Array(128);
+native.init(scratch, makeError);
+
+export const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
+export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
+
+/** Unary op ids: mirror ENTRENA_UNARY_OPS in native/core/ops.h. */
+export const UNARY = {
+  identity: 0, neg: 1, abs: 2, exp: 3, log: 4, sqrt: 5, rsqrt: 6, square: 7, sign: 8, sigmoid: 9,
+  tanh: 10, relu: 11, leaky_relu: 12, elu: 13, selu: 14, gelu: 15, gelu_tanh: 16, silu: 17, mish: 18,
+  softplus: 19, log1p: 20, expm1: 21, sin: 22, cos: 23, reciprocal: 24, clamp: 25, pow_scalar: 26,
+  floor: 27, ceil: 28, round: 29, add_scalar: 30, mul_scalar: 31, affine: 32, rsub_scalar: 33,
+  rdiv_scalar: 34, rpow_scalar: 35, isnan: 36, isfinite: 37, hardtanh: 38, log_sigmoid: 39,
+} as const;
+export type UnaryName = keyof typeof UNARY;
+
+/** Binary op ids: mirror ENTRENA_BINARY_OPS in native/core/ops.h. */
+export const BINARY = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, gt: 9, ge: 10, lt: 11,
+  le: 12, atan2: 13, relu_backward: 20, leaky_relu_backward: 21, sigmoid_backward: 22,
+  tanh_backward: 23, elu_backward: 24, selu_backward: 25, gelu_backward: 26, gelu_tanh_backward: 27,
+  silu_backward: 28, mish_backward: 29, softplus_backward: 30, sign_mul: 31, clamp_backward: 32,
+  log_sigmoid_backward: 33, hardtanh_backward: 34,
+} as const;
+export type BinaryName = keyof typeof BINARY;
+
+export const REDUCE = { sum: 0, mean: 1, max: 2, min: 3, argmax: 4, argmin: 5, var: 6, prod: 7 } as const;
+export const INDEX = { select: 0, add: 1, gather: 2, scatterAdd: 3 } as const;
