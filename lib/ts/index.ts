@@ -4,7 +4,7 @@
  * @example
  * import { tensor, randn, nn, optim } from 'entrena';
  */
-export { Tensor, tidy, keep, memory, type DType, type DeviceName, type Shape } from './tensor.js';
+export { Tensor, tidy, keep, memory, emptyCache, type DType, type DeviceName, type Shape } from './tensor.js';
 export { noGrad, isGradEnabled } from './autograd/engine.js';
 export { gradcheck } from './autograd/gradcheck.js';
 export * from './errors.js';

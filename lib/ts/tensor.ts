@@ -36,30 +36,66 @@ export function checkDevice(d: unknown, where: string): DeviceName {
   throw new DeviceError(`${where}: expected device 'cpu' or 'cuda', received ${describe(d)}`);
 }
 
-/** One native buffer, shared by the tensors that view it. */
+/**
+ * One native buffer, shared by the tensors that view it.
+ *
+ * Small host buffers are recycled through a per-size pool instead of going back to the allocator:
+ * creating and finalising an N-API External costs about half a microsecond, which would dominate
+ * a small elementwise op. The pool is bounded (kPoolBytes) and `emptyCache()` drains it.
+ */
 export class Storage {
   refs = 0;
   freed = false;
   constructor(readonly handle: Handle, readonly bytes: number, readonly device: DeviceName) {}
   static alloc(bytes: number, device: DeviceName): Storage {
+    if (device === 'cpu' && bytes <= kPoolMaxBuffer) {
+      const list = pool.get(bytes);
+      const s = list?.pop();
+      if (s) {
+        pooledBytes -= bytes;
+        s.freed = false;
+        s.refs = 0;
+        return s;
+      }
+    }
     return new Storage(native.alloc(DEVICE_CODE[device], bytes), bytes, device);
   }
   release(): void {
-    if (--this.refs <= 0 && !this.freed) {
-      this.freed = true;
-      native.free(this.handle);
+    if (--this.refs > 0 || this.freed) return;
+    this.freed = true;
+    if (this.device === 'cpu' && this.bytes <= kPoolMaxBuffer && pooledBytes + this.bytes <= kPoolBytes) {
+      let list = pool.get(this.bytes);
+      if (!list) pool.set(this.bytes, (list = []));
+      if (list.length < kPoolPerSize) {
+        list.push(this);
+        pooledBytes += this.bytes;
+        return;
+      }
     }
+    native.free(this.handle);
   }
+}
+
+const kPoolMaxBuffer = 16 * 1024;
+const kPoolPerSize = 64;
+const kPoolBytes = 4 * 1024 * 1024;
+const pool = new Map<number, Storage[]>();
+let pooledBytes = 0;
+
+/** Returns the pooled small host buffers to the allocator. */
+export function emptyCache(): void {
+  for (const list of pool.values()) for (const s of list) native.free(s.handle);
+  pool.clear();
+  pooledBytes = 0;
 }
 
 // ---- tidy scopes and live-tensor accounting ----------------------------------------------------
 
 const scopes: Set<Tensor>[] = [];
+// Tensors created and not yet disposed, per device. (A tensor left to the garbage collector has its
+// memory reclaimed by the native External's finalizer, but it stays counted here: a per-tensor
+// FinalizationRegistry would cost more than a whole small op.)
 const live = { cpu: 0, cuda: 0 };
-// The safety net: a tensor that is garbage-collected without dispose() leaves the live count.
-const finalizer = new FinalizationRegistry<{ device: DeviceName; disposed: { v: boolean } }>((held) => {
-  if (!held.disposed.v) live[held.device]--;
-});
 
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
@@ -87,7 +123,7 @@ export class Tensor {
   /** @internal */ _gradFn: GradNode | null = null;
   private _requiresGrad = false;
   private _grad: Tensor | null = null;
-  private readonly _disposed = { v: false };
+  private _isDisposed = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(storage: Storage, shape: Shape, strides: number[], offset: number, dtype: DType) {
@@ -98,7 +134,6 @@ export class Tensor {
     this.dtype = dtype;
     storage.refs++;
     live[storage.device]++;
-    finalizer.register(this, { device: storage.device, disposed: this._disposed }, this._disposed);
     if (scopes.length) scopes[scopes.length - 1].add(this);
   }
 
@@ -112,7 +147,7 @@ export class Tensor {
   /** Number of elements. */
   get size(): number { return sizeOf(this.shape); }
   get ndim(): number { return this.shape.length; }
-  get isDisposed(): boolean { return this._disposed.v; }
+  get isDisposed(): boolean { return this._isDisposed; }
   get gradFn(): GradNode | null { return this._gradFn; }
   /** True for tensors not produced by a tracked op (parameters, inputs). */
   get isLeaf(): boolean { return this._gradFn === null; }
@@ -138,15 +173,14 @@ export class Tensor {
 
   /** Throws ERR_DISPOSED when used after dispose. */
   assertAlive(where = 'tensor'): void {
-    if (this._disposed.v) throw new DisposedError(`${where}: the tensor (shape [${this.shape.join(', ')}], ${this.dtype}) has been disposed`);
+    if (this._isDisposed) throw new DisposedError(`${where}: the tensor (shape [${this.shape.join(', ')}], ${this.dtype}) has been disposed`);
   }
 
   /** Frees this tensor's memory now (the buffer goes when its last view goes). Idempotent. */
   dispose(): void {
-    if (this._disposed.v) return;
-    this._disposed.v = true;
+    if (this._isDisposed) return;
+    this._isDisposed = true;
     live[this.storage.device]--;
-    finalizer.unregister(this._disposed);
     this.storage.release();
     this._gradFn = null;
     for (const s of scopes) s.delete(this);
@@ -409,13 +443,24 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-export interface DeviceMemory { tensors: number; buffers: number; bytes: number }
-/** Live tensors, native buffers and bytes per device. */
+export interface DeviceMemory {
+  /** Tensors created and not yet disposed. */
+  tensors: number;
+  /** Native buffers held (live tensors' storage; on the CPU also the small-buffer pool). */
+  buffers: number;
+  bytes: number;
+  /** Of `bytes`, what the small-buffer pool holds for reuse (see `emptyCache`). */
+  pooledBytes: number;
+}
+/**
+ * Live tensors, native buffers and bytes per device.
+ * @example const before = memory().cpu.tensors; tidy(() => work()); memory().cpu.tensors === before
+ */
 export function memory(): { cpu: DeviceMemory; cuda: DeviceMemory } {
   const s = native.memoryStats();
   return {
-    cpu: { tensors: live.cpu, buffers: s.cpuBuffers, bytes: s.cpuBytes },
-    cuda: { tensors: live.cuda, buffers: s.cudaBuffers, bytes: s.cudaBytes },
+    cpu: { tensors: live.cpu, buffers: s.cpuBuffers, bytes: s.cpuBytes, pooledBytes },
+    cuda: { tensors: live.cuda, buffers: s.cudaBuffers, bytes: s.cudaBytes, pooledBytes: 0 },
   };
 }
 
