@@ -158,7 +158,11 @@ export class Tensor {
     if (v && this.dtype === 'int32') throw new DTypeError('requiresGrad: only floating-point tensors can require gradients, this one is int32');
     this._requiresGrad = v;
   }
-  /** The accumulated gradient of a leaf, or null. Settable, as in PyTorch. */
+  /**
+   * The accumulated gradient of a leaf, or null. Settable, as in PyTorch; replacing it (with null
+   * or another tensor) disposes the previous gradient, so a training loop that clears gradients
+   * leaks nothing — `clone()` a gradient first to keep it.
+   */
   get grad(): Tensor | null { return this._grad; }
   set grad(g: Tensor | null) {
     if (g !== null) {
@@ -167,6 +171,7 @@ export class Tensor {
       if (g.dtype !== this.dtype) throw new DTypeError(`grad: expected dtype ${this.dtype}, received ${g.dtype}`);
       if (g.device !== this.device) throw new DeviceError(`grad: expected a tensor on ${this.device}, received one on ${g.device}`);
     }
+    if (this._grad && this._grad !== g) this._grad.dispose();
     this._grad = g;
   }
   /** @internal */ _setGradFn(node: GradNode): void { this._gradFn = node; }

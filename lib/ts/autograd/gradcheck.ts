@@ -42,7 +42,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
   const nOut = out.size;
   const analytic: Float64Array[][] = inputs.map((x) => Array.from({ length: nOut }, () => new Float64Array(x.size)));
   for (let k = 0; k < nOut; k++) {
-    for (const x of inputs) { x.grad?.dispose(); x.grad = null; }
+    for (const x of inputs) { x.grad = null; }
     const onehot = new Float64Array(nOut);
     onehot[k] = 1;
     const g = tensor(onehot, { shape: out.shape.slice(), dtype: out.dtype === 'float64' ? 'float64' : 'float32' });
@@ -52,7 +52,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
       if (x.grad) analytic[i][k].set(x.grad.data() as Float64Array);
     });
   }
-  for (const x of inputs) { x.grad?.dispose(); x.grad = null; }
+  for (const x of inputs) { x.grad = null; }
   // Numeric Jacobian columns by central differences.
   let worst = { err: -1, input: 0, element: 0, output: 0, a: 0, n: 0 };
   inputs.forEach((x, i) => {
