@@ -20,3 +20,5 @@ export {
 } from './ops/index.js';
 export * as cuda from './cuda.js';
 export { info } from './info.js';
+export { fit, evaluate, predict, History, callbacks, metrics } from './train/index.js';
+export * as io from './io/index.js';

@@ -1,0 +1,259 @@
+/**
+ * fit.ts — the training loop: `fit`, `evaluate`, `predict`.
+ *
+ * `fit` is async and yields to the event loop between steps whenever ~10 ms have passed, so a
+ * Node service that trains stays responsive; it honours an AbortSignal (training stops after the
+ * current batch and the history so far is returned with stopReason 'aborted'). Every step runs in
+ * a `tidy`, so the loop allocates nothing that outlives a step except the parameters' gradients and
+ * the optimizer's state.
+ */
+import { ArgumentError, describe } from '../errors.js';
+import { Tensor, tidy } from '../tensor.js';
+import { noGrad } from '../autograd/engine.js';
+import { History } from './history.js';
+import { metric as makeMetric, type Metric, type MetricName } from './metrics.js';
+import { Progress } from './progress.js';
+import type { Callback, TrainContext } from './callbacks.js';
+import type { Batch, BatchSource, EpochLog, LossArg, OptimizerLike, SchedulerLike, TrainableModel } from './types.js';
+
+export interface FitOptions {
+  /** Training batches: a DataLoader or any (async) iterable of [x, y]; iterated once per epoch. */
+  train: BatchSource;
+  validation?: BatchSource;
+  loss: LossArg;
+  optimizer: OptimizerLike;
+  epochs: number;
+  metrics?: (MetricName | Metric)[];
+  callbacks?: Callback[];
+  scheduler?: SchedulerLike;
+  /** Clip the global gradient L2 norm to this value before each step. */
+  clipGradNorm?: number;
+  signal?: AbortSignal;
+  /** Progress display: a bar on a TTY, one line per epoch otherwise; false for silence. */
+  progress?: boolean;
+  /** First epoch number (when resuming from a checkpoint). */
+  initialEpoch?: number;
+  /** A history to append to (when resuming). */
+  history?: History;
+}
+
+function lossFn(loss: LossArg): (p: Tensor, t: Tensor) => Tensor {
+  if (typeof loss === 'function') return loss;
+  if (loss && typeof loss.forward === 'function') return (p, t) => loss.forward(p, t);
+  throw new ArgumentError(`fit: expected loss to be a loss module (with forward) or a function, received ${describe(loss)}`);
+}
+
+function checkModel(model: unknown, where: string): TrainableModel {
+  const m = model as TrainableModel;
+  if (!m || typeof m.forward !== 'function' || typeof m.parameters !== 'function')
+    throw new ArgumentError(`${where}: expected an nn.Module (with forward and parameters), received ${describe(model)}`);
+  return m;
+}
+
+function isIterable(x: unknown): x is BatchSource {
+  return !!x && (typeof (x as Iterable<Batch>)[Symbol.iterator] === 'function' || typeof (x as AsyncIterable<Batch>)[Symbol.asyncIterator] === 'function');
+}
+
+async function* batches(src: BatchSource): AsyncGenerator<Batch> {
+  if (typeof (src as AsyncIterable<Batch>)[Symbol.asyncIterator] === 'function') {
+    for await (const b of src as AsyncIterable<Batch>) yield b;
+  } else {
+    for (const b of src as Iterable<Batch>) yield b;
+  }
+}
+
+function sizeHint(src: BatchSource): number | undefined {
+  const n = (src as { length?: unknown }).length;
+  return typeof n === 'number' ? n : undefined;
+}
+
+let lastYield = 0;
+/** Yields to the event loop when the last yield was more than `budgetMs` ago. */
+export async function maybeYield(budgetMs = 10): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield >= budgetMs) {
+    await new Promise<void>((r) => setImmediate(r));
+    lastYield = performance.now();
+  }
+}
+
+function metricList(metrics: (MetricName | Metric)[] | undefined): Metric[] {
+  return (metrics ?? []).map((m) => (typeof m === 'string' ? makeMetric(m) : m));
+}
+
+function globalNorm(params: Tensor[]): number {
+  let sq = 0;
+  for (const p of params) if (p.grad) sq += p.grad.square().sum().item();
+  return Math.sqrt(sq);
+}
+
+/** Clips the global L2 norm of the gradients in place; returns the norm before clipping. */
+function clipNorm(params: Tensor[], maxNorm: number): number {
+  const norm = globalNorm(params);
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) for (const p of params) if (p.grad) p.grad.copy_(p.grad.mul(coef));
+  return norm;
+}
+
+/**
+ * Trains `model` for `epochs` epochs and returns the History.
+ * @example
+ * const history = await fit(model, {
+ *   train: new data.DataLoader(trainSet, { batchSize: 128, shuffle: true, seed: 0 }),
+ *   validation: new data.DataLoader(valSet, { batchSize: 512 }),
+ *   loss: new nn.CrossEntropyLoss(), optimizer: new optim.Adam(model.parameters()),
+ *   epochs: 10, metrics: ['accuracy'], callbacks: [new callbacks.EarlyStopping({ patience: 3 })],
+ * });
+ */
+export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
+  const m = checkModel(model, 'fit');
+  if (!options || typeof options !== 'object') throw new ArgumentError(`fit: expected an options object, received ${describe(options)}`);
+  if (!isIterable(options.train)) throw new ArgumentError(`fit: expected train to be a DataLoader or an iterable of [x, y] batches, received ${describe(options.train)}`);
+  if (options.validation !== undefined && !isIterable(options.validation)) throw new ArgumentError(`fit: expected validation to be a DataLoader or an iterable of [x, y] batches, received ${describe(options.validation)}`);
+  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new ArgumentError(`fit: expected epochs to be a non-negative integer, received ${describe(options.epochs)}`);
+  const opt = options.optimizer;
+  if (!opt || typeof opt.step !== 'function' || typeof opt.zeroGrad !== 'function') throw new ArgumentError(`fit: expected an optimizer (with step and zeroGrad), received ${describe(opt)}`);
+  if (options.clipGradNorm !== undefined && !(options.clipGradNorm > 0)) throw new ArgumentError(`fit: expected clipGradNorm to be a positive number, received ${describe(options.clipGradNorm)}`);
+  const loss = lossFn(options.loss);
+  const metrics = metricList(options.metrics);
+  // Validation reuses the metric objects: the training values are logged before evaluate() resets them.
+  const valMetrics = metrics;
+  const callbacks = options.callbacks ?? [];
+  const sched = options.scheduler;
+  const history = options.history ?? new History();
+  const first = options.initialEpoch ?? history.epochs.length;
+  const ctx: TrainContext = { model: m, optimizer: opt, history, epoch: first, epochs: first + options.epochs, stopTraining: null };
+  const progress = new Progress(options.progress !== false);
+  const params = m.parameters();
+
+  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+  try {
+    for (let epoch = first; epoch < first + options.epochs; epoch++) {
+      ctx.epoch = epoch;
+      if (options.signal?.aborted) { ctx.stopTraining = 'aborted'; break; }
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      m.train();
+      for (const mm of metrics) mm.reset();
+      const lr = opt.paramGroups[0]?.lr ?? NaN;
+      const t0 = performance.now();
+      let lossSum = 0, seen = 0, batchIndex = 0;
+      progress.startEpoch(epoch, ctx.epochs, sizeHint(options.train));
+      for await (const [x, y] of batches(options.train)) {
+        const n = x.shape[0] ?? 1;
+        const batchLoss = tidy(() => {
+          opt.zeroGrad();
+          const out = m.forward(x);
+          const l = loss(out, y);
+          l.backward();
+          for (const cb of callbacks) cb.onAfterBackward?.(batchIndex, ctx);
+          if (options.clipGradNorm) clipNorm(params, options.clipGradNorm);
+          opt.step();
+          if (metrics.length) noGrad(() => { for (const mm of metrics) mm.update(out, y); });
+          return l.item();
+        });
+        if (sched && sched.interval === 'batch') sched.step();
+        lossSum += batchLoss * n;
+        seen += n;
+        const logs = { batch: batchIndex, loss: batchLoss, size: n };
+        for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
+        progress.batch(batchIndex + 1, seen, lossSum / seen, metrics);
+        batchIndex++;
+        if (ctx.stopTraining) break;
+        if (options.signal?.aborted) { ctx.stopTraining = 'aborted'; break; }
+        await maybeYield();
+      }
+      const log: EpochLog = {
+        epoch, loss: seen ? lossSum / seen : NaN,
+        metrics: Object.fromEntries(metrics.map((mm) => [mm.name, seen ? mm.compute() : NaN])),
+        lr, seconds: (performance.now() - t0) / 1000,
+      };
+      if (options.validation && ctx.stopTraining !== 'aborted') {
+        const v = await evaluate(m, options.validation, { loss: options.loss, metrics: valMetrics });
+        log.valLoss = v.loss;
+        log.valMetrics = v.metrics;
+      }
+      log.seconds = (performance.now() - t0) / 1000;
+      history.epochs.push(log);
+      progress.endEpoch(log);
+      if (sched && sched.interval !== 'batch') {
+        if (sched.monitor !== undefined) {
+          const key = sched.monitor;
+          const value = key === 'valLoss' ? log.valLoss : key === 'loss' ? log.loss : log.metrics[key] ?? log.valMetrics?.[key];
+          if (value === undefined) throw new ArgumentError(`fit: the scheduler monitors '${key}', which is not in the epoch log`);
+          sched.step(value);
+        } else sched.step();
+      }
+      for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
+      if (ctx.stopTraining) break;
+    }
+  } finally {
+    for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+    progress.done();
+  }
+  history.stopReason = ctx.stopTraining ? ctx.stopTraining.split(':')[0] : 'completed';
+  if (ctx.stopTraining && ctx.stopTraining.startsWith('nan')) history.extras.nan = ctx.stopTraining;
+  return history;
+}
+
+/**
+ * Loss and metrics over a data source, in eval mode without gradients.
+ * @example const { loss, metrics } = await evaluate(model, testLoader, { loss: new nn.CrossEntropyLoss(), metrics: ['accuracy'] });
+ */
+export async function evaluate(model: TrainableModel, source: BatchSource, options: { loss?: LossArg; metrics?: (MetricName | Metric)[] } = {}): Promise<{ loss: number; metrics: Record<string, number> }> {
+  const m = checkModel(model, 'evaluate');
+  if (!isIterable(source)) throw new ArgumentError(`evaluate: expected a DataLoader or an iterable of [x, y] batches, received ${describe(source)}`);
+  const loss = options.loss ? lossFn(options.loss) : null;
+  const metrics = metricList(options.metrics);
+  for (const mm of metrics) mm.reset();
+  const wasTraining = (m as unknown as { training?: boolean }).training;
+  m.eval();
+  let lossSum = 0, seen = 0;
+  try {
+    for await (const [x, y] of batches(source)) {
+      const n = x.shape[0] ?? 1;
+      const l = noGrad(() => tidy(() => {
+        const out = m.forward(x);
+        for (const mm of metrics) mm.update(out, y);
+        return loss ? loss(out, y).item() : 0;
+      }));
+      lossSum += l * n;
+      seen += n;
+      await maybeYield();
+    }
+  } finally {
+    if (wasTraining) m.train();
+  }
+  return { loss: loss && seen ? lossSum / seen : NaN, metrics: Object.fromEntries(metrics.map((mm) => [mm.name, seen ? mm.compute() : NaN])) };
+}
+
+/**
+ * The model's output for `x` in eval mode, without gradients, computed in batches.
+ * @example const probs = predict(model, xTest).softmax(-1);
+ */
+export function predict(model: TrainableModel, x: Tensor, options: { batchSize?: number } = {}): Tensor {
+  const m = checkModel(model, 'predict');
+  if (!(x instanceof Tensor)) throw new ArgumentError(`predict: expected x to be a Tensor, received ${describe(x)}`);
+  const bs = options.batchSize ?? 1024;
+  const wasTraining = (m as unknown as { training?: boolean }).training;
+  m.eval();
+  try {
+    return noGrad(() => {
+      if (x.ndim === 0 || x.shape[0] <= bs) return m.forward(x);
+      const parts: Tensor[] = [];
+      for (let i = 0; i < x.shape[0]; i += bs) parts.push(tidy(() => m.forward(x.narrow(0, i, Math.min(bs, x.shape[0] - i)))));
+      return tidy(() => {
+        const r = parts.length === 1 ? parts[0] : concatParts(parts);
+        return r;
+      });
+    });
+  } finally {
+    if (wasTraining) m.train();
+  }
+}
+
+import { concat } from '../ops/shape.js';
+function concatParts(parts: Tensor[]): Tensor {
+  const r = concat(parts, 0);
+  for (const p of parts) p.dispose();
+  return r;
+}
