@@ -1,0 +1,218 @@
+// bench/gemm.mjs — CPU GEMM benchmark: entrena's fast gemm (native/cpu/gemm.cc) against the reference
+// and against PyTorch on the same machine, with the same thread count.
+//
+// Run: node bench/gemm.mjs            (needs the built addon: build/Release/entrena.node)
+// First checks every timed case against the reference GEMM (or, for n ≥ 1024 where the triple-loop
+// reference is too slow, against a sample of entries computed here in float64), then times medians
+// of several runs and prints GFLOP/s (2·M·N·K / seconds) beside PyTorch's torch.mm, which it measures
+// in the same run by spawning Debian's /usr/bin/python3 (python3-torch). Shape legend: M×K×N with
+// C (M×N) = op(A) (M×K) · op(B) (K×N); NT means B is stored transposed (dX = dY·Wᵀ in a Linear
+// backward), TN means A is (dW = Xᵀ·dY). Environment: ENTRENA_NUM_THREADS, ENTRENA_GEMM=portable.
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const b = createRequire(import.meta.url)('node-gyp-build')(root);
+b.init(new Float64Array(128));
+const threads = b.numThreads();
+const quick = process.argv.includes('--quick');
+
+const F32 = 0;
+const F64 = 1;
+
+/** Cases to time: dtype, transposes, M, K, N. */
+const cases = [];
+for (const n of [64, 128, 256, 512, 1024, 2048]) cases.push({ dt: F32, ta: false, tb: false, m: n, k: n, n });
+for (const [m, k, n] of [[128, 784, 512], [128, 512, 256]]) {
+  cases.push({ dt: F32, ta: false, tb: false, m, k, n, tag: 'forward' });
+  cases.push({ dt: F32, ta: false, tb: true, m, k: n, n: k, tag: 'dX = dY·Wᵀ' });
+  cases.push({ dt: F32, ta: true, tb: false, m: k, k: m, n, tag: 'dW = Xᵀ·dY' });
+}
+for (const n of [256, 1024]) cases.push({ dt: F64, ta: false, tb: false, m: n, k: n, n });
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+let seed = 12345;
+function rand() {
+  // xorshift32: deterministic inputs in [-1, 1)
+  seed ^= seed << 13; seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5; seed >>>= 0;
+  return (seed / 2 ** 32) * 2 - 1;
+}
+
+function makeOperand(dt, len) {
+  const arr = dt === F32 ? new Float32Array(len) : new Float64Array(len);
+  for (let i = 0; i < len; i++) arr[i] = rand();
+  const h = b.alloc(0, arr.byteLength);
+  b.write(h, 0, arr);
+  return { h, arr };
+}
+
+function setup(c) {
+  const A = makeOperand(c.dt, c.m * c.k);
+  const B = makeOperand(c.dt, c.k * c.n);
+  const C = makeOperand(c.dt, c.m * c.n);
+  const lda = c.ta ? c.m : c.k;
+  const ldb = c.tb ? c.k : c.n;
+  const run = (reference = false) =>
+    b.gemm(c.dt, c.ta, c.tb, c.m, c.n, c.k, 1, A.h, 0, lda, 0, B.h, 0, ldb, 0, 0, C.h, 0, c.n, 0, 1, reference);
+  const read = () => {
+    const out = c.dt === F32 ? new Float32Array(c.m * c.n) : new Float64Array(c.m * c.n);
+    b.read(C.h, 0, out);
+    return out;
+  };
+  const entry = (i, j) => {
+    let s = 0;
+    for (let p = 0; p < c.k; p++) {
+      const a = c.ta ? A.arr[p * lda + i] : A.arr[i * lda + p];
+      const bv = c.tb ? B.arr[j * ldb + p] : B.arr[p * ldb + j];
+      s += a * bv;
+    }
+    return s;
+  };
+  const free = () => { b.free(A.h); b.free(B.h); b.free(C.h); };
+  return { run, read, entry, free };
+}
+
+function label(c) {
+  const t = `${c.ta ? 'T' : 'N'}${c.tb ? 'T' : 'N'}`;
+  return `${c.dt === F32 ? 'f32' : 'f64'} ${t} ${c.m}×${c.k}×${c.n}`;
+}
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+// ---- check against the reference -------------------------------------------------------------------
+
+function check(c, s) {
+  s.run(false);
+  const fast = s.read();
+  let ref;
+  const samples = [];
+  if (Math.max(c.m, c.n, c.k) < 1024) {
+    s.run(true);
+    ref = s.read();
+    for (let i = 0; i < ref.length; i++) samples.push([i, ref[i]]);
+  } else {
+    for (let t = 0; t < 256; t++) {
+      const i = Math.floor(((rand() + 1) / 2) * c.m), j = Math.floor(((rand() + 1) / 2) * c.n);
+      samples.push([i * c.n + j, s.entry(i, j)]);
+    }
+  }
+  let maxAbs = 0, maxErr = 0;
+  for (const [idx, v] of samples) {
+    maxAbs = Math.max(maxAbs, Math.abs(v));
+    maxErr = Math.max(maxErr, Math.abs(fast[idx] - v));
+  }
+  const rtol = c.dt === F32 ? 1e-4 : 1e-10;
+  if (!(maxErr <= rtol * maxAbs)) {
+    throw new Error(`${label(c)}: fast GEMM differs from the reference: max |err| ${maxErr} > ${rtol}·${maxAbs}`);
+  }
+  return maxErr / maxAbs;
+}
+
+// ---- timing ---------------------------------------------------------------------------------------
+
+function time(c, s) {
+  const flops = 2 * c.m * c.n * c.k;
+  s.run();  // warm-up: page in buffers, grow the packing buffers
+  let t0 = process.hrtime.bigint();
+  s.run();
+  const once = Number(process.hrtime.bigint() - t0) / 1e9;
+  const target = quick ? 0.03 : 0.15;  // seconds per timed run
+  const reps = Math.max(1, Math.round(target / Math.max(once, 1e-7)));
+  const runs = quick ? 3 : 7;
+  const rates = [];
+  for (let r = 0; r < runs; r++) {
+    t0 = process.hrtime.bigint();
+    for (let i = 0; i < reps; i++) s.run();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    rates.push((flops * reps) / dt / 1e9);
+  }
+  return median(rates);
+}
+
+// ---- PyTorch ---------------------------------------------------------------------------------------
+
+const torchScript = String.raw`
+import json, sys, time, statistics
+import torch
+cfg = json.load(sys.stdin)
+torch.set_num_threads(cfg["threads"])
+out = []
+for c in cfg["cases"]:
+    dt = torch.float32 if c["dt"] == 0 else torch.float64
+    m, k, n = c["m"], c["k"], c["n"]
+    a = torch.rand(k, m, dtype=dt).t() if c["ta"] else torch.rand(m, k, dtype=dt)
+    b = torch.rand(n, k, dtype=dt).t() if c["tb"] else torch.rand(k, n, dtype=dt)
+    o = torch.empty(m, n, dtype=dt)
+    torch.mm(a, b, out=o)
+    t = time.perf_counter(); torch.mm(a, b, out=o); once = time.perf_counter() - t
+    reps = max(1, round(cfg["target"] / max(once, 1e-7)))
+    rates = []
+    for r in range(cfg["runs"] if once < 1.0 else 2):
+        t = time.perf_counter()
+        for i in range(reps): torch.mm(a, b, out=o)
+        rates.append(2.0 * m * n * k * reps / (time.perf_counter() - t) / 1e9)
+    out.append(statistics.median(rates))
+print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "rates": out}))
+`;
+
+function torchRates() {
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    return { note: `PyTorch column skipped: ${py} cannot import torch (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})` };
+  }
+  const input = JSON.stringify({ threads, target: quick ? 0.05 : 0.15, runs: quick ? 3 : 5, cases });
+  const r = spawnSync(py, ['-c', torchScript], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+    timeout: 150_000,
+  });
+  if (r.status !== 0) return { note: `PyTorch column skipped: the timing script failed (${(r.stderr || String(r.error)).trim().split('\n').pop()})` };
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+const features = b.cpuFeatures();
+const kernel = process.env.ENTRENA_GEMM === 'portable' ? 'portable' : features.avx2 && features.fma ? 'avx2+fma' : 'portable';
+console.log(`entrena GEMM benchmark: ${threads} thread(s), kernel ${kernel}`);
+
+const started = Date.now();
+const ours = [];
+for (const c of cases) {
+  const s = setup(c);
+  try {
+    const rel = check(c, s);
+    ours.push({ rate: time(c, s), rel });
+  } finally {
+    s.free();
+  }
+}
+console.log(`checked all ${cases.length} cases against the reference (rtol 1e-4 of max|C| for f32, 1e-10 for f64)`);
+
+const torch = torchRates();
+if (torch.note) console.log(torch.note);
+else console.log(`PyTorch ${torch.version}, torch.set_num_threads(${torch.threads}), torch.mm`);
+
+const rows = cases.map((c, i) => {
+  const t = torch.rates ? torch.rates[i] : undefined;
+  return {
+    case: label(c) + (c.tag ? ` (${c.tag})` : ''),
+    ours: ours[i].rate.toFixed(1),
+    torch: t === undefined ? '-' : t.toFixed(1),
+    ratio: t === undefined ? '-' : (ours[i].rate / t).toFixed(2) + '×',
+  };
+});
+const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch' };
+const width = Object.fromEntries(Object.keys(head).map((k) => [k, Math.max(head[k].length, ...rows.map((r) => r[k].length))]));
+const line = (r) => `${r.case.padEnd(width.case)}  ${r.ours.padStart(width.ours)}  ${r.torch.padStart(width.torch)}  ${r.ratio.padStart(width.ratio)}`;
+console.log('\n' + line(head));
+console.log('-'.repeat(line(head).length));
+for (const r of rows) console.log(line(r));
+console.log(`\nmedians of ${quick ? 3 : 7} runs; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
