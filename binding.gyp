@@ -16,6 +16,8 @@
         "native/cpu/random.cc",
         "native/cpu/gemm_ref.cc",
         "native/cpu/gemm.cc",
+        "native/cpu/batchnorm.cc",
+        "native/cpu/optim.cc",
         "native/cuda/stub.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -587,6 +587,197 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// ---- fused training kernels: batchnorm and optimizer steps (native/cpu/batchnorm.cc, optim.cc) --
+// Semantics, h[] layouts and flags are documented on BatchNormArgs / OptimArgs in core/backend.h.
+
+// A per-channel array argument: null/undefined → nullptr, else a handle holding `c` elements at
+// offset 0, on `dev`.
+void* channel_arg(const Napi::CallbackInfo& info, size_t i, DType dt, int64_t c, Device dev) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  Storage* s = storage_arg(info, i);
+  if (s->device != dev) throw_code(info.Env(), "ERR_DEVICE", "operands are on different devices (cpu and cuda)");
+  check_range(info.Env(), s, dt, 0, c);
+  return s->data;
+}
+
+struct BnShape { DType dt; int64_t n, c, l, total; };
+
+BnShape bn_shape(const Napi::CallbackInfo& info) {
+  BnShape s{dtype_arg(info, 0), int_arg(info, 1), int_arg(info, 2), int_arg(info, 3), 0};
+  if (s.dt == DType::i32) throw_code(info.Env(), "ERR_DTYPE", "batch norm needs float32 or float64, got int32");
+  if (s.n < 0 || s.c < 0 || s.l < 0) throw_code(info.Env(), "ERR_SHAPE", "negative batch norm extent");
+  s.total = s.n * s.c * s.l;
+  return s;
+}
+
+// batchnormForward(dtype, n, c, l, eps, momentum, training, x, xOff, y, yOff, weight|null,
+//                  bias|null, runningMean|null, runningVar|null, saveMean|null, saveInvstd|null)
+Napi::Value BatchnormForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BnShape sh = bn_shape(info);
+  BatchNormArgs a{};
+  a.dtype = sh.dt; a.n = sh.n; a.c = sh.c; a.l = sh.l;
+  a.eps = num_arg(info, 4);
+  a.momentum = num_arg(info, 5);
+  a.training = info[6].ToBoolean();
+  Storage *x = storage_arg(info, 7), *y = storage_arg(info, 9);
+  require_same_device(env, {x, y});
+  int64_t xo = int_arg(info, 8), yo = int_arg(info, 10);
+  check_range(env, x, sh.dt, xo, sh.total);
+  check_range(env, y, sh.dt, yo, sh.total);
+  a.x = at(x, sh.dt, xo);
+  a.y = at(y, sh.dt, yo);
+  a.weight = channel_arg(info, 11, sh.dt, sh.c, x->device);
+  a.bias = channel_arg(info, 12, sh.dt, sh.c, x->device);
+  a.running_mean = channel_arg(info, 13, sh.dt, sh.c, x->device);
+  a.running_var = channel_arg(info, 14, sh.dt, sh.c, x->device);
+  a.save_mean = channel_arg(info, 15, sh.dt, sh.c, x->device);
+  a.save_invstd = channel_arg(info, 16, sh.dt, sh.c, x->device);
+  if (!a.training && (!a.running_mean || !a.running_var))
+    throw_code(env, "ERR_INVALID_ARGUMENT", "batchnormForward: evaluation mode needs runningMean and runningVar");
+  if ((a.running_mean == nullptr) != (a.running_var == nullptr))
+    throw_code(env, "ERR_INVALID_ARGUMENT", "batchnormForward: runningMean and runningVar must be given together");
+  const Backend& b = backend_for(env, x->device);
+  check(env, kernel(env, b, b.batchnorm_forward, "batchnorm_forward")(a));
+  return env.Undefined();
+}
+
+// batchnormBackward(dtype, n, c, l, eps, training, x, xOff, dy, dyOff, weight|null, saveMean|null,
+//                   saveInvstd|null, runningMean|null, runningVar|null, dx|null, dxOff,
+//                   dweight|null, dbias|null)
+Napi::Value BatchnormBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BnShape sh = bn_shape(info);
+  BatchNormArgs a{};
+  a.dtype = sh.dt; a.n = sh.n; a.c = sh.c; a.l = sh.l;
+  a.eps = num_arg(info, 4);
+  a.training = info[5].ToBoolean();
+  Storage *x = storage_arg(info, 6), *dy = storage_arg(info, 8);
+  require_same_device(env, {x, dy});
+  int64_t xo = int_arg(info, 7), dyo = int_arg(info, 9);
+  check_range(env, x, sh.dt, xo, sh.total);
+  check_range(env, dy, sh.dt, dyo, sh.total);
+  a.x = at(x, sh.dt, xo);
+  a.dy = at(dy, sh.dt, dyo);
+  a.weight = channel_arg(info, 10, sh.dt, sh.c, x->device);
+  a.save_mean = channel_arg(info, 11, sh.dt, sh.c, x->device);
+  a.save_invstd = channel_arg(info, 12, sh.dt, sh.c, x->device);
+  a.running_mean = channel_arg(info, 13, sh.dt, sh.c, x->device);
+  a.running_var = channel_arg(info, 14, sh.dt, sh.c, x->device);
+  if (!info[15].IsNull() && !info[15].IsUndefined()) {
+    Storage* dx = storage_arg(info, 15);
+    require_same_device(env, {x, dx});
+    int64_t dxo = int_arg(info, 16);
+    check_range(env, dx, sh.dt, dxo, sh.total);
+    a.dx = at(dx, sh.dt, dxo);
+  }
+  a.dweight = channel_arg(info, 17, sh.dt, sh.c, x->device);
+  a.dbias = channel_arg(info, 18, sh.dt, sh.c, x->device);
+  if (a.training && (!a.save_mean || !a.save_invstd))
+    throw_code(env, "ERR_INVALID_ARGUMENT", "batchnormBackward: training mode needs saveMean and saveInvstd from the forward pass");
+  if (!a.training && (!a.running_mean || !a.running_var))
+    throw_code(env, "ERR_INVALID_ARGUMENT", "batchnormBackward: evaluation mode needs runningMean and runningVar");
+  const Backend& b = backend_for(env, x->device);
+  check(env, kernel(env, b, b.batchnorm_backward, "batchnorm_backward")(a));
+  return env.Undefined();
+}
+
+// optimStep(kind, dtype, params, grads, state0|null, state1|null, state2|null, sizes, h, flags)
+//   params, grads: arrays of handles (tensor i's data at element offset 0); state0..2: null, or
+//   arrays of the same length whose entries are handles or null (entries the kind/flags need
+//   must be handles); sizes: element counts; h: a Float64Array of 16 host scalars.
+// Every handle must be live and on one device and hold sizes[i] elements of `dtype`.
+Napi::Value OptimStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t kind = int_arg(info, 0);
+  if (kind < 0 || kind > 5) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: unknown optimizer kind " + std::to_string(kind));
+  DType dt = dtype_arg(info, 1);
+  if (dt == DType::i32) throw_code(env, "ERR_DTYPE", "optimStep: parameters must be float32 or float64, got int32");
+  auto array_at = [&](size_t i, const char* name) -> Napi::Array {
+    if (!info[i].IsArray()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("optimStep: ") + name + " must be an array");
+    return info[i].As<Napi::Array>();
+  };
+  Napi::Array params = array_at(2, "params"), grads = array_at(3, "grads"), sizes_arr = array_at(7, "sizes");
+  const uint32_t count = params.Length();
+  if (grads.Length() != count || sizes_arr.Length() != count)
+    throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: params (" + std::to_string(count) + "), grads (" + std::to_string(grads.Length()) +
+                                                ") and sizes (" + std::to_string(sizes_arr.Length()) + ") must have the same length");
+  if (!info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[8].As<Napi::Float64Array>().ElementLength() < 16)
+    throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: h must be a Float64Array of 16 scalars");
+  OptimArgs a{};
+  a.kind = static_cast<OptimKind>(kind);
+  a.dtype = dt;
+  a.count = count;
+  Napi::Float64Array h = info[8].As<Napi::Float64Array>();
+  for (int k = 0; k < 16; ++k) a.h[k] = h[k];
+  a.flags = static_cast<int32_t>(int_arg(info, 9));
+  const int used = optim_states_used(a.kind, a.flags, a.h);
+
+  std::vector<int64_t> sizes(count);
+  std::vector<void*> param_ptrs(count), grad_ptrs(count), state_ptrs[3];
+  bool has_state[3] = {false, false, false};
+  Device dev = Device::cpu;
+  bool dev_set = false;
+  auto handle = [&](Napi::Value v, const std::string& what, int64_t n) -> void* {
+    if (!v.IsExternal()) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: " + what + " is not a tensor buffer handle");
+    Storage* s = v.As<Napi::External<Storage>>().Data();
+    if (!s || s->magic != kStorageMagic) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: " + what + " is not an entrena buffer");
+    if (s->freed) throw_code(env, "ERR_DISPOSED", "optimStep: the memory of " + what + " has been disposed");
+    if (!dev_set) { dev = s->device; dev_set = true; }
+    else if (s->device != dev) throw_code(env, "ERR_DEVICE", "optimStep: " + what + " is on a different device from params[0] (cpu and cuda)");
+    if (static_cast<uint64_t>(n) * dtype_size(dt) > s->bytes)
+      throw_code(env, "ERR_INDEX", "optimStep: " + what + " holds " + std::to_string(s->bytes) + " bytes, fewer than its " +
+                                       std::to_string(n) + " " + dtype_name(dt) + " elements");
+    return s->data;
+  };
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value sv = sizes_arr.Get(i);
+    double d = sv.IsNumber() ? sv.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != std::floor(d))
+      throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: sizes[" + std::to_string(i) + "] must be a non-negative integer");
+    sizes[i] = static_cast<int64_t>(d);
+    param_ptrs[i] = handle(params.Get(i), "params[" + std::to_string(i) + "]", sizes[i]);
+    grad_ptrs[i] = handle(grads.Get(i), "grads[" + std::to_string(i) + "]", sizes[i]);
+  }
+  for (int k = 0; k < 3; ++k) {
+    Napi::Value v = info[4 + k];
+    const std::string name = "state" + std::to_string(k);
+    if (v.IsNull() || v.IsUndefined()) {
+      if ((used >> k & 1) && count > 0)
+        throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: this optimizer configuration needs " + name + ", got null");
+      continue;
+    }
+    if (!v.IsArray()) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: " + name + " must be an array or null");
+    Napi::Array arr = v.As<Napi::Array>();
+    if (arr.Length() != count)
+      throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: " + name + " has " + std::to_string(arr.Length()) + " entries, params has " +
+                                                  std::to_string(count));
+    has_state[k] = true;
+    state_ptrs[k].resize(count, nullptr);
+    for (uint32_t i = 0; i < count; ++i) {
+      Napi::Value e = arr.Get(i);
+      const std::string what = name + "[" + std::to_string(i) + "]";
+      if (e.IsNull() || e.IsUndefined()) {
+        if ((used >> k & 1) && sizes[i] > 0)
+          throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: this optimizer configuration needs " + what + ", got null");
+        continue;
+      }
+      state_ptrs[k][i] = handle(e, what, sizes[i]);
+    }
+  }
+  if (count == 0) return env.Undefined();
+  a.param = param_ptrs.data();
+  a.grad = const_cast<const void* const*>(grad_ptrs.data());
+  a.state0 = has_state[0] ? state_ptrs[0].data() : nullptr;
+  a.state1 = has_state[1] ? state_ptrs[1].data() : nullptr;
+  a.state2 = has_state[2] ? state_ptrs[2].data() : nullptr;
+  a.sizes = sizes.data();
+  const Backend& b = backend_for(env, dev);
+  check(env, kernel(env, b, b.optim_step, "optim_step")(a));
+  return env.Undefined();
+}
+
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("init", Napi::Function::New(env, Init));
@@ -615,6 +806,9 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  exports.Set("batchnormForward", Napi::Function::New(env, BatchnormForward));
+  exports.Set("batchnormBackward", Napi::Function::New(env, BatchnormBackward));
+  exports.Set("optimStep", Napi::Function::New(env, OptimStep));
   return exports;
 }
 

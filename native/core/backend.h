@@ -27,26 +27,103 @@ struct GemmArgs {
 };
 
 struct BatchNormArgs {
-  // x, y, dy, dx: contiguous [N, C, L] (L = 1 for BatchNorm1d on [N, C]); per-channel arrays of C.
+  // Batch normalisation over the channel axis (Ioffe & Szegedy 2015, arXiv:1502.03167), with the
+  // semantics of torch.nn.functional.batch_norm. Implemented by cpu/batchnorm.cc (the reference for
+  // the CUDA version).
+  //
+  // Shape legend: x, y, dy, dx are contiguous [N, C, L] (L = 1 for BatchNorm1d on [N, C]; L = H·W
+  // for BatchNorm2d on [N, C, H, W]); every per-channel array (weight, bias, running_*, save_*,
+  // dweight, dbias) holds C elements. All arrays have `dtype` (f32 or f64; i32 → Status::dtype).
+  // M = N·L, the number of elements per channel. Statistics are accumulated in double.
+  //
+  // forward, training = true (batch statistics):
+  //   mean[c] = Σ x / M;  var[c] = Σ (x − mean)² / M   (biased, two-pass, used to normalise)
+  //   invstd[c] = 1 / sqrt(var + eps);  y = (x − mean)·invstd·weight + bias
+  //   save_mean = mean, save_invstd = invstd        (each may be null: then not written)
+  //   running_mean = (1 − momentum)·running_mean + momentum·mean
+  //   running_var  = (1 − momentum)·running_var  + momentum·var·M/(M − 1)   (unbiased, as PyTorch;
+  //                  M = 1 gives NaN/inf exactly as PyTorch's kernel; the TS layer rejects it first)
+  //   (running_mean/running_var null: no update. PyTorch's momentum=None, the cumulative average,
+  //    is momentum = 1/num_batches_tracked computed by the caller.)
+  // forward, training = false (eval): y = (x − running_mean)/sqrt(running_var + eps)·weight + bias;
+  //   running stats are required. (A module without running stats normalises with batch statistics
+  //   in eval too, so the caller passes training = true for it, as PyTorch does.)
+  // backward, training = true: reads x, dy, save_mean, save_invstd (required); xhat = (x−mean)·invstd,
+  //   dbias = Σ dy,  dweight = Σ dy·xhat,
+  //   dx = invstd/M · (M·dy·w − Σdy·w − xhat·Σ(dy·xhat)·w)     (w = weight, or 1 when null)
+  // backward, training = false: the statistics are constants, invstd = 1/sqrt(running_var + eps):
+  //   dx = dy·w·invstd,  dweight = Σ dy·(x − running_mean)·invstd,  dbias = Σ dy.
+  // dx, dweight, dbias may each be null (not computed). momentum is unused by backward.
   DType dtype;
   int64_t n, c, l;
   double eps, momentum;
   bool training;
   const void* x; void* y;
-  const void* weight; const void* bias;     // may be null (affine = false)
+  const void* weight; const void* bias;     // may be null (affine = false): weight 1, bias 0
   void* running_mean; void* running_var;    // may be null (track_running_stats = false)
-  void* save_mean; void* save_invstd;       // written in training, read by backward
+  void* save_mean; void* save_invstd;       // written by training forward, read by training backward
   // backward
   const void* dy; void* dx; void* dweight; void* dbias;
 };
 
 enum class OptimKind : int32_t { sgd = 0, adam = 1, adagrad = 2, rmsprop = 3, adamax = 4, nadam = 5 };
 
+// OptimArgs::flags bits (one meaning each, shared by all kinds; a kind ignores bits it does not use).
+enum OptimFlag : int32_t {
+  kOptimNesterov = 1,    // sgd: Nesterov momentum
+  kOptimFirstStep = 2,   // sgd: the momentum buffer does not exist yet: buf = d_p (no dampening)
+  kOptimAmsgrad = 4,     // adam: keep state2 = max(state2, exp_avg_sq) and normalise by it
+  kOptimDecoupled = 8,   // adam: AdamW's decoupled weight decay p ·= 1 − lr·wd (else L2: g += wd·p)
+  kOptimCentered = 16,   // rmsprop: centred variant, state2 = grad_avg
+};
+
 struct OptimArgs {
-  // One fused update over `count` parameter tensors of one dtype on one device. Each entry of
-  // param/grad/state0..2 is a pointer to `sizes[i]` elements; state pointers may be null when the
-  // algorithm does not use them. Scalars that depend on the step (bias corrections) are computed
-  // on the host and passed in h[].
+  // One fused update over `count` parameter tensors of one dtype (f32 or f64) on one device,
+  // implemented by cpu/optim.cc (the reference for the CUDA version). The pointer arrays
+  // (param, grad, state0..2, sizes) are host memory; each entry points to sizes[i] contiguous
+  // elements of the backend's device memory. State tensors have the param's dtype, are
+  // allocated and initialised by the caller (zeros, or Adagrad's initial_accumulator_value);
+  // a state array may be null, or have null entries, when the kind/flags do not use it
+  // (optim_states_used() says which are needed). Arithmetic is done in the param dtype, in the
+  // same order as PyTorch's _single_tensor_* functions (torch/optim/*.py, 1.13/2.x), with the
+  // host scalars below rounded once to that dtype. g is the gradient; "g += wd·p" is applied
+  // to a local copy, never written back to grad. Step-dependent scalars (bias corrections,
+  // decayed learning rates, NAdam's μ products) are computed on the host
+  // (lib/ts/optim/fused_host.ts) with step = the 1-based number of this step.
+  //
+  // kind = sgd (torch/optim/sgd.py): state0 = momentum_buffer (when h[1] ≠ 0)
+  //   h[0] lr, h[1] momentum, h[2] dampening, h[3] weight_decay; flags kOptimNesterov, kOptimFirstStep
+  //   g += wd·p;  if momentum ≠ 0: buf = first ? g : momentum·buf + (1 − dampening)·g;
+  //   d = nesterov ? g + momentum·buf : buf;  (momentum = 0: d = g);  p −= lr·d
+  // kind = adam (torch/optim/adam.py, adamw.py; Kingma & Ba 2014, Loshchilov & Hutter 2017):
+  //   state0 = exp_avg, state1 = exp_avg_sq, state2 = max_exp_avg_sq (amsgrad)
+  //   h[0] lr, h[1] beta1, h[2] beta2, h[3] eps, h[4] weight_decay,
+  //   h[5] step_size = lr/(1 − beta1^step), h[6] bias_correction2_sqrt = sqrt(1 − beta2^step);
+  //   flags kOptimAmsgrad, kOptimDecoupled
+  //   decoupled ? p ·= 1 − lr·wd : g += wd·p;  m = beta1·m + (1 − beta1)·g;  v = beta2·v + (1 − beta2)·g·g
+  //   amsgrad: vmax = max(vmax, v), v̂ = vmax, else v̂ = v;  denom = sqrt(v̂)/h[6] + eps;  p −= h[5]·m/denom
+  // kind = adagrad (torch/optim/adagrad.py; Duchi et al. 2011): state0 = sum
+  //   h[0] clr = lr/(1 + (step − 1)·lr_decay), h[1] weight_decay, h[2] eps
+  //   g += wd·p;  sum += g·g;  p −= clr·g/(sqrt(sum) + eps)
+  // kind = rmsprop (torch/optim/rmsprop.py; Hinton's lecture 6e, Graves 2013 for centred):
+  //   state0 = square_avg, state1 = momentum_buffer (when h[4] > 0), state2 = grad_avg (centred)
+  //   h[0] lr, h[1] alpha, h[2] eps, h[3] weight_decay, h[4] momentum; flags kOptimCentered
+  //   g += wd·p;  sq = alpha·sq + (1 − alpha)·g·g;  centred: ga = alpha·ga + (1 − alpha)·g,
+  //   avg = sqrt(sq − ga·ga) + eps, else avg = sqrt(sq) + eps;
+  //   momentum > 0: buf = momentum·buf + g/avg, p −= lr·buf;  else p −= lr·g/avg
+  // kind = adamax (torch/optim/adamax.py; Kingma & Ba 2014 §7.1): state0 = exp_avg, state1 = exp_inf
+  //   h[0] lr, h[1] beta1, h[2] beta2, h[3] eps, h[4] weight_decay, h[5] clr = lr/(1 − beta1^step)
+  //   g += wd·p;  m = beta1·m + (1 − beta1)·g;  u = max(beta2·u, |g| + eps) (NaN propagates);  p −= clr·m/u
+  // kind = nadam (torch/optim/nadam.py of PyTorch ≥ 2.0 — 1.13's _single_tensor_nadam multiplied
+  //   μ_t into mu_product_next twice, pytorch/pytorch#92699; 1.13's foreach path was already right;
+  //   Dozat 2016): state0 = exp_avg, state1 = exp_avg_sq
+  //   h[0] lr, h[1] beta1, h[2] beta2, h[3] eps, h[4] weight_decay,
+  //   h[5] bias_correction2 = 1 − beta2^step,
+  //   h[6] grad coefficient = lr·(1 − μ_t)/(1 − Π_{i≤t} μ_i),
+  //   h[7] exp_avg coefficient = lr·μ_{t+1}/(1 − Π_{i≤t} μ_i · μ_{t+1}),
+  //   with μ_t = beta1·(1 − 0.5·0.96^(t·momentum_decay)); the product Π lives on the host.
+  //   g += wd·p;  m = beta1·m + (1 − beta1)·g;  v = beta2·v + (1 − beta2)·g·g;
+  //   denom = sqrt(v/h[5]) + eps;  p −= h[6]·g/denom;  p −= h[7]·m/denom
   OptimKind kind;
   DType dtype;
   int64_t count;
@@ -56,6 +133,20 @@ struct OptimArgs {
   double h[16];
   int32_t flags;
 };
+
+// Which of state0/1/2 an update reads and writes (bit s = state s), from kind, flags and h[].
+// The binding and every backend use it to validate before running the kernel.
+inline int optim_states_used(OptimKind kind, int32_t flags, const double* h) {
+  switch (kind) {
+    case OptimKind::sgd: return h[1] != 0 ? 1 : 0;
+    case OptimKind::adam: return (flags & kOptimAmsgrad) ? 7 : 3;
+    case OptimKind::adagrad: return 1;
+    case OptimKind::rmsprop: return 1 | (h[4] > 0 ? 2 : 0) | ((flags & kOptimCentered) ? 4 : 0);
+    case OptimKind::adamax: return 3;
+    case OptimKind::nadam: return 3;
+  }
+  return 0;
+}
 
 struct Backend {
   const char* name;

@@ -50,9 +50,9 @@ Backend make_backend() {
   b.random_uniform = random_uniform;
   b.random_normal = random_normal;
   b.gemm = gemm;
-  b.batchnorm_forward = nullptr;   // filled in by the batchnorm family (issue 4)
-  b.batchnorm_backward = nullptr;
-  b.optim_step = nullptr;          // filled in by the fused optimisers (issue 4)
+  b.batchnorm_forward = batchnorm_forward;
+  b.batchnorm_backward = batchnorm_backward;
+  b.optim_step = optim_step;
   return b;
 }
 
