@@ -19,6 +19,7 @@ export {
   indexSelect, gather, oneHot, matmul, contiguous, clone, cast,
 } from './ops/index.js';
 export * as cuda from './cuda.js';
+export * as nn from './nn/index.js';
 export { info } from './info.js';
 export { fit, evaluate, predict, History, callbacks, metrics } from './train/index.js';
 export * as io from './io/index.js';

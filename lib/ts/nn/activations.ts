@@ -1,0 +1,161 @@
+/**
+ * activations.ts — activation functions as modules, each a thin wrapper over the tensor op with
+ * its native functor and derivative functor (lib/ts/ops/elementwise.ts). PReLU holds a learnable
+ * slope; RReLU draws random slopes in training.
+ */
+import { ArgumentError, describe } from '../errors.js';
+import { elu, full, gelu, leakyRelu, logSoftmax, mish, relu, selu, sigmoid, silu, softmax, softplus, tanh } from '../ops/index.js';
+import { Tensor } from '../tensor.js';
+import { prelu, rrelu } from './functional.js';
+import { Module, checkInput, checkNumber, checkOptions, checkPositiveInt } from './module.js';
+import type { FactoryOptions } from './layers.js';
+
+function floatInput(x: unknown, where: string): Tensor {
+  const t = checkInput(x, where);
+  if (t.dtype === 'int32') throw new ArgumentError(`${where}: expected a floating-point input (float32 or float64), received int32; convert it with .cast('float32')`);
+  return t;
+}
+
+/** max(0, x). @example new nn.ReLU().forward(tensor([-1, 2])) // [0, 2] */
+export class ReLU extends Module {
+  override forward(x: Tensor): Tensor { return relu(checkInput(x, 'ReLU')); }
+}
+
+/** x for x > 0, else negativeSlope·x. @example new nn.LeakyReLU({ negativeSlope: 0.2 }) */
+export class LeakyReLU extends Module {
+  readonly negativeSlope: number;
+  constructor(options: { negativeSlope?: number } = {}) {
+    super();
+    const o = checkOptions<{ negativeSlope?: number }>(options, 'LeakyReLU', ['negativeSlope']);
+    this.negativeSlope = checkNumber(o.negativeSlope ?? 0.01, 'LeakyReLU', 'negativeSlope');
+  }
+  override forward(x: Tensor): Tensor { return leakyRelu(floatInput(x, 'LeakyReLU'), this.negativeSlope); }
+  protected override extraRepr(): string { return `negativeSlope=${this.negativeSlope}`; }
+}
+
+/**
+ * Parametric ReLU: x for x > 0, else a·x with a learnable (`weight`, shape [numParameters],
+ * initialised to `init`); numParameters > 1 gives one slope per channel (dim 1).
+ * @example const act = new nn.PReLU({ numParameters: 16 }); act.forward(randn([8, 16]))
+ */
+export class PReLU extends Module {
+  declare weight: Tensor;
+  readonly numParameters: number;
+  readonly init: number;
+  constructor(options: { numParameters?: number; init?: number } & FactoryOptions = {}) {
+    super();
+    const o = checkOptions<{ numParameters?: number; init?: number } & FactoryOptions>(options, 'PReLU', ['numParameters', 'init', 'dtype', 'device']);
+    this.numParameters = checkPositiveInt(o.numParameters ?? 1, 'PReLU', 'numParameters');
+    this.init = checkNumber(o.init ?? 0.25, 'PReLU', 'init');
+    this.registerParameter('weight', full([this.numParameters], this.init, { dtype: o.dtype ?? 'float32', device: o.device ?? 'cpu' }));
+  }
+  protected override resetOwnParameters(): void { this.weight.fill_(this.init); }
+  override forward(x: Tensor): Tensor { return prelu(floatInput(x, 'PReLU'), this.weight); }
+  protected override extraRepr(): string { return `numParameters=${this.numParameters}`; }
+}
+
+/**
+ * Randomised leaky ReLU: negative inputs times a slope drawn from U(lower, upper) per element in
+ * training, times (lower + upper) / 2 in eval.
+ * @example new nn.RReLU({ lower: 0.1, upper: 0.3 })
+ */
+export class RReLU extends Module {
+  readonly lower: number;
+  readonly upper: number;
+  constructor(options: { lower?: number; upper?: number } = {}) {
+    super();
+    const o = checkOptions<{ lower?: number; upper?: number }>(options, 'RReLU', ['lower', 'upper']);
+    this.lower = checkNumber(o.lower ?? 1 / 8, 'RReLU', 'lower');
+    this.upper = checkNumber(o.upper ?? 1 / 3, 'RReLU', 'upper');
+    if (this.lower > this.upper) throw new ArgumentError(`RReLU: expected lower <= upper, received lower = ${this.lower}, upper = ${this.upper}`);
+  }
+  override forward(x: Tensor): Tensor { return rrelu(floatInput(x, 'RReLU'), this.lower, this.upper, this.training); }
+  protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
+}
+
+/** x for x > 0, else α(eˣ − 1) (Clevert et al. 2015). @example new nn.ELU({ alpha: 1 }) */
+export class ELU extends Module {
+  readonly alpha: number;
+  constructor(options: { alpha?: number } = {}) {
+    super();
+    const o = checkOptions<{ alpha?: number }>(options, 'ELU', ['alpha']);
+    this.alpha = checkNumber(o.alpha ?? 1, 'ELU', 'alpha');
+  }
+  override forward(x: Tensor): Tensor { return elu(floatInput(x, 'ELU'), this.alpha); }
+  protected override extraRepr(): string { return `alpha=${this.alpha}`; }
+}
+
+/** Scaled ELU with the self-normalising constants (Klambauer et al. 2017). @example new nn.SELU() */
+export class SELU extends Module {
+  override forward(x: Tensor): Tensor { return selu(floatInput(x, 'SELU')); }
+}
+
+/** GELU, exact (erf) or the tanh approximation (Hendrycks & Gimpel 2016). @example new nn.GELU({ approximate: 'tanh' }) */
+export class GELU extends Module {
+  readonly approximate: 'none' | 'tanh';
+  constructor(options: { approximate?: 'none' | 'tanh' } = {}) {
+    super();
+    const o = checkOptions<{ approximate?: 'none' | 'tanh' }>(options, 'GELU', ['approximate']);
+    const a = o.approximate ?? 'none';
+    if (a !== 'none' && a !== 'tanh') throw new ArgumentError(`GELU: expected approximate 'none' or 'tanh', received ${describe(a)}`);
+    this.approximate = a;
+  }
+  override forward(x: Tensor): Tensor { return gelu(floatInput(x, 'GELU'), this.approximate); }
+  protected override extraRepr(): string { return `approximate='${this.approximate}'`; }
+}
+
+/** x·σ(x), also called Swish (Ramachandran et al. 2017). @example new nn.SiLU() */
+export class SiLU extends Module {
+  override forward(x: Tensor): Tensor { return silu(floatInput(x, 'SiLU')); }
+}
+
+/** x·tanh(softplus(x)) (Misra 2019). @example new nn.Mish() */
+export class Mish extends Module {
+  override forward(x: Tensor): Tensor { return mish(floatInput(x, 'Mish')); }
+}
+
+/** 1 / (1 + e⁻ˣ). @example new nn.Sigmoid() */
+export class Sigmoid extends Module {
+  override forward(x: Tensor): Tensor { return sigmoid(floatInput(x, 'Sigmoid')); }
+}
+
+/** tanh(x). @example new nn.Tanh() */
+export class Tanh extends Module {
+  override forward(x: Tensor): Tensor { return tanh(floatInput(x, 'Tanh')); }
+}
+
+/** (1/β)·log(1 + e^{βx}), linear where βx > threshold. @example new nn.Softplus({ beta: 1, threshold: 20 }) */
+export class Softplus extends Module {
+  readonly beta: number;
+  readonly threshold: number;
+  constructor(options: { beta?: number; threshold?: number } = {}) {
+    super();
+    const o = checkOptions<{ beta?: number; threshold?: number }>(options, 'Softplus', ['beta', 'threshold']);
+    this.beta = checkNumber(o.beta ?? 1, 'Softplus', 'beta');
+    if (this.beta === 0) throw new ArgumentError('Softplus: expected beta to be non-zero, received 0');
+    this.threshold = checkNumber(o.threshold ?? 20, 'Softplus', 'threshold');
+  }
+  override forward(x: Tensor): Tensor { return softplus(floatInput(x, 'Softplus'), this.beta, this.threshold); }
+  protected override extraRepr(): string { return `beta=${this.beta}, threshold=${this.threshold}`; }
+}
+
+function checkDim(dim: unknown, where: string): number {
+  if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ArgumentError(`${where}: expected dim to be an integer (for example -1), received ${describe(dim)}`);
+  return dim;
+}
+
+/** Softmax along `dim`. @example new nn.Softmax(-1).forward(logits) */
+export class Softmax extends Module {
+  readonly dim: number;
+  constructor(dim: number) { super(); this.dim = checkDim(dim, 'Softmax'); }
+  override forward(x: Tensor): Tensor { return softmax(floatInput(x, 'Softmax'), this.dim); }
+  protected override extraRepr(): string { return `dim=${this.dim}`; }
+}
+
+/** Log-softmax along `dim`. @example new nn.LogSoftmax(1).forward(logits) */
+export class LogSoftmax extends Module {
+  readonly dim: number;
+  constructor(dim: number) { super(); this.dim = checkDim(dim, 'LogSoftmax'); }
+  override forward(x: Tensor): Tensor { return logSoftmax(floatInput(x, 'LogSoftmax'), this.dim); }
+  protected override extraRepr(): string { return `dim=${this.dim}`; }
+}
