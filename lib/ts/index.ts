@@ -20,6 +20,7 @@ export {
 } from './ops/index.js';
 export * as cuda from './cuda.js';
 export * as nn from './nn/index.js';
+export * as data from './data/index.js';
 export { info } from './info.js';
 export { fit, evaluate, predict, History, callbacks, metrics } from './train/index.js';
 export * as io from './io/index.js';
