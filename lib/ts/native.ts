@@ -3,12 +3,12 @@
  * (DESIGN principle 6). Nothing outside lib/ts/ops and lib/ts/tensor.ts should call the binding.
  *
  * Which binary: `ENTRENA_ADDON` (a path) if set; else the CUDA build `build-cuda/Release/entrena.node`
- * when it exists (the user built it on purpose with `npm run build:cuda`) unless
- * `ENTRENA_CPU_ONLY=1`; else `node-gyp-build`, which takes a matching file from `prebuilds/` and
- * falls back to the local `build/Release`.
+ * when it exists (the user built it on purpose with `npm run build:cuda`), is newer than the local
+ * CPU build, and `ENTRENA_CPU_ONLY` is not 1; else `node-gyp-build`, which takes the local
+ * `build/Release` or a matching file from `prebuilds/`.
  */
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeError } from './errors.js';
@@ -73,8 +73,14 @@ function load(): { binding: NativeBinding; path: string } {
   const explicit = process.env.ENTRENA_ADDON;
   if (explicit) return { binding: require(explicit), path: explicit };
   const cudaBuild = join(root, 'build-cuda', 'Release', 'entrena.node');
-  if (process.env.ENTRENA_CPU_ONLY !== '1' && existsSync(cudaBuild)) return { binding: require(cudaBuild), path: cudaBuild };
   const gypBuild = require('node-gyp-build') as { (dir: string): NativeBinding; resolve(dir: string): string };
+  const useCuda = process.env.ENTRENA_CPU_ONLY !== '1' && existsSync(cudaBuild);
+  if (useCuda) {
+    // Both local builds present: take the newer one, so a rebuilt CPU addon is never shadowed by
+    // a stale CUDA build (or the reverse).
+    const cpuBuild = join(root, 'build', 'Release', 'entrena.node');
+    if (!existsSync(cpuBuild) || statSync(cudaBuild).mtimeMs >= statSync(cpuBuild).mtimeMs) return { binding: require(cudaBuild), path: cudaBuild };
+  }
   return { binding: gypBuild(root), path: gypBuild.resolve(root) };
 }
 

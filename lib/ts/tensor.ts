@@ -121,6 +121,11 @@ export class Tensor {
   readonly offset: number;
   readonly dtype: DType;
   /** @internal */ _gradFn: GradNode | null = null;
+  /**
+   * @internal Kept alive by a tidy only because a returned tensor's graph needs it: disposed when
+   * backward frees that graph.
+   */
+  _graphOwned = false;
   private _requiresGrad = false;
   private _grad: Tensor | null = null;
   private _isDisposed = false;
@@ -383,7 +388,8 @@ export function setIter(shape: Shape, operands: { strides: number[]; offset: num
 
 // ---- scopes ----------------------------------------------------------------------------------------
 
-function collectKept(value: unknown, keep: Set<Tensor>, seen = new Set<unknown>()): void {
+/** Collects the tensors in a tidy's result (into `keep`) and those their graphs need (into `graph`). */
+function collectKept(value: unknown, keep: Set<Tensor>, graph: Set<Tensor>, seen = new Set<unknown>()): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   if (value instanceof Tensor) {
@@ -394,24 +400,28 @@ function collectKept(value: unknown, keep: Set<Tensor>, seen = new Set<unknown>(
       const t = stack.pop()!;
       const node = t._gradFn;
       if (!node) continue;
-      for (const s of node.saved) if (!keep.has(s)) { keep.add(s); stack.push(s); }
-      for (const s of node.inputs) if (s && !keep.has(s)) { keep.add(s); stack.push(s); }
+      for (const s of node.saved) if (!graph.has(s)) { graph.add(s); stack.push(s); }
+      for (const s of node.inputs) if (s && !graph.has(s)) { graph.add(s); stack.push(s); }
     }
     return;
   }
-  if (Array.isArray(value)) { for (const v of value) collectKept(v, keep, seen); return; }
-  if (value instanceof Map) { for (const v of value.values()) collectKept(v, keep, seen); return; }
-  if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectKept(v, keep, seen);
+  if (Array.isArray(value)) { for (const v of value) collectKept(v, keep, graph, seen); return; }
+  if (value instanceof Map) { for (const v of value.values()) collectKept(v, keep, graph, seen); return; }
+  if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectKept(v, keep, graph, seen);
 }
 
 function openScope(): void { scopes.push(new Set()); }
-function closeScope(keep: Set<Tensor>): void {
+function closeScope(keep: Set<Tensor>, graph: Set<Tensor> = new Set()): void {
   const scope = scopes.pop();
   if (!scope) return;
   const parent = scopes.length ? scopes[scopes.length - 1] : null;
   for (const t of scope) {
     if (keep.has(t)) { if (parent) parent.add(t); }
-    else t.dispose();
+    else if (graph.has(t)) {
+      // Needed only by a returned graph: backward disposes it when it frees that graph.
+      t._graphOwned = true;
+      if (parent) parent.add(t);
+    } else t.dispose();
   }
 }
 
@@ -436,9 +446,9 @@ export function tidy<T>(fn: () => T): T {
     closeScope(new Set());
     throw new ArgumentError('tidy: the function returned a Promise; tidy only supports synchronous functions');
   }
-  const keep = new Set<Tensor>();
-  collectKept(result, keep);
-  closeScope(keep);
+  const keep = new Set<Tensor>(), graph = new Set<Tensor>();
+  collectKept(result, keep, graph);
+  closeScope(keep, graph);
   return result;
 }
 

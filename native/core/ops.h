@@ -125,8 +125,9 @@ template <typename T> ENTRENA_HD T softplus_grad_(T a, T beta, T threshold) {
   return z > threshold ? T(1) : sigmoid_(z);
 }
 template <typename T> ENTRENA_HD T clamp_(T a, T lo, T hi) {
-  // NaN passes through, as torch.clamp.
-  return a < lo ? lo : a > hi ? hi : a;
+  // min(max(a, lo), hi) as torch.clamp: when lo > hi every element becomes hi; NaN passes through.
+  T r = a < lo ? lo : a;
+  return r > hi ? hi : r;
 }
 template <typename T> ENTRENA_HD T pow_(T a, T b) { return std::pow(a, b); }
 template <> ENTRENA_HD int32_t pow_<int32_t>(int32_t a, int32_t b) {

@@ -71,7 +71,7 @@ export function attach(out: Tensor, name: string, inputs: Tensor[], backward: Ba
 // Hooks set by tensor.ts (avoids an import cycle at module-evaluation time).
 export interface EngineHooks {
   openScope(): void;
-  closeScope(keep: Set<Tensor>): void;
+  closeScope(keep: Set<Tensor>, graph?: Set<Tensor>): void;
   untrack(t: Tensor): void;
   onesLike(t: Tensor): Tensor;
   accumulate(into: Tensor, g: Tensor): void; // in place: into += g
@@ -116,6 +116,8 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, retainGraph:
   }
 
   const leafGrads = new Set<Tensor>();
+  // Intermediates a tidy kept only for this graph: released once the graph is freed.
+  const release = new Set<Tensor>();
   h.openScope();
   try {
     const grads = new Map<Tensor, Tensor>();
@@ -142,12 +144,16 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, retainGraph:
         }
       }
       if (!retainGraph) {
+        for (const s of node.saved) if (s._graphOwned) release.add(s);
+        for (const s of node.inputs) if (s && s._graphOwned) release.add(s);
+        if (t._graphOwned) release.add(t);
         node.backward = null;
         node.saved = [];
       }
     }
   } finally {
     h.closeScope(leafGrads);
+    for (const t of release) t.dispose();
   }
 
   function accumulateLeaf(leaf: Tensor, g: Tensor, exclusive: boolean): void {

@@ -71,7 +71,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
       }
     }
   });
-  out.dispose();
+  if (!inputs.includes(out)) out.dispose();
   if (worst.err > 0) {
     throw new EntrenaError('ERR_AUTOGRAD', `gradcheck failed: d out[${worst.output}] / d inputs[${worst.input}][${worst.element}]: analytic ${worst.a}, numeric ${worst.n} (atol ${atol}, rtol ${rtol})`);
   }

@@ -115,7 +115,10 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
 export function pow(a: Tensor | number, b: Tensor | number): Tensor {
   return binaryOp('pow', a, b, (g, x, y, out) => [
     typeof x !== 'number' && x.requiresGrad
-      ? mul(g, typeof y === 'number' ? mul(pow(x, y - 1), y) : mul(y, pow(x, sub(y, 1))))
+      // Where the exponent is 0 the gradient is 0 (not 0 · x^-1, which is NaN at x = 0), as PyTorch.
+      ? typeof y === 'number'
+        ? y === 0 ? mul(g, 0) : mul(g, mul(pow(x, y - 1), y))
+        : where(eq(y, 0), 0, mul(g, mul(y, pow(x, sub(y, 1)))))
       : null,
     // d/db a^b = a^b · ln a, taken as 0 where a = 0 (as PyTorch masks it).
     typeof y !== 'number' && y.requiresGrad

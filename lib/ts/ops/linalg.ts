@@ -27,7 +27,7 @@ function operand(t: Tensor, batch: number): MatOperand {
   if (cs === 1 && rs >= Math.max(cols, 1)) return { t, trans: false, ld: rs, batchStride: bs, temp: false };
   if (rs === 1 && cs >= Math.max(rows, 1)) return { t, trans: true, ld: cs, batchStride: bs, temp: false };
   const c = contiguous(t);
-  return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch > 1 ? 0 : rows * cols) : 0, temp: true };
+  return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch > 1 ? 0 : rows * cols) : 0, temp: c !== t };
 }
 
 /** C = A·B for A [.., M, K], B [.., K, N] with rank 2 or 3 (untracked). */

@@ -5,11 +5,11 @@
  * The native kernels reduce the middle axis of a contiguous [outer, n, inner] array; a reduction
  * over several dims runs one kernel per dim, last dim first.
  */
-import { attach, needsGrad } from '../autograd/engine.js';
+import { attach, needsGrad, withGrad } from '../autograd/engine.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { DTYPE_CODE, REDUCE, native } from '../native.js';
 import { Tensor, sizeOf, type DType, type Shape } from '../tensor.js';
-import { contiguous, filled } from './copy.js';
+import { clone, contiguous, filled } from './copy.js';
 import { assertTensor, normalizeDim, requireFloat, shapeStr } from './util.js';
 import { div, mul, sub, eq, rawBinary } from './elementwise.js';
 import { expand, reshape } from './shape.js';
@@ -33,6 +33,8 @@ function dimsArg(dim: number | number[] | null | undefined, rank: number, where:
   if (dim === undefined || dim === null) return Array.from({ length: rank }, (_, i) => i);
   const list = Array.isArray(dim) ? dim : [dim];
   const out = list.map((d) => normalizeDim(d, rank, where));
+  // A 0-d tensor accepts dim 0 or -1 and has nothing to reduce (as PyTorch).
+  if (rank === 0) return [];
   if (new Set(out).size !== out.length) throw new ArgumentError(`${where}: dim ${describe(dim)} repeats a dimension`);
   return out.sort((a, b) => a - b);
 }
@@ -49,7 +51,7 @@ function rawReduce(op: 'sum' | 'mean' | 'prod', x: Tensor, dims: number[], keepD
     if (cur !== x) cur.dispose();
     cur = next;
   }
-  if (cur === x) cur = contiguous(x) === x ? x.clone() : contiguous(x);
+  if (cur === x) cur = withGrad(false, () => clone(x));
   const shape = finalShape(x.shape, dims, keepDim);
   const out = cur.view(shape, contiguousOf(shape), cur.offset);
   cur.dispose();
@@ -162,7 +164,8 @@ export function std(a: Tensor, dim?: number | number[] | null, options: { unbias
 function extremum(op: 'max' | 'min', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
   const x = assertTensor(a, op);
   if (x.size === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor (shape ${shapeStr(x.shape)})`);
-  if (dim === undefined || dim === null) {
+  if (x.ndim === 0 && dim !== undefined && dim !== null) normalizeDim(dim, 0, op);
+  if (dim === undefined || dim === null || x.ndim === 0) {
     const flat = reshape(x, [x.size]);
     const r = reduceDim(op, flat, 0);
     const out = r.view([], [], 0);
@@ -209,7 +212,8 @@ export function min(a: Tensor, dim?: number | null, options: { keepDim?: boolean
 function argExtremum(op: 'argmax' | 'argmin', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
   const x = assertTensor(a, op);
   if (x.size === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor (shape ${shapeStr(x.shape)})`);
-  if (dim === undefined || dim === null) {
+  if (x.ndim === 0 && dim !== undefined && dim !== null) normalizeDim(dim, 0, op);
+  if (dim === undefined || dim === null || x.ndim === 0) {
     const flat = reshape(x, [x.size]);
     const r = reduceDim(op, flat, 0);
     if (flat !== x) flat.dispose();

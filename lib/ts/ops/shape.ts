@@ -79,7 +79,11 @@ export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
 /** Swaps two dims (a view). @example transpose(x, 0, 1) */
 export function transpose(a: Tensor, d0: number, d1: number): Tensor {
   const x = assertTensor(a, 'transpose');
-  if (x.ndim === 0) return x.view([], [], x.offset);
+  if (x.ndim === 0) {
+    normalizeDim(d0, 0, 'transpose');
+    normalizeDim(d1, 0, 'transpose');
+    return permute(x, []);
+  }
   const i = normalizeDim(d0, x.ndim, 'transpose'), j = normalizeDim(d1, x.ndim, 'transpose');
   const perm = x.shape.map((_, k) => k);
   perm[i] = j;
