@@ -407,7 +407,10 @@ function collectKept(value: unknown, keep: Set<Tensor>, graph: Set<Tensor>, seen
   }
   if (Array.isArray(value)) { for (const v of value) collectKept(v, keep, graph, seen); return; }
   if (value instanceof Map) { for (const v of value.values()) collectKept(v, keep, graph, seen); return; }
-  if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectKept(v, keep, graph, seen);
+  if (value instanceof Set) { for (const v of value) collectKept(v, keep, graph, seen); return; }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
+  // Plain objects and class instances (a dataset, a module) alike: their own fields are searched.
+  for (const v of Object.values(value)) collectKept(v, keep, graph, seen);
 }
 
 function openScope(): void { scopes.push(new Set()); }
@@ -426,8 +429,9 @@ function closeScope(keep: Set<Tensor>, graph: Set<Tensor> = new Set()): void {
 }
 
 /**
- * Runs `fn` and disposes every tensor it created, except those it returns (in a value, an array or
- * a plain object) and what their autograd graph still needs. Nested tidies hand kept tensors to
+ * Runs `fn` and disposes every tensor it created, except those it returns (directly, or inside
+ * arrays, maps, sets, plain objects or class instances such as a module or a dataset) and what their
+ * autograd graph still needs. Nested tidies hand kept tensors to
  * the enclosing one. Async functions are not supported: the scope would close before they finish.
  * @example
  * const loss = tidy(() => model.forward(x).sub(y).square().mean().item());
