@@ -100,6 +100,7 @@ ENTRENA_AVX2 void micro_avx2_f32(int64_t kc, const float* ap, const float* bp, f
   for (int i = 0; i < 6; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
+    _mm_prefetch(reinterpret_cast<const char*>(ap + 48), _MM_HINT_T0);  // A comes from L2
     __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
     __m256 a;
     a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
@@ -146,6 +147,7 @@ ENTRENA_AVX2 void micro_avx2_f64(int64_t kc, const double* ap, const double* bp,
   for (int i = 0; i < 6; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
+    _mm_prefetch(reinterpret_cast<const char*>(ap + 24), _MM_HINT_T0);  // A comes from L2
     __m256d b0 = _mm256_load_pd(bp), b1 = _mm256_load_pd(bp + 4);
     __m256d a;
     a = _mm256_broadcast_sd(ap + 0); c00 = _mm256_fmadd_pd(a, b0, c00); c01 = _mm256_fmadd_pd(a, b1, c01);
@@ -300,27 +302,36 @@ void pack_b(const Op<T>& b, int64_t kc, int64_t nc, int nr, T* out) {
 
 // ---- the blocked loop nest for one rectangle of C ----------------------------------------------
 
+// The block size for `len` items, at most `max`, a multiple of `unit`, that splits len evenly.
+int64_t balanced_block(int64_t len, int64_t max, int64_t unit) {
+  const int64_t blocks = (len + max - 1) / max;
+  const int64_t per = (len + blocks - 1) / blocks;
+  return std::min(max, (per + unit - 1) / unit * unit);
+}
+
 // C[0:m, 0:n] = alpha · op(A)[0:m, :] · op(B)[:, 0:n] + beta · C, with m, n, k ≥ 1.
 template <typename T>
 void gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n,
                   int64_t k, T alpha, T beta) {
   const int mr = pl.mr, nr = pl.nr;
-  const int64_t kc_max = std::min(pl.kc, k);
-  const int64_t mc_max = std::min(pl.mc, (m + mr - 1) / mr * mr);
-  const int64_t nc_max = std::min(pl.nc, (n + nr - 1) / nr * nr);
-  T* ap = t_pack_a.get<T>(static_cast<size_t>(mc_max * kc_max));
-  T* bp = t_pack_b.get<T>(static_cast<size_t>(nc_max * kc_max));
+  // Equal blocks rather than full blocks plus a remainder: K = 784 runs as 4×196, not 3×256 + 16
+  // (a thin last K block pays a full read-modify-write of C for little arithmetic).
+  const int64_t kc_blk = balanced_block(k, pl.kc, 1);
+  const int64_t mc_blk = balanced_block(m, pl.mc, mr);
+  const int64_t nc_blk = balanced_block(n, pl.nc, nr);
+  T* ap = t_pack_a.get<T>(static_cast<size_t>(mc_blk * kc_blk));
+  T* bp = t_pack_b.get<T>(static_cast<size_t>(nc_blk * kc_blk));
   alignas(64) T edge[16 * 16];  // one MR×NR tile (MR, NR ≤ 16) for partial tiles at the borders
-  for (int64_t jc = 0; jc < n; jc += pl.nc) {
-    const int64_t nc = std::min(pl.nc, n - jc);
-    for (int64_t pc = 0; pc < k; pc += pl.kc) {
-      const int64_t kc = std::min(pl.kc, k - pc);
+  for (int64_t jc = 0; jc < n; jc += nc_blk) {
+    const int64_t nc = std::min(nc_blk, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kc_blk) {
+      const int64_t kc = std::min(kc_blk, k - pc);
       // After the first K block C already holds this product's partial sum: accumulate into it.
       const T beta_k = pc == 0 ? beta : T(1);
       Op<T> bblk{b.trans ? b.p + jc * b.ld + pc : b.p + pc * b.ld + jc, b.ld, b.trans};
       pack_b(bblk, kc, nc, nr, bp);
-      for (int64_t ic = 0; ic < m; ic += pl.mc) {
-        const int64_t mc = std::min(pl.mc, m - ic);
+      for (int64_t ic = 0; ic < m; ic += mc_blk) {
+        const int64_t mc = std::min(mc_blk, m - ic);
         Op<T> ablk{a.trans ? a.p + pc * a.ld + ic : a.p + ic * a.ld + pc, a.ld, a.trans};
         pack_a(ablk, mc, kc, mr, ap);
         for (int64_t jr = 0; jr < nc; jr += nr) {
@@ -395,27 +406,29 @@ void scale_c(T* c, int64_t ldc, int64_t m, int64_t n, T beta) {
 // Below this many multiply-adds per call a single thread wins: waking the pool costs a few µs.
 constexpr int64_t kParallelWork = 48 * 48 * 48;
 
-// Splits one M×N product into tm×tn rectangles for `parts` workers, choosing the split that packs
-// the least (each rectangle packs its rows of A and its columns of B: cost ∝ m/tm + n/tn).
+// Splits one M×N product into tm×tn rectangles (tm·tn ≤ parts, as close to it as the micro-tiles
+// allow), choosing the split whose largest rectangle is smallest and, among equals, that packs the
+// least (each rectangle packs its rows of A and its columns of B: cost ∝ m/tm + n/tn).
 void choose_split(int64_t m, int64_t n, int mr, int nr, int parts, int* tm, int* tn) {
-  *tm = 1;
-  *tn = 1;
-  double best = -1;
   const int64_t m_tiles = (m + mr - 1) / mr, n_tiles = (n + nr - 1) / nr;
-  for (int x = 1; x <= parts; ++x) {
-    if (parts % x) continue;
-    int y = parts / x;
-    if (x > m_tiles || y > n_tiles) continue;
-    // Imbalance: the largest rectangle counts, in whole micro-tiles.
-    double rm = static_cast<double>((m_tiles + x - 1) / x) * mr;
-    double rn = static_cast<double>((n_tiles + y - 1) / y) * nr;
-    double cost = rm * rn * 4.0 + (rm + rn) * 64.0;  // compute dominates; packing breaks ties
-    if (best < 0 || cost < best) {
-      best = cost;
-      *tm = x;
-      *tn = y;
+  for (int p = parts; p >= 1; --p) {
+    double best = -1;
+    for (int x = 1; x <= p; ++x) {
+      if (p % x) continue;
+      const int y = p / x;
+      if (x > m_tiles || y > n_tiles) continue;
+      const double rm = static_cast<double>((m_tiles + x - 1) / x) * mr;
+      const double rn = static_cast<double>((n_tiles + y - 1) / y) * nr;
+      const double cost = rm * rn * 4.0 + (rm + rn) * 64.0;  // compute dominates; packing breaks ties
+      if (best < 0 || cost < best) {
+        best = cost;
+        *tm = x;
+        *tn = y;
+      }
     }
+    if (best >= 0) return;
   }
+  *tm = *tn = 1;
 }
 
 template <typename T>
@@ -460,8 +473,18 @@ Status gemm_t(const GemmArgs& g) {
     });
     return Status::ok;
   }
+  // Large products get 2 or 4 rectangles per thread: the pool hands them out dynamically, so a
+  // thread that loses its core for a while (shared machines) delays the call by one small share
+  // only. Each rectangle stays ≥ ~192³ multiply-adds, so the extra packing costs under 1%.
+  constexpr int64_t kTaskWork = 192 * 192 * 192;
+  int parts = threads;
+  while (parts < 4 * threads && work * g.batch >= 2 * parts * kTaskWork) parts *= 2;
+  // Rectangles per batch entry, such that the total divides evenly among the threads.
+  int64_t per = (parts + g.batch - 1) / g.batch;
+  while ((g.batch * per) % threads != 0) ++per;
+  parts = static_cast<int>(per);
   int tm, tn;
-  choose_split(m, n, pl.mr, pl.nr, threads, &tm, &tn);
+  choose_split(m, n, pl.mr, pl.nr, parts, &tm, &tn);
   const int64_t m_tiles = (m + pl.mr - 1) / pl.mr, n_tiles = (n + pl.nr - 1) / pl.nr;
   const int64_t m_step = (m_tiles + tm - 1) / tm * pl.mr, n_step = (n_tiles + tn - 1) / tn * pl.nr;
   const int64_t per_entry = static_cast<int64_t>(tm) * tn;

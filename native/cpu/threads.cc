@@ -1,8 +1,20 @@
 // threads.cc — a small persistent thread pool (see threads.h).
+//
+// Latency matters for the many short kernels of a training step (a 128×128 GEMM takes tens of µs),
+// and the machines are shared, so the pool is built so that a caller never waits on a worker that
+// is asleep or descheduled:
+//  - Idle workers, and a caller waiting for its workers, first spin on an atomic for a short while
+//    (kSpin) and only then sleep on a condition variable; back-to-back jobs never sleep.
+//  - A job is open until the caller has drained all its chunks itself. A worker joins a job by
+//    counting itself in `active_` and then checking that the job is still open (the caller closes it
+//    and then waits for `active_` to reach zero; sequentially consistent atomics make one of the two
+//    see the other, as in Dekker's algorithm). A worker that wakes too late never touches the job,
+//    so the caller waits only for workers that are actually running chunks.
 #include "threads.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
@@ -18,6 +30,29 @@ namespace {
 
 thread_local bool t_in_pool_job = false;
 
+// How long a thread spins before it sleeps: long enough to bridge the gap between the kernels of
+// one training step, short enough that an idle process stops burning CPU almost at once.
+constexpr std::chrono::microseconds kSpin{200};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until pred() holds or kSpin has passed; returns pred().
+template <typename Pred>
+bool spin_until(Pred pred) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 1;; ++i) {
+    if (pred()) return true;
+    cpu_relax();
+    if ((i & 255) == 0 && std::chrono::steady_clock::now() - start > kSpin) return pred();
+  }
+}
+
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -28,8 +63,9 @@ class Pool {
   void resize(int threads) {
     std::lock_guard<std::mutex> busy(busy_);
     stop_workers();
-    stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+    stopping_.store(false);
+    const uint64_t now = generation_.load();
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, now] { worker_loop(now); });
   }
 
   void run(int64_t chunks, const std::function<void(int64_t)>& body) {
@@ -38,21 +74,26 @@ class Pool {
       for (int64_t c = 0; c < chunks; ++c) body(c);
       return;
     }
+    // No worker is inside a job here (the previous caller waited for active_ == 0, and a late
+    // worker that counts itself in sees open_ == false and leaves without reading these fields).
+    body_ = &body;
+    chunks_ = chunks;
+    next_.store(0);
+    open_.store(true);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      body_ = &body;
-      chunks_ = chunks;
-      next_.store(0);
-      pending_ = static_cast<int>(workers_.size());
-      ++generation_;
+      generation_.fetch_add(1);
     }
     cv_.notify_all();
     t_in_pool_job = true;
     drain();
     t_in_pool_job = false;
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
-    body_ = nullptr;
+    open_.store(false);
+    // Workers that joined may still be running their last chunk of `body` (the caller's object).
+    if (!spin_until([this] { return active_.load() == 0; })) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return active_.load() == 0; });
+    }
   }
 
  private:
@@ -63,26 +104,32 @@ class Pool {
       (*body_)(c);
     }
   }
-  void worker_loop() {
-    uint64_t seen = 0;
+  void worker_loop(uint64_t seen) {
     for (;;) {
-      {
+      auto ready = [&] { return stopping_.load() || generation_.load() != seen; };
+      if (!spin_until(ready)) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
+        cv_.wait(lk, ready);
       }
-      t_in_pool_job = true;
-      drain();
-      t_in_pool_job = false;
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (stopping_.load()) return;
+      seen = generation_.load();
+      active_.fetch_add(1);
+      if (open_.load()) {
+        t_in_pool_job = true;
+        drain();
+        t_in_pool_job = false;
+      }
+      if (active_.fetch_sub(1) == 1) {
+        // Notify under the mutex so that a caller between its check and its wait cannot miss it.
+        std::lock_guard<std::mutex> lk(mu_);
+        done_cv_.notify_one();
+      }
     }
   }
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lk(mu_);
-      stopping_ = true;
+      stopping_.store(true);
     }
     cv_.notify_all();
     for (auto& w : workers_) w.join();
@@ -91,14 +138,15 @@ class Pool {
 
   std::vector<std::thread> workers_;
   std::mutex busy_;                 // one job at a time
-  std::mutex mu_;
+  std::mutex mu_;                   // guards the sleeps on cv_ and done_cv_
   std::condition_variable cv_, done_cv_;
   const std::function<void(int64_t)>* body_ = nullptr;
   int64_t chunks_ = 0;
   std::atomic<int64_t> next_{0};
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<bool> open_{false};   // the current job still accepts workers
+  std::atomic<int> active_{0};      // workers inside the current job
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 int default_threads() {
