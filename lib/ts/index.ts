@@ -25,3 +25,4 @@ export { info } from './info.js';
 export { fit, evaluate, predict, History, callbacks, metrics } from './train/index.js';
 export * as io from './io/index.js';
 export * as report from './report/index.js';
+export * as optim from './optim/index.js';

@@ -7,7 +7,7 @@
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { ArgumentError, EntrenaError, describe } from '../errors.js';
-import { Tensor, tidy } from '../tensor.js';
+import { Tensor, keep, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import { History, valueOf } from './history.js';
 import type { EpochLog, OptimizerLike, TrainableModel } from './types.js';
@@ -102,7 +102,7 @@ export class EarlyStopping implements Callback {
     this.dropWeights();
     this.bestWeights = new Map();
     const sd = model.stateDict();
-    for (const [k, v] of Object.entries(sd)) this.bestWeights.set(k, noGrad(() => v.clone()));
+    for (const [k, v] of Object.entries(sd)) this.bestWeights.set(k, keep(noGrad(() => v.clone())));
   }
   private dropWeights(): void {
     if (this.bestWeights) for (const t of this.bestWeights.values()) t.dispose();
