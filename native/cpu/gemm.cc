@@ -207,16 +207,20 @@ template <typename T>
 const Plan<T>& plan_for();
 template <>
 const Plan<float>& plan_for<float>() {
+  if (use_avx2()) {
 #if defined(ENTRENA_GEMM_X86)
-  if (use_avx2()) return kAvx2F32;
+    return kAvx2F32;
 #endif
+  }
   return kPortableF32;
 }
 template <>
 const Plan<double>& plan_for<double>() {
+  if (use_avx2()) {
 #if defined(ENTRENA_GEMM_X86)
-  if (use_avx2()) return kAvx2F64;
+    return kAvx2F64;
 #endif
+  }
   return kPortableF64;
 }
 
