@@ -88,10 +88,17 @@ export function html(history: History, path: string, options: HtmlReportOptions 
   }
   const gm = h.extras.gradientMonitor as LayerStats[][] | undefined;
   if (gm && gm.length) {
-    const layers = gm[0].map((l) => l.name);
-    const matrix = layers.map((_, li) => gm.map((ep) => ep[li]?.gradNorm ?? NaN));
+    // Rows for the layers that have parameters (the others have no gradient norm).
+    const rows = gm[0].map((l, i) => [l.name, i] as const).filter(([, i]) => gm.some((ep) => Number.isFinite(ep[i]?.gradNorm)));
+    const layers = rows.map(([n]) => n);
+    const matrix = rows.map(([, li]) => gm.map((ep) => ep[li]?.gradNorm ?? NaN));
     sections.push(`<section><h2>Gradient norms per layer and epoch</h2><p>Vanishing gradients show as norms shrinking towards the first layers; exploding ones as norms growing.</p>${heatMap(matrix, { rowLabels: layers, colLabels: gm.map((_, i) => `epoch ${i + 1}`), log: true })}
-      <h3>Last epoch</h3>${table(gm[gm.length - 1].map((l) => [l.name, `grad ${l.gradNorm.toExponential(2)} · act mean ${l.activationMean.toFixed(3)} std ${l.activationStd.toFixed(3)} · saturated ${(100 * l.saturated).toFixed(1)}% · dead ${(100 * l.dead).toFixed(1)}%`]))}</section>`);
+      <h3>Last epoch</h3>${table(gm[gm.length - 1].map((l) => [l.name, [
+        Number.isFinite(l.gradNorm) ? `grad ${l.gradNorm.toExponential(2)}` : '',
+        `activation mean ${l.activationMean.toFixed(3)} std ${l.activationStd.toFixed(3)}`,
+        Number.isFinite(l.saturated) ? `saturated ${(100 * l.saturated).toFixed(1)}%` : '',
+        Number.isFinite(l.dead) ? `dead ${(100 * l.dead).toFixed(1)}%` : '',
+      ].filter(Boolean).join(' · ')]))}</section>`);
   }
   if (options.hyperParameters) sections.push(`<section><h2>Hyper-parameters</h2>${table(Object.entries(options.hyperParameters).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))}</section>`);
   sections.push(`<section><h2>Epochs</h2>${epochTable(h)}</section>`);

@@ -193,7 +193,7 @@ export interface LayerStats {
   /** Mean and standard deviation of the layer's output activations (last batch of the epoch). */
   activationMean: number;
   activationStd: number;
-  /** Fraction of outputs saturated (|tanh/sigmoid-like| near the limits) or dead (exactly 0 for ReLU-like). */
+  /** Fraction of outputs saturated (Tanh: |y| ≥ 0.99; Sigmoid: y ≤ 0.005 or ≥ 0.995) or dead (ReLU family: y = 0); NaN for other layers. */
   saturated: number;
   dead: number;
 }
@@ -233,7 +233,7 @@ export class GradientMonitor implements Callback {
       const self = this;
       mod.forward = function (this: Hookable, x: Tensor): Tensor {
         const y = original.call(this, x);
-        if ((ctx.model as unknown as { training?: boolean }).training !== false) self.observe(layer.name, y, threshold);
+        if ((ctx.model as unknown as { training?: boolean }).training !== false) self.observe(layer.name, mod.constructor.name, y, threshold);
         return y;
       };
     }
@@ -243,13 +243,16 @@ export class GradientMonitor implements Callback {
     if (!e) this.sums.set(name, (e = { norm: 0, count: 0, mean: 0, std: 0, saturated: 0, dead: 0 }));
     return e;
   }
-  private observe(name: string, y: Tensor, threshold: number): void {
+  private observe(name: string, kind: string, y: Tensor, threshold: number): void {
     const stats = noGrad(() => tidy(() => {
       const d = y.detach();
       const mean = d.mean().item();
       const std = d.size > 1 ? d.std().item() : 0;
-      const dead = d.eq(0).cast('float32').mean().item();
-      const saturated = d.abs().ge(threshold).cast('float32').mean().item();
+      // Dead units are ReLU-family outputs stuck at 0; saturation is measured where it means
+      // something: tanh near ±1, sigmoid near 0 or 1 (both have vanishing derivatives there).
+      const dead = /ReLU$/.test(kind) ? d.eq(0).cast('float32').mean().item() : NaN;
+      const saturated = kind === 'Tanh' ? d.abs().ge(threshold).cast('float32').mean().item()
+        : kind === 'Sigmoid' ? d.sub(0.5).abs().ge(threshold / 2).cast('float32').mean().item() : NaN;
       return { mean, std, dead, saturated };
     }));
     const e = this.entry(name);

@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * main.ts — the `entrena` command line:
+ *   entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet]
+ *   entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
+ *   entrena bench            (runs bench/gemm.mjs from a source checkout)
+ *   entrena info             (version, build, CPU features, threads, CUDA devices)
+ * `npm start` runs `entrena train` with the built-in spirals config: no data to fetch.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { EntrenaError } from '../errors.js';
+import { manualSeed } from '../ops/creation.js';
+import { info } from '../info.js';
+import { root } from '../native.js';
+import * as data from '../data/index.js';
+import * as io from '../io/index.js';
+import * as report from '../report/index.js';
+import { fit, evaluate, predict, metrics as m } from '../train/index.js';
+import { isAvailable as cudaAvailable } from '../cuda.js';
+import { tidy } from '../tensor.js';
+import { DEFAULT_CONFIG, buildCallbacks, buildData, buildLoss, buildModel, buildOptimizer, buildScheduler, checkConfig, type RunConfig } from './config.js';
+
+interface Args { command: string; positional: string[]; flags: Record<string, string | true> }
+
+function parseArgs(argv: string[]): Args {
+  const [command = 'help', ...rest] = argv;
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2);
+      if (v !== undefined) flags[k] = v;
+      else if (i + 1 < rest.length && !rest[i + 1].startsWith('--') && !['quiet', 'help'].includes(k)) flags[k] = rest[++i];
+      else flags[k] = true;
+    } else positional.push(a);
+  }
+  return { command, positional, flags };
+}
+
+const KNOWN_FLAGS: Record<string, string[]> = {
+  train: ['data-dir', 'epochs', 'device', 'out', 'quiet'],
+  evaluate: ['data-dir', 'weights', 'device'],
+  bench: [],
+  info: [],
+};
+
+function usage(): string {
+  return `usage:
+  entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet]
+  entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
+  entrena bench
+  entrena info`;
+}
+
+function loadConfig(path: string | undefined): RunConfig {
+  if (!path) return structuredClone(DEFAULT_CONFIG);
+  if (!existsSync(path)) throw new EntrenaError('ERR_INVALID_ARGUMENT', `config file not found: ${path}`);
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new EntrenaError('ERR_FORMAT', `config ${path} is not valid JSON: ${(e as Error).message}`); }
+  return checkConfig(raw);
+}
+
+async function train(args: Args): Promise<void> {
+  const config = loadConfig(args.positional[0]);
+  const device = (args.flags.device as string | undefined) ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new EntrenaError('ERR_INVALID_ARGUMENT', `--device: expected cpu or cuda, received ${device}`);
+  if (device === 'cuda' && !cudaAvailable()) throw new EntrenaError('ERR_DEVICE', '--device cuda: no CUDA device is available (build with `npm run build:cuda` on a GPU machine)');
+  if (args.flags.epochs !== undefined) {
+    const e = Number(args.flags.epochs);
+    if (!Number.isInteger(e) || e < 0) throw new EntrenaError('ERR_INVALID_ARGUMENT', `--epochs: expected a non-negative integer, received ${args.flags.epochs}`);
+    config.epochs = e;
+  }
+  const seed = config.seed ?? 0;
+  manualSeed(seed);
+  const name = config.name ?? 'run';
+  const out = resolve((args.flags.out as string | undefined) ?? join('runs', name));
+  mkdirSync(out, { recursive: true });
+  const quiet = args.flags.quiet === true;
+  const log = (s: string) => { if (!quiet) console.log(s); };
+
+  const splits = buildData(config.dataset, args.flags['data-dir'] as string | undefined, seed);
+  const model = buildModel(config.model);
+  if (device === 'cuda') model.to('cuda');
+  const loss = buildLoss(config.loss);
+  const optimizer = buildOptimizer(config.optimizer, model.parameters());
+  const batchSize = config.batchSize ?? 64;
+  const epochs = config.epochs ?? 10;
+  const trainLoader = new data.DataLoader(splits.train, { batchSize, shuffle: true, seed, device: device as 'cpu' | 'cuda' });
+  const valLoader = splits.validation ? new data.DataLoader(splits.validation, { batchSize: 1024, device: device as 'cpu' | 'cuda' }) : undefined;
+  const scheduler = buildScheduler(config.scheduler, optimizer, trainLoader.length, epochs);
+  const callbacks = buildCallbacks(config.callbacks, out);
+  log(`entrena: training '${name}' on ${device}: ${splits.train.length} training samples, ${splits.validation?.length ?? 0} validation, ${epochs} epochs, batch ${batchSize}`);
+  const t0 = performance.now();
+  const history = await fit(model, {
+    train: trainLoader, validation: valLoader, loss, optimizer, epochs, metrics: config.metrics ?? ['accuracy'],
+    callbacks, scheduler: scheduler as never, clipGradNorm: config.clipGradNorm, progress: !quiet,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const summary: Record<string, string | number> = { 'training time (s)': seconds.toFixed(1), 'samples/s': ((splits.train.length * history.epochs.length) / seconds).toFixed(0) };
+  let confusion: number[][] | undefined;
+  if (splits.test) {
+    const testLoader = new data.DataLoader(splits.test, { batchSize: 1024, device: device as 'cpu' | 'cuda' });
+    const r = await evaluate(model, testLoader, { loss, metrics: config.metrics ?? ['accuracy'] });
+    for (const [k, v] of Object.entries(r.metrics)) summary[`test ${k}`] = v.toFixed(4);
+    summary['test loss'] = r.loss.toFixed(4);
+    confusion = tidy(() => m.confusionMatrix(predict(model, splits.test!.x), splits.test!.y));
+    log(`test: loss ${r.loss.toFixed(4)}  ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
+    testLoader.dispose?.();
+  }
+  io.save(model, join(out, 'model.safetensors'), { config: JSON.stringify(config) });
+  writeFileSync(join(out, 'history.json'), JSON.stringify(history.toJSON(), null, 1));
+  writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
+  report.learningCurves(history, join(out, 'curves.svg'));
+  report.html(history, join(out, 'report.html'), {
+    title: `entrena — ${name}`, hyperParameters: { optimizer: config.optimizer, loss: config.loss, scheduler: config.scheduler ?? 'none', batchSize, epochs, seed, device, model: config.model.map((l) => l.type).join(' → ') },
+    confusionMatrix: confusion, classNames: splits.classes, summary,
+  });
+  log(`wrote ${join(out, 'report.html')}, ${join(out, 'model.safetensors')}, ${join(out, 'curves.svg')}, ${join(out, 'history.json')}`);
+}
+
+async function evaluateCommand(args: Args): Promise<void> {
+  const config = loadConfig(args.positional[0]);
+  const weights = args.flags.weights as string | undefined;
+  if (!weights) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'evaluate: --weights model.safetensors is required');
+  const splits = buildData(config.dataset, args.flags['data-dir'] as string | undefined, config.seed ?? 0);
+  const model = buildModel(config.model);
+  io.load(model, weights);
+  const set = splits.test ?? splits.validation ?? splits.train;
+  const r = await evaluate(model, new data.DataLoader(set, { batchSize: 1024 }), { loss: buildLoss(config.loss), metrics: config.metrics ?? ['accuracy'] });
+  console.log(JSON.stringify({ samples: set.length, loss: r.loss, ...r.metrics }));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.command === 'help' || args.flags.help) { console.log(usage()); return 0; }
+  const known = KNOWN_FLAGS[args.command];
+  if (!known) { console.error(`entrena: unknown command '${args.command}'; valid commands: train, evaluate, bench, info\n${usage()}`); return 2; }
+  for (const f of Object.keys(args.flags)) if (!known.includes(f)) { console.error(`entrena ${args.command}: unknown option --${f}; valid options: ${known.map((k) => '--' + k).join(', ') || '(none)'}`); return 2; }
+  try {
+    switch (args.command) {
+      case 'train': await train(args); return 0;
+      case 'evaluate': await evaluateCommand(args); return 0;
+      case 'info': console.log(JSON.stringify(info(), null, 2)); return 0;
+      case 'bench': {
+        const script = join(root, 'bench', 'gemm.mjs');
+        if (!existsSync(script)) { console.error('entrena bench: bench/gemm.mjs is not part of this installation (run it from a source checkout)'); return 2; }
+        return spawnSync(process.execPath, [script], { stdio: 'inherit' }).status ?? 1;
+      }
+    }
+  } catch (e) {
+    if (e instanceof EntrenaError) { console.error(`entrena ${args.command}: ${e.message} (${e.code})`); return 1; }
+    throw e;
+  }
+  return 0;
+}
+
+// Run when executed as a script (bin), not when imported.
+const invoked = process.argv[1] && /(?:cli[\\/]main\.js|[\\/]entrena)$/.test(process.argv[1]);
+if (invoked) main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
