@@ -29,6 +29,7 @@
 // beta == 0 writes C without reading it, so NaN or garbage in an uninitialised C does not leak;
 // alpha == 0 or K == 0 gives C = beta·C without reading A or B, as BLAS specifies.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -187,7 +188,10 @@ constexpr Plan<double> kPortableF64{4, 4, 128, 256, 2048, micro_portable<double,
 #if defined(ENTRENA_GEMM_X86)
 constexpr Plan<float> kAvx2F32{6, 16, 144, 256, 4080, micro_avx2_f32, "avx2"};
 constexpr Plan<double> kAvx2F64{6, 8, 96, 256, 2040, micro_avx2_f64, "avx2"};
+static_assert(kAvx2F32.mr * kAvx2F32.nr <= 256 && kAvx2F64.mr * kAvx2F64.nr <= 256, "edge tile buffer");
+static_assert(kAvx2F32.mc % 6 == 0 && kAvx2F32.nc % 16 == 0 && kAvx2F64.mc % 6 == 0 && kAvx2F64.nc % 8 == 0);
 #endif
+static_assert(kPortableF32.mc % 4 == 0 && kPortableF32.nc % 8 == 0 && kPortableF64.nc % 4 == 0);
 
 bool use_avx2() {
   static const bool yes = [] {
@@ -314,8 +318,9 @@ int64_t balanced_block(int64_t len, int64_t max, int64_t unit) {
 }
 
 // C[0:m, 0:n] = alpha · op(A)[0:m, :] · op(B)[:, 0:n] + beta · C, with m, n, k ≥ 1.
+// Returns false, with C untouched, when the packing buffers cannot be allocated.
 template <typename T>
-void gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n,
+bool gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n,
                   int64_t k, T alpha, T beta) {
   const int mr = pl.mr, nr = pl.nr;
   // Equal blocks rather than full blocks plus a remainder: K = 784 runs as 4×196, not 3×256 + 16
@@ -325,6 +330,7 @@ void gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_
   const int64_t nc_blk = balanced_block(n, pl.nc, nr);
   T* ap = t_pack_a.get<T>(static_cast<size_t>(mc_blk * kc_blk));
   T* bp = t_pack_b.get<T>(static_cast<size_t>(nc_blk * kc_blk));
+  if (!ap || !bp) return false;
   alignas(64) T edge[16 * 16];  // one MR×NR tile (MR, NR ≤ 16) for partial tiles at the borders
   for (int64_t jc = 0; jc < n; jc += nc_blk) {
     const int64_t nc = std::min(nc_blk, n - jc);
@@ -360,6 +366,7 @@ void gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_
       }
     }
   }
+  return true;
 }
 
 // Tiny products: packing and threading cost more than they save, so multiply directly.
@@ -450,6 +457,7 @@ Status gemm_t(const GemmArgs& g) {
   }
 
   const Plan<T>& pl = plan_for<T>();
+  std::atomic<bool> out_of_memory{false};
   // Runs the rectangle [m0, m1) × [n0, n1) of batch entry bi.
   auto rect = [&](int64_t bi, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const T* a0 = A + bi * g.stride_a + (g.trans_a ? m0 : m0 * g.lda);
@@ -459,15 +467,21 @@ Status gemm_t(const GemmArgs& g) {
     const int64_t mm = m1 - m0, nn = n1 - n0;
     if (mm * nn * k <= kSmallWork && nn <= kSmallMaxN)
       gemm_small(a, b, c0, g.ldc, mm, nn, k, alpha, beta);
-    else
-      gemm_blocked(pl, a, b, c0, g.ldc, mm, nn, k, alpha, beta);
+    else if (!gemm_blocked(pl, a, b, c0, g.ldc, mm, nn, k, alpha, beta))
+      out_of_memory.store(true);
+  };
+  auto finish = [&]() -> Status {
+    return out_of_memory.load()
+               ? set_error(Status::out_of_memory, "gemm: cannot allocate the packing buffers (%lld×%lld×%lld)",
+                           static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n))
+               : Status::ok;
   };
 
   const int threads = num_threads();
   const int64_t work = m * n * k;  // per batch entry
   if (threads <= 1 || work * g.batch < kParallelWork) {
     for (int64_t bi = 0; bi < g.batch; ++bi) rect(bi, 0, m, 0, n);
-    return Status::ok;
+    return finish();
   }
   // Whole batch entries per task when they divide evenly among the threads (or are many);
   // otherwise every entry is split into rectangles so that all threads get equal shares.
@@ -475,7 +489,7 @@ Status gemm_t(const GemmArgs& g) {
     parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t bi = b0; bi < b1; ++bi) rect(bi, 0, m, 0, n);
     });
-    return Status::ok;
+    return finish();
   }
   // Large products get 2 or 4 rectangles per thread: the pool hands them out dynamically, so a
   // thread that loses its core for a while (shared machines) delays the call by one small share
@@ -500,7 +514,7 @@ Status gemm_t(const GemmArgs& g) {
       rect(bi, m0, std::min(m, m0 + m_step), n0, std::min(n, n0 + n_step));
     }
   });
-  return Status::ok;
+  return finish();
 }
 
 }  // namespace
