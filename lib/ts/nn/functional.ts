@@ -5,10 +5,12 @@
  * (`native.batchnormForward` / `batchnormBackward`, DESIGN principle 3) plugs in at
  * `batchNorm` and must match `batchNormReference`.
  */
-import { noGrad } from '../autograd/engine.js';
+import { attach, needsGrad, noGrad } from '../autograd/engine.js';
+import { DTYPE_CODE, native } from '../native.js';
+import { contiguous } from '../ops/copy.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { leakyRelu, rand, where } from '../ops/index.js';
-import { tidy, type Tensor } from '../tensor.js';
+import { Tensor, tidy } from '../tensor.js';
 
 /** Batch-norm state and options (the tensors of a BatchNorm1d). */
 export interface BatchNormArgs {
@@ -36,9 +38,68 @@ function channelShape(c: number, rank: number): number[] {
  * @example const y = nn.functional.batchNorm(x, { runningMean, runningVar, weight, bias, training: true, momentum: 0.1, eps: 1e-5, numBatchesTracked: null });
  */
 export function batchNorm(x: Tensor, args: BatchNormArgs): Tensor {
-  // The fused native kernel (native.batchnormForward/Backward) is dispatched here once it exists
-  // with a gradient rule; until then, and as its oracle, the composed reference runs.
+  // The fused native kernels (native/cpu/batchnorm.cc) where the device has them; the composed
+  // reference elsewhere (and as their oracle in the tests).
+  if (fusedBatchNormEnabled && native.batchnormForward && x.device === 'cpu' && (x.ndim === 2 || x.ndim === 3)) return batchNormFused(x, args);
   return batchNormReference(x, args);
+}
+
+let fusedBatchNormEnabled = true;
+/** @internal Tests and benchmarks: run the composed reference instead of the fused kernels. */
+export function setFusedBatchNorm(on: boolean): void {
+  fusedBatchNormEnabled = on;
+}
+
+/**
+ * One native call forward, one backward: batch statistics, normalisation, affine transform and
+ * the running-statistics update (momentum, or the cumulative factor 1/numBatchesTracked when
+ * momentum is null) in the forward; dx, dweight, dbias together in the backward.
+ */
+function batchNormFused(x: Tensor, a: BatchNormArgs): Tensor {
+  const useBatch = a.training || !a.runningMean || !a.runningVar;
+  const n = x.shape[0], c = x.shape[1], l = x.ndim === 3 ? x.shape[2] : 1;
+  const dt = DTYPE_CODE[x.dtype];
+  const xc = contiguous(x);
+  const y = Tensor.empty(x.shape.slice(), x.dtype, x.device);
+  const saveMean = useBatch ? Tensor.empty([c], x.dtype, x.device) : null;
+  const saveInvstd = useBatch ? Tensor.empty([c], x.dtype, x.device) : null;
+  let factor = a.momentum ?? 0;
+  if (a.training && a.numBatchesTracked) {
+    noGrad(() => tidy(() => { a.numBatchesTracked!.copy_(a.numBatchesTracked!.add(1)); }));
+    if (a.momentum === null) factor = 1 / a.numBatchesTracked.item();
+  }
+  const track = a.training && a.runningMean && a.runningVar;
+  const h = (t: Tensor | null) => (t ? t.storage.handle : null);
+  if (x.size) {
+    native.batchnormForward!(dt, n, c, l, a.eps, factor, useBatch, xc.storage.handle, xc.offset, y.storage.handle, 0, h(a.weight), h(a.bias),
+      track || !useBatch ? h(a.runningMean) : null, track || !useBatch ? h(a.runningVar) : null, h(saveMean), h(saveInvstd));
+  }
+  const inputs = [x, a.weight, a.bias].filter((t): t is Tensor => t !== null);
+  if (needsGrad(...inputs)) {
+    const { weight, runningMean, runningVar } = a;
+    attach(y, 'batchNorm', inputs, (g) => {
+      const gc = contiguous(g);
+      const dx = x.requiresGrad ? Tensor.empty(x.shape.slice(), x.dtype, x.device) : null;
+      const dw = weight && weight.requiresGrad ? Tensor.empty([c], x.dtype, x.device) : null;
+      const db = a.bias && a.bias.requiresGrad ? Tensor.empty([c], x.dtype, x.device) : null;
+      if (x.size) {
+        native.batchnormBackward!(dt, n, c, l, a.eps, useBatch, xc.storage.handle, xc.offset, gc.storage.handle, gc.offset, h(weight), h(saveMean), h(saveInvstd),
+          useBatch ? null : h(runningMean), useBatch ? null : h(runningVar), h(dx), 0, h(dw), h(db));
+      } else {
+        for (const t of [dw, db]) t?.fill_(0);
+      }
+      if (gc !== g) gc.dispose();
+      const out: (Tensor | null)[] = [dx];
+      if (a.weight) out.push(dw);
+      if (a.bias) out.push(db);
+      return out;
+    }, [xc, ...(saveMean ? [saveMean, saveInvstd!] : [])]);
+  } else {
+    if (xc !== x) xc.dispose();
+    saveMean?.dispose();
+    saveInvstd?.dispose();
+  }
+  return y;
 }
 
 /** The composed batch norm (the reference for the fused kernel). */

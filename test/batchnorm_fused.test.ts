@@ -1,0 +1,52 @@
+// batchnorm_fused.test.ts — the fused native BatchNorm (forward, backward, running statistics)
+// against the composed reference it replaces, across modes and options.
+import { describe, expect, it } from 'vitest';
+import * as E from '../lib/ts/index.js';
+import { setFusedBatchNorm } from '../lib/ts/nn/functional.js';
+
+function run(fused: boolean, shape: number[], opts: { affine?: boolean; momentum?: number | null; trackRunningStats?: boolean }, training: boolean, dtype: 'float32' | 'float64') {
+  setFusedBatchNorm(fused);
+  try {
+    E.manualSeed(7);
+    const c = shape[1];
+    const bn = new E.nn.BatchNorm1d(c, opts as never);
+    if (dtype === 'float64') bn.to('float64' as never);
+    const x = E.randn(shape, { dtype, requiresGrad: true });
+    const w = E.randn(shape, { dtype });
+    // Two steps so that the running statistics (and eval after training) are exercised.
+    const outs: number[][] = [];
+    for (let step = 0; step < 2; step++) {
+      if (training) bn.train(); else bn.eval();
+      const y = bn.forward(x);
+      y.mul(w).sum().backward();
+      outs.push(Array.from(y.data()));
+    }
+    const grads = [x, ...bn.parameters()].map((t) => Array.from(t.grad?.data() ?? []));
+    const stats = bn.buffers ? Object.values(bn.stateDict()).map((t) => Array.from(t.data())) : [];
+    return { outs, grads, stats };
+  } finally {
+    setFusedBatchNorm(true);
+  }
+}
+
+const cases: [string, number[], { affine?: boolean; momentum?: number | null; trackRunningStats?: boolean }, boolean][] = [
+  ['train [16, 8]', [16, 8], {}, true],
+  ['train [4, 3, 5]', [4, 3, 5], {}, true],
+  ['eval [16, 8]', [16, 8], {}, false],
+  ['train affine=false', [10, 4], { affine: false }, true],
+  ['train momentum=null (cumulative)', [10, 4], { momentum: null }, true],
+  ['eval without running stats', [10, 4], { trackRunningStats: false }, false],
+];
+
+describe.each(['float32', 'float64'] as const)('fused BatchNorm1d equals the composed reference (%s)', (dtype) => {
+  it.each(cases)('%s', (_name, shape, opts, training) => {
+    const a = run(true, shape, opts, training, dtype), b = run(false, shape, opts, training, dtype);
+    const tol = dtype === 'float32' ? 2e-5 : 1e-10;
+    const cmp = (x: number[][], y: number[][], what: string) => x.forEach((row, i) => row.forEach((v, j) => {
+      if (!(Math.abs(v - y[i][j]) <= tol + tol * Math.abs(y[i][j]))) expect.fail(`${what}[${i}][${j}]: fused ${v}, reference ${y[i][j]}`);
+    }));
+    cmp(a.outs, b.outs, 'output');
+    cmp(a.grads, b.grads, 'gradient');
+    cmp(a.stats, b.stats, 'state');
+  });
+});
