@@ -24,8 +24,12 @@
 // MR/NR multiples) and packs its own operands in thread-local buffers, so there is a single
 // fork/join per GEMM and no barrier between packing and computing.
 //
-// Numerics: float32 accumulates in float32 (as every BLAS does; with K ≤ KC-long partial sums added
-// into C the error grows like √K·ε·Σ|a·b| in practice); the reference accumulates in float64.
+// Products with M·N·K ≤ 16³ skip packing and threads altogether (gemm_small), and products under
+// 48³ multiply-adds stay on the calling thread.
+//
+// Numerics: float32 accumulates in float32, as every BLAS does (a float64 accumulator would halve
+// the vector width): the error is bounded by K·ε·Σ|a·b| and in practice grows like √K·ε·Σ|a·b|;
+// the reference accumulates in float64 and the tests hold the fast kernels to that bound.
 // beta == 0 writes C without reading it, so NaN or garbage in an uninitialised C does not leak;
 // alpha == 0 or K == 0 gives C = beta·C without reading A or B, as BLAS specifies.
 #include <algorithm>
@@ -181,8 +185,9 @@ ENTRENA_AVX2 void micro_avx2_f64(int64_t kc, const double* ap, const double* bp,
 
 // ---- plans and dispatch ------------------------------------------------------------------------
 
-// Block sizes for 32 KiB L1d / 512 KiB–1 MiB L2 cores: the B micro-panel (KC×NR) takes half of L1,
-// the packed A block (MC×KC) about a third of L2, the B block (KC×NC) a few MiB of L3.
+// Block sizes for 32 KiB L1d / 512 KiB–1 MiB L2 cores (BLIS's values for Zen): the B micro-panel
+// (KC×NR) takes half of L1, the packed A block (MC×KC) about a third of L2, the B block (KC×NC) a few
+// MiB of L3. Packing buffers are per thread and grow to at most MC·KC + KC·NC elements (4.2 MB f32).
 constexpr Plan<float> kPortableF32{4, 8, 128, 256, 4096, micro_portable<float, 4, 8>, "portable"};
 constexpr Plan<double> kPortableF64{4, 4, 128, 256, 2048, micro_portable<double, 4, 4>, "portable"};
 #if defined(ENTRENA_GEMM_X86)
