@@ -115,7 +115,7 @@ export const BINARY = {
   le: 12, atan2: 13, relu_backward: 20, leaky_relu_backward: 21, sigmoid_backward: 22,
   tanh_backward: 23, elu_backward: 24, selu_backward: 25, gelu_backward: 26, gelu_tanh_backward: 27,
   silu_backward: 28, mish_backward: 29, softplus_backward: 30, sign_mul: 31, clamp_backward: 32,
-  log_sigmoid_backward: 33, hardtanh_backward: 34,
+  log_sigmoid_backward: 33, hardtanh_backward: 34, dropout_apply: 35,
 } as const;
 export type BinaryName = keyof typeof BINARY;
 

@@ -93,7 +93,8 @@ namespace entrena {
   X(sign_mul, 31, (b > T(0) ? a : b < T(0) ? -a : T(0)))    /* abs backward: a·sign(b) */         \
   X(clamp_backward, 32, ((b >= T(p0) && b <= T(p1)) ? a : T(0)))                                  \
   X(log_sigmoid_backward, 33, a * sigmoid_(-b))                                                   \
-  X(hardtanh_backward, 34, ((b > T(p0) && b < T(p1)) ? a : T(0)))
+  X(hardtanh_backward, 34, ((b > T(p0) && b < T(p1)) ? a : T(0)))                               \
+  X(dropout_apply, 35, (b >= T(p0) ? a * T(p1) : T(0)))      /* b = U[0,1) draw, p0 = p, p1 = 1/(1−p) */
 
 enum class UnaryOp : int32_t {
 #define ENTRENA_ENUM(name, id, expr) name = id,

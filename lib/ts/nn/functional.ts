@@ -8,6 +8,7 @@
 import { attach, needsGrad, noGrad } from '../autograd/engine.js';
 import { DTYPE_CODE, native } from '../native.js';
 import { contiguous } from '../ops/copy.js';
+import { rawBinary } from '../ops/elementwise.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { leakyRelu, rand, where } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -164,8 +165,14 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   checkP(p, 'dropout');
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = noGrad(() => tidy(() => rand(x.shape, { dtype: x.dtype === 'int32' ? 'float32' : x.dtype, device: x.device }).ge(p).mul(1 / (1 - p))));
-  return x.mul(keep);
+  // Two kernels: one uniform draw per element, then one functor that keeps (and scales by
+  // 1/(1 − p)) the elements whose draw is ≥ p; the backward applies the same functor to the gradient.
+  const u = noGrad(() => rand(x.shape, { dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device }));
+  const scale = 1 / (1 - p);
+  const out = rawBinary('dropout_apply', x, u, p, scale, x.dtype === 'int32' ? 'float32' : x.dtype);
+  if (needsGrad(x)) attach(out, 'dropout', [x], (g) => [rawBinary('dropout_apply', g, u, p, scale, g.dtype)], [u]);
+  else u.dispose();
+  return out;
 }
 
 /** SELU's α (Klambauer et al. 2017). */
