@@ -46,8 +46,12 @@ Pool& pool() {
   return *p;
 }
 
-// Gives every cached block back to the driver. Caller holds the lock.
+// Gives every cached block back to the driver. Caller holds the lock. A cached block may still be
+// read or written by queued kernels (it was released after they were launched, which is safe for
+// reuse on the same stream but not for cudaFree), so the stream is drained first.
 Status free_cache_locked(Pool& p) {
+  if (p.cache.empty()) return Status::ok;
+  ENTRENA_CUDA_TRY(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
   Status st = Status::ok;
   for (auto& kv : p.cache) {
     cudaError_t e = cudaFree(kv.second);

@@ -17,7 +17,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const addonPath = path.join(root, 'build-cuda', 'Release', 'entrena.node');
+// ENTRENA_TEST_CUDA_ADDON points the tests at another build of the addon (same raw API).
+const addonPath = process.env.ENTRENA_TEST_CUDA_ADDON ?? path.join(root, 'build-cuda', 'Release', 'entrena.node');
 
 let addon = null;
 let skipReason = null;
