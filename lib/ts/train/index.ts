@@ -4,3 +4,7 @@ export { History } from './history.js';
 export * as callbacks from './callbacks.js';
 export * as metrics from './metrics.js';
 export type { EpochLog, TrainableModel, OptimizerLike, SchedulerLike, BatchSource } from './types.js';
+export * as tune from './tune.js';
+import { average } from './tune.js';
+/** Model ensembles. */
+export const ensemble = { average };
