@@ -212,7 +212,7 @@ interface Hookable { forward(x: Tensor): Tensor; constructor: { name: string } }
 export class GradientMonitor implements Callback {
   /** One entry per epoch: the per-layer statistics. */
   epochs: LayerStats[][] = [];
-  private layers: { name: string; module: Hookable; params: Tensor[]; original: (x: Tensor) => Tensor }[] = [];
+  private layers: { name: string; module: Hookable; params: Tensor[]; original: (x: Tensor) => Tensor; own: boolean }[] = [];
   private sums = new Map<string, { norm: number; count: number; mean: number; std: number; saturated: number; dead: number }>();
   constructor(readonly options: { saturationThreshold?: number } = {}) {}
 
@@ -228,7 +228,7 @@ export class GradientMonitor implements Callback {
       if (pm.namedModules && pm.namedModules().length > 1) continue;
       const params = pm.parameters ? pm.parameters() : [];
       const original = mod.forward;
-      const layer = { name: `${name} (${mod.constructor.name})`, module: mod, params, original };
+      const layer = { name: `${name} (${mod.constructor.name})`, module: mod, params, original, own: Object.prototype.hasOwnProperty.call(mod, 'forward') };
       this.layers.push(layer);
       const self = this;
       mod.forward = function (this: Hookable, x: Tensor): Tensor {
@@ -281,7 +281,11 @@ export class GradientMonitor implements Callback {
     ctx.history.extras.gradientMonitor = this.epochs;
   }
   onTrainEnd(): void {
-    for (const l of this.layers) l.module.forward = l.original;
+    // Put back exactly what was there: the prototype's method (delete the hook) or an own function.
+    for (const l of this.layers) {
+      if (l.own) l.module.forward = l.original;
+      else delete (l.module as { forward?: unknown }).forward;
+    }
     this.layers = [];
   }
 }
