@@ -46,9 +46,14 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
   // Fused training kernels (native/cpu/batchnorm.cc, native/cpu/optim.cc); optional until built.
-  batchnormForward?(...args: unknown[]): void;
-  batchnormBackward?(...args: unknown[]): void;
-  optimStep?(...args: unknown[]): void;
+  batchnormForward?(dtype: number, n: number, c: number, l: number, eps: number, momentum: number, training: boolean,
+    x: Handle, xOff: number, y: Handle, yOff: number, weight: Handle | null, bias: Handle | null,
+    runningMean: Handle | null, runningVar: Handle | null, saveMean: Handle | null, saveInvstd: Handle | null): void;
+  batchnormBackward?(dtype: number, n: number, c: number, l: number, eps: number, training: boolean,
+    x: Handle, xOff: number, dy: Handle, dyOff: number, weight: Handle | null, saveMean: Handle | null, saveInvstd: Handle | null,
+    runningMean: Handle | null, runningVar: Handle | null, dx: Handle | null, dxOff: number, dweight: Handle | null, dbias: Handle | null): void;
+  optimStep?(kind: number, dtype: number, params: Handle[], grads: Handle[], state0: (Handle | null)[] | null,
+    state1: (Handle | null)[] | null, state2: (Handle | null)[] | null, sizes: number[], h: Float64Array, flags: number): void;
 }
 
 /** The project root: the nearest folder above this file whose package.json is entrena's. */
