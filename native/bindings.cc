@@ -78,7 +78,8 @@ inline void check(const Napi::Env& env, Status s) {
 const Backend& backend_for(const Napi::Env& env, Device dev) {
   if (dev == Device::cpu) return cpu_backend();
   const Backend* b = cuda_backend();
-  if (!b) throw_status(env, Status::not_compiled_with_cuda);
+  // cuda_backend() has set the message: not compiled in, or compiled but no usable device.
+  if (!b) throw_status(env, cuda_compiled() ? Status::cuda : Status::not_compiled_with_cuda);
   return *b;
 }
 
