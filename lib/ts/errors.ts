@@ -79,6 +79,9 @@ export function makeError(code: string, message: string): EntrenaError {
 /** Describes a value for an error message: `shape [2, 3]`, `a string`, `undefined`. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'symbol') return `a symbol (${value.description ?? ''})`;
+  if (typeof value === 'bigint') return `the bigint ${value}n`;
+  if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === 'number') return `the number ${value}`;
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
@@ -86,6 +89,9 @@ export function describe(value: unknown): string {
     const t = value as { shape: number[]; dtype: string };
     return `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`;
   }
-  if (typeof value === 'object' && value) return `an object (${value.constructor?.name ?? 'Object'})`;
+  if (typeof value === 'object' && value) {
+    const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return `an object (${typeof ctor === 'string' ? ctor : 'no prototype'})`;
+  }
   return typeof value;
 }

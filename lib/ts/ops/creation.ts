@@ -5,7 +5,7 @@
  * ceil(n / 4) Philox counter groups, so the same sequence of calls after `manualSeed(s)` gives the
  * same numbers bit for bit, on any thread count and on CPU and CUDA alike (native/core/philox.h).
  */
-import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
+import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, describe } from '../errors.js';
 import { DTYPE_CODE, native } from '../native.js';
 import { Tensor, checkDevice, checkDType, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../tensor.js';
 import { cast, fillInPlace, filled } from './copy.js';
@@ -19,11 +19,13 @@ export interface CreateOptions {
 
 function opts(o: CreateOptions | undefined, where: string): { dtype: DType; device: DeviceName; requiresGrad: boolean } {
   if (o !== undefined && (o === null || typeof o !== 'object')) throw new ArgumentError(`${where}: expected an options object, received ${describe(o)}`);
-  return {
+  const r = {
     dtype: o?.dtype === undefined ? 'float32' : checkDType(o.dtype, where),
     device: o?.device === undefined ? 'cpu' : checkDevice(o.device, where),
     requiresGrad: !!o?.requiresGrad,
   };
+  if (r.requiresGrad && r.dtype === 'int32') throw new DTypeError(`${where}: only floating-point tensors can require gradients, this one would be int32`);
+  return r;
 }
 
 function finish(t: Tensor, requiresGrad: boolean): Tensor {
@@ -45,6 +47,15 @@ function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, device:
   const t = Tensor.empty(shape, dtype, device);
   if (host.length) native.write(t.storage.handle, 0, host);
   return t;
+}
+
+/** A host Float64Array of n values, or ERR_OUT_OF_MEMORY when it cannot exist. */
+function hostValues(n: number, where: string): Float64Array {
+  try {
+    return new Float64Array(n);
+  } catch {
+    throw new OutOfMemoryError(`${where}: cannot allocate ${n} values on the host`);
+  }
 }
 
 /** Infers the shape of a nested array and checks it is not ragged. */
@@ -115,6 +126,7 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: CreateO
       throw new ShapeError(`tensor: shape [${s.join(', ')}] needs ${sizeOf(s)} values, received ${flat.length}`);
     shape = s;
   }
+  if (o.requiresGrad && dtype === 'int32') throw new DTypeError('tensor: only floating-point tensors can require gradients, this one is int32');
   return finish(fromHost(flat, shape, dtype, o.device), o.requiresGrad);
 }
 
@@ -148,9 +160,9 @@ export function fullLike(t: Tensor, value: number, options?: CreateOptions): Ten
 export function eye(n: number, m: number | CreateOptions = n, options?: CreateOptions): Tensor {
   if (typeof m === 'object') { options = m; m = n; }
   const o = opts(options, 'eye');
-  if (!Number.isInteger(n) || n < 0 || !Number.isInteger(m) || (m as number) < 0) throw new ArgumentError(`eye: expected non-negative integer sizes, received ${n} and ${m}`);
+  if (!Number.isInteger(n) || n < 0 || !Number.isInteger(m) || (m as number) < 0) throw new ArgumentError(`eye: expected non-negative integer sizes, received ${describe(n)} and ${describe(m)}`);
   const cols = m as number;
-  const host = new Float64Array(n * cols);
+  const host = hostValues(n * cols, 'eye');
   for (let i = 0; i < Math.min(n, cols); i++) host[i * cols + i] = 1;
   return finish(fromHost(host, [n, cols], o.dtype, o.device), o.requiresGrad);
 }
@@ -162,7 +174,7 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`arange: expected ${k} to be a finite number, received ${describe(v)}`);
   if (step === 0) throw new ArgumentError('arange: step must be non-zero');
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const host = new Float64Array(n);
+  const host = hostValues(n, 'arange');
   for (let i = 0; i < n; i++) host[i] = start + i * step;
   const integral = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const o = opts({ dtype: integral ? 'int32' : 'float32', ...options }, 'arange');
@@ -173,7 +185,7 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
 export function linspace(a: number, b: number, n: number, options?: CreateOptions): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: expected n to be a non-negative integer, received ${describe(n)}`);
   const o = opts(options, 'linspace');
-  const host = new Float64Array(n);
+  const host = hostValues(n, 'linspace');
   const step = n > 1 ? (b - a) / (n - 1) : 0;
   // As torch.linspace: the second half counts back from b so both ends are exact.
   for (let i = 0; i < n; i++) host[i] = i < n / 2 ? a + step * i : b - step * (n - 1 - i);

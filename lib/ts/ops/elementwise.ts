@@ -36,8 +36,9 @@ function asDType(x: Tensor | number, dtype: DType): Tensor | number {
 export function rawBinary(op: BinaryName, a: Tensor | number, b: Tensor | number, p0 = 0, p1 = 0, dtype?: DType, out?: Tensor): Tensor {
   dtype = dtype ?? promote(a, b);
   const device = a instanceof Tensor ? a.device : (b as Tensor).device;
+  // Shapes first: nothing is allocated for a call that cannot succeed.
+  const shape: Shape = broadcastShapes(a instanceof Tensor ? a.shape : [], b instanceof Tensor ? b.shape : [], op);
   let ac = asDType(a, dtype), bc = asDType(b, dtype);
-  const shape: Shape = broadcastShapes(ac instanceof Tensor ? ac.shape : [], bc instanceof Tensor ? bc.shape : [], op);
   // On CUDA a number becomes a one-element device tensor (the binding takes numbers on the host only).
   const temps: Tensor[] = [];
   if (device === 'cuda') {
@@ -240,9 +241,10 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const x = assertOperand(a, 'where', 'a'), y = assertOperand(b, 'where', 'b');
   sameDevice('where', c, x, y);
   const dtype = promote(x, y);
+  // Shapes first: nothing is allocated for a call that cannot succeed.
+  const shape = broadcastShapes(broadcastShapes(c.shape, typeof x === 'number' ? [] : x.shape, 'where'), typeof y === 'number' ? [] : y.shape, 'where');
   const xs = typeof x === 'number' ? filled([], x, dtype, c.device) : x.dtype === dtype ? x : cast(x, dtype);
   const ys = typeof y === 'number' ? filled([], y, dtype, c.device) : y.dtype === dtype ? y : cast(y, dtype);
-  const shape = broadcastShapes(broadcastShapes(c.shape, xs.shape, 'where'), ys.shape, 'where');
   const out = Tensor.empty(shape, dtype, c.device);
   if (out.size) {
     setIter(shape, [out, { strides: broadcastStrides(c, shape), offset: c.offset },

@@ -29,16 +29,27 @@ function indexTensor(indices: Tensor | number[], device: Tensor['device'], where
  */
 export function indexSelect(a: Tensor, dim: number, indices: Tensor | number[]): Tensor {
   const x = assertTensor(a, 'indexSelect');
+  if (x.ndim === 0) throw new ShapeError('indexSelect: expected a tensor with at least one dimension, received a 0-d tensor');
   const d = normalizeDim(dim, x.ndim, 'indexSelect');
+  if (indices instanceof Tensor) {
+    sameDevice('indexSelect', x, indices);
+    if (indices.ndim > 1) throw new ShapeError(`indexSelect: expected 1-D indices, received shape ${shapeStr(indices.shape)}`);
+  }
   const idx = indexTensor(indices, x.device, 'indexSelect');
-  sameDevice('indexSelect', x, idx);
-  if (idx.ndim > 1) throw new ShapeError(`indexSelect: expected 1-D indices, received shape ${shapeStr(idx.shape)}`);
   const src = contiguous(x);
   const outer = sizeOf(x.shape.slice(0, d)), n = x.shape[d], inner = sizeOf(x.shape.slice(d + 1));
   const shape = x.shape.slice();
   shape[d] = idx.size;
   const out = Tensor.empty(shape, x.dtype, x.device);
-  if (out.size) native.index(INDEX.select, DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, idx.size, out.storage.handle, 0);
+  try {
+    if (out.size) native.index(INDEX.select, DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, idx.size, out.storage.handle, 0);
+  } catch (e) {
+    // An index out of range: release what this call made before reporting it.
+    out.dispose();
+    if (idx !== indices) idx.dispose();
+    if (src !== x) src.dispose();
+    throw e;
+  }
   if (src !== x) src.dispose();
   if (needsGrad(x)) {
     attach(out, 'indexSelect', [x], (g) => {
@@ -66,7 +77,14 @@ export function gather(a: Tensor, dim: number, indices: Tensor): Tensor {
   const src = contiguous(x);
   const outer = sizeOf(x.shape.slice(0, d)), n = x.shape[d], inner = sizeOf(x.shape.slice(d + 1));
   const out = Tensor.empty(idx.shape.slice(), x.dtype, x.device);
-  if (out.size) native.index(INDEX.gather, DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, idx.shape[d], out.storage.handle, 0);
+  try {
+    if (out.size) native.index(INDEX.gather, DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, idx.shape[d], out.storage.handle, 0);
+  } catch (e) {
+    out.dispose();
+    if (idx !== indices) idx.dispose();
+    if (src !== x) src.dispose();
+    throw e;
+  }
   if (src !== x) src.dispose();
   if (needsGrad(x)) {
     attach(out, 'gather', [x], (g) => [scatterAddInto(filled(x.shape.slice(), 0, g.dtype, g.device), d, idx, contiguous(g))], [idx]);

@@ -23,18 +23,19 @@ function operand(t: Tensor, batch: number): MatOperand {
   let rs = t.strides[nd - 2], cs = t.strides[nd - 1];
   if (cols === 1) cs = 1;
   if (rows === 1) rs = Math.max(cols, 1);
-  const bs = nd === 3 ? (t.shape[0] === 1 && batch > 1 ? 0 : t.strides[0]) : 0;
+  const bs = nd === 3 ? (t.shape[0] === 1 && batch !== 1 ? 0 : t.strides[0]) : 0;
   if (cs === 1 && rs >= Math.max(cols, 1)) return { t, trans: false, ld: rs, batchStride: bs, temp: false };
   if (rs === 1 && cs >= Math.max(rows, 1)) return { t, trans: true, ld: cs, batchStride: bs, temp: false };
   const c = contiguous(t);
-  return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch > 1 ? 0 : rows * cols) : 0, temp: c !== t };
+  return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch !== 1 ? 0 : rows * cols) : 0, temp: c !== t };
 }
 
 /** C = A·B for A [.., M, K], B [.., K, N] with rank 2 or 3 (untracked). */
 function gemm(a: Tensor, b: Tensor, dtype: DType): Tensor {
   const M = a.shape[a.ndim - 2], K = a.shape[a.ndim - 1], N = b.shape[b.ndim - 1];
   const batchA = a.ndim === 3 ? a.shape[0] : 1, batchB = b.ndim === 3 ? b.shape[0] : 1;
-  const batch = Math.max(batchA, batchB);
+  // Batch broadcasting as PyTorch: a batch of 1 (or a 2-D operand) follows the other, even 0.
+  const batch = batchA === 1 ? batchB : batchA;
   const outShape = a.ndim === 3 || b.ndim === 3 ? [batch, M, N] : [M, N];
   const out = Tensor.empty(outShape, dtype, a.device);
   if (out.size === 0) return out;
@@ -62,6 +63,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (x.ndim === 0 || y.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dimension, received shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
   if (x.ndim > 3 || y.ndim > 3) throw new ShapeError(`matmul: operands of rank 1 to 3 are supported, received shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
   // Vectors become matrices and the added dim is squeezed from the result, as torch.matmul.
+  const kx = x.shape[x.ndim - 1], ky = y.ndim === 1 ? y.shape[0] : y.shape[y.ndim - 2];
+  if (kx !== ky)
+    throw new ShapeError(`matmul: shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)} do not fit: the first has ${kx} columns, the second ${ky} rows`);
   if (x.ndim === 1 || y.ndim === 1) {
     const xv = x.ndim === 1, yv = y.ndim === 1;
     const xm = xv ? unsqueeze(x, 0) : x, ym = yv ? unsqueeze(y, -1) : y;

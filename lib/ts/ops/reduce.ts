@@ -98,7 +98,8 @@ function expandBack(g: Tensor, x: Tensor, dims: number[], keepDim: boolean): Ten
  * Sum over `dim` (a dim, a list, or all when omitted).
  * @example sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7]
  */
-export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } = {}): Tensor {
+export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   const x = assertTensor(a, 'sum');
   const dims = dimsArg(dim, x.ndim, 'sum');
   const keepDim = !!options.keepDim;
@@ -108,7 +109,8 @@ export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDi
 }
 
 /** Mean over `dim` (all when omitted). */
-export function mean(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } = {}): Tensor {
+export function mean(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   const x = assertTensor(a, 'mean');
   requireFloat(x, 'mean');
   const dims = dimsArg(dim, x.ndim, 'mean');
@@ -123,7 +125,8 @@ export function mean(a: Tensor, dim?: number | number[] | null, options: { keepD
  * Variance over `dim` (all when omitted); unbiased (n − 1) by default, as torch.var.
  * @example variance(tensor([1, 2, 3, 4])) // 1.6667
  */
-export function variance(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
+export function variance(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   const x = assertTensor(a, 'variance');
   requireFloat(x, 'variance');
   const dims = dimsArg(dim, x.ndim, 'variance');
@@ -156,7 +159,8 @@ export function variance(a: Tensor, dim?: number | number[] | null, options: { u
 }
 
 /** Standard deviation (unbiased by default). */
-export function std(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
+export function std(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   const x = assertTensor(a, 'std');
   return variance(x, dim, options).sqrt();
 }
@@ -201,11 +205,13 @@ function extremum(op: 'max' | 'min', a: Tensor, dim: number | null | undefined, 
 }
 
 /** Max over `dim` (all elements when omitted). NaN propagates. */
-export function max(a: Tensor, dim?: number | null, options: { keepDim?: boolean } = {}): Tensor {
+export function max(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   return extremum('max', a, dim, !!options.keepDim);
 }
 /** Min over `dim` (all elements when omitted). NaN propagates. */
-export function min(a: Tensor, dim?: number | null, options: { keepDim?: boolean } = {}): Tensor {
+export function min(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   return extremum('min', a, dim, !!options.keepDim);
 }
 
@@ -230,11 +236,13 @@ function argExtremum(op: 'argmax' | 'argmin', a: Tensor, dim: number | null | un
 }
 
 /** Index of the maximum along `dim` (int32; first occurrence; NaN counts as maximal). */
-export function argmax(a: Tensor, dim?: number | null, options: { keepDim?: boolean } = {}): Tensor {
+export function argmax(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   return argExtremum('argmax', a, dim, !!options.keepDim);
 }
 /** Index of the minimum along `dim` (int32; first occurrence). */
-export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: boolean } = {}): Tensor {
+export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  options ??= {};
   return argExtremum('argmin', a, dim, !!options.keepDim);
 }
 

@@ -30,7 +30,10 @@ export function checkShape(shape: unknown, where: string, name = 'shape'): Shape
   if (!Array.isArray(shape)) throw new ArgumentError(`${where}: expected ${name} to be an array of sizes, received ${describe(shape)}`);
   for (const d of shape)
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new ShapeError(`${where}: expected ${name} to hold non-negative integers, received [${shape.join(', ')}]`);
+      throw new ShapeError(`${where}: expected ${name} to hold non-negative integers, received [${shape.map((v) => (typeof v === 'number' ? String(v) : describe(v))).join(', ')}]`);
+  // Beyond 2^53 elements sizes are not exact; far before that the allocation fails cleanly.
+  if (shape.reduce((n: number, d: number) => n * d, 1) > Number.MAX_SAFE_INTEGER)
+    throw new ShapeError(`${where}: ${name} [${shape.join(', ')}] has more elements than can be addressed`);
   if (shape.length > 8) throw new ShapeError(`${where}: at most 8 dimensions are supported, received ${shape.length}`);
   return shape.slice();
 }
@@ -91,5 +94,5 @@ export function requireFloat(t: Tensor, where: string): void {
 }
 
 export function shapeStr(s: Shape): string {
-  return `[${s.join(', ')}]`;
+  return `[${(s as unknown[]).map((v) => (typeof v === 'number' ? String(v) : describe(v))).join(', ')}]`;
 }
