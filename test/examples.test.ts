@@ -1,0 +1,38 @@
+// examples.test.ts — runs a few of the fastest examples (examples/*.mjs) with --smoke in a child
+// process against dist/, and checks that they exit 0 and write their plot into the output folder.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = resolve(__dirname, '..');
+const built = existsSync(join(root, 'dist', 'index.js'));
+const skipReason = 'dist/index.js is missing: build it with `npm install` or `npx tsc -p tsconfig.json`';
+
+const cases: [string, string][] = [
+  ['05_early_stopping.mjs', '05_early_stopping.svg'],
+  ['06_optimizers.mjs', '06_optimizers.svg'],
+  ['12_regression_csv.mjs', '12_regression_csv.svg'],
+];
+
+describe.skipIf(!built)(`examples (--smoke)${built ? '' : ` — skipped: ${skipReason}`}`, () => {
+  for (const [script, plot] of cases) {
+    it(`${script} exits 0 and writes ${plot}`, async () => {
+      const out = mkdtempSync(join(tmpdir(), 'entrena-examples-'));
+      try {
+        const { stdout } = await run(process.execPath, [join(root, 'examples', script), '--smoke'], {
+          cwd: root, env: { ...process.env, ENTRENA_EXAMPLES_OUT: out }, timeout: 50_000,
+        });
+        expect(stdout).toContain('plot:');
+        const file = join(out, plot);
+        expect(existsSync(file)).toBe(true);
+        expect(statSync(file).size).toBeGreaterThan(200);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    });
+  }
+});
