@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_KERNEL_NOT_AVAILABLE'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_AUTOGRAD'
+  | 'ERR_ANOMALY'
   | 'ERR_FORMAT'
   | 'ERR_INTERNAL';
 

@@ -5,7 +5,7 @@
  * import { tensor, randn, nn, optim } from 'entrena';
  */
 export { Tensor, tidy, keep, memory, emptyCache, type DType, type DeviceName, type Shape } from './tensor.js';
-export { noGrad, isGradEnabled } from './autograd/engine.js';
+export { noGrad, isGradEnabled, detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/engine.js';
 export { gradcheck } from './autograd/gradcheck.js';
 export * from './errors.js';
 export {

@@ -8,7 +8,7 @@
  * disposed are reclaimed by the garbage collector through the native External's finalizer — the
  * safety net, not the plan. Operations are implemented in lib/ts/ops and exposed here as methods.
  */
-import { runBackward, setEngineHooks, GradNode } from './autograd/engine.js';
+import { runBackward, setEngineHooks, setNaNCheck, GradNode } from './autograd/engine.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, EntrenaError, ShapeError, describe } from './errors.js';
 import { DEVICE_CODE, DTYPE_CODE, native, scratch, type Handle } from './native.js';
 import * as ops from './ops/index.js';
@@ -482,6 +482,15 @@ export function memory(): { cpu: DeviceMemory; cuda: DeviceMemory } {
     cuda: { tensors: live.cuda, buffers: s.cudaBuffers, bytes: s.cudaBytes, pooledBytes: 0 },
   };
 }
+
+setNaNCheck((t) => t.size > 0 && t.dtype !== 'int32' && ops.withGradOff(() => {
+  const m = ops.isnan(t);
+  const s = ops.sum(m);
+  const any = s.item() > 0;
+  m.dispose();
+  s.dispose();
+  return any;
+}));
 
 setEngineHooks({
   openScope,

@@ -62,8 +62,47 @@ export function needsGrad(...inputs: (Tensor | number | null | undefined)[]): bo
   return false;
 }
 
+// ---- anomaly detection ----------------------------------------------------------------------
+
+let anomaly = false;
+/** A NaN check for a tensor (set by tensor.ts to avoid an import cycle). */
+let hasNaN: ((t: Tensor) => boolean) | null = null;
+export function setNaNCheck(f: (t: Tensor) => boolean): void {
+  hasNaN = f;
+}
+
+/**
+ * Turns anomaly detection on or off (as torch.autograd.set_detect_anomaly). While on, every
+ * tracked op checks its output, and every gradient rule its results, for NaN, and the first op
+ * that produces one (from inputs without NaN) throws ERR_ANOMALY naming itself. Slow: for debugging.
+ * @example setDetectAnomaly(true); loss.backward(); // ERR_ANOMALY: 'log' produced NaN in the forward pass
+ */
+export function setDetectAnomaly(on: boolean): void {
+  anomaly = !!on;
+}
+export function isAnomalyEnabled(): boolean {
+  return anomaly;
+}
+/** Runs `fn` with anomaly detection on. @example detectAnomaly(() => { const l = lossOf(model); l.backward(); }) */
+export function detectAnomaly<T>(fn: () => T): T {
+  const prev = anomaly;
+  anomaly = true;
+  try {
+    return fn();
+  } finally {
+    anomaly = prev;
+  }
+}
+
+function checkForward(out: Tensor, name: string, inputs: Tensor[]): void {
+  if (!hasNaN || !hasNaN(out)) return;
+  if (inputs.some((t) => !t.isDisposed && hasNaN!(t))) return; // NaN came in: not produced here
+  throw new EntrenaError('ERR_ANOMALY', `anomaly: '${name}' produced NaN in the forward pass (output shape [${out.shape.join(', ')}]) from inputs without NaN`);
+}
+
 /** Attaches a node to `out` (which must be freshly made by the op). */
 export function attach(out: Tensor, name: string, inputs: Tensor[], backward: BackwardFn, saved: Tensor[] = []): Tensor {
+  if (anomaly) checkForward(out, name, inputs);
   out._setGradFn(new GradNode(name, inputs, backward, saved));
   return out;
 }
@@ -129,6 +168,11 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, retainGraph:
       grads.delete(t);
       const node = t.gradFn!;
       const inGrads = withGrad(false, () => node.backward!(g));
+      if (anomaly && hasNaN && !hasNaN(g)) {
+        inGrads.forEach((gi, j) => {
+          if (gi && hasNaN!(gi)) throw new EntrenaError('ERR_ANOMALY', `anomaly: the backward of '${node.name}' produced NaN in the gradient of its input ${j} (shape [${gi.shape.join(', ')}]) from a gradient without NaN`);
+        });
+      }
       for (let j = 0; j < node.inputs.length; j++) {
         const inp = node.inputs[j];
         const gi = inGrads[j];
