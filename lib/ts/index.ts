@@ -16,7 +16,7 @@ export {
   expm1, sin, cos, reciprocal, floor, ceil, round, isnan, isfinite, clamp, where,
   sum, mean, variance, std, max, min, argmax, argmin, softmax, logSoftmax,
   reshape, flatten, transpose, permute, squeeze, unsqueeze, expand, narrow, concat, stack,
-  indexSelect, gather, oneHot, matmul, contiguous, clone, cast,
+  indexSelect, gather, oneHot, matmul, linear, contiguous, clone, cast,
 } from './ops/index.js';
 export * as cuda from './cuda.js';
 export * as nn from './nn/index.js';

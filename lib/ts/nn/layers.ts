@@ -4,7 +4,7 @@
  * torch.nn's. Inputs are validated here with messages naming what was expected and what came.
  */
 import { ArgumentError, ShapeError, describe } from '../errors.js';
-import { ones, zeros } from '../ops/index.js';
+import { linear, ones, zeros } from '../ops/index.js';
 import { Tensor, type DeviceName, type DType } from '../tensor.js';
 import { alphaDropout, batchNorm, dropout, layerNorm } from './functional.js';
 import { kaimingUniform, uniform, calculateFans } from './init.js';
@@ -61,12 +61,8 @@ export class Linear extends Module {
     checkFloat(x, 'Linear');
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures)
       throw new ShapeError(`Linear: expected input with ${this.inFeatures} features (last dimension), received shape ${shp(x.shape)}`);
-    if (x.ndim > 3) {
-      const lead = x.shape.slice(0, -1);
-      return this.forward(x.reshape([-1, this.inFeatures])).reshape([...lead, this.outFeatures]);
-    }
-    const y = x.matmul(this.weight.T);
-    return this.bias ? y.add(this.bias) : y;
+    // One fused node: GEMM onto the broadcast bias, gradients straight into W's layout.
+    return linear(x, this.weight, this.bias);
   }
   protected override extraRepr(): string { return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`; }
 }

@@ -103,3 +103,64 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   return out;
 }
+
+/**
+ * The affine map of a Linear layer, y = x·Wᵀ + b, as one graph node (torch.nn.functional.linear):
+ * the bias is broadcast into the output and the GEMM accumulates onto it (beta = 1), the weight is
+ * read transposed in place, and the backward computes dx = g·W, dW = gᵀ·x (directly in W's
+ * [out, in] layout, so the optimizer gets a contiguous gradient) and db = Σ g over the rows.
+ * x is [..., in] (leading dims flattened), W [out, in], b [out].
+ * @example linear(x, w, b) // x [32, 784], w [512, 784], b [512] → [32, 512]
+ */
+export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  const x = assertTensor(input, 'linear', 'input');
+  const w = assertTensor(weight, 'linear', 'weight');
+  const b = bias === null || bias === undefined ? null : assertTensor(bias, 'linear', 'bias');
+  sameDevice('linear', x, w, b);
+  requireFloat(x, 'linear');
+  if (w.ndim !== 2) throw new ShapeError(`linear: expected a 2-D weight [out, in], received shape ${shapeStr(w.shape)}`);
+  const [outF, inF] = w.shape;
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) throw new ShapeError(`linear: expected input with ${inF} features (last dimension), received shape ${shapeStr(x.shape)}`);
+  if (b && (b.ndim !== 1 || b.shape[0] !== outF)) throw new ShapeError(`linear: expected a bias of shape [${outF}], received ${shapeStr(b.shape)}`);
+  if (x.dtype !== w.dtype || (b && b.dtype !== w.dtype)) {
+    // Mixed dtypes: the composed form promotes as matmul and add do.
+    const y = matmul(x, transpose(w, 0, 1));
+    return b ? y.add(b) : y;
+  }
+  const lead = x.shape.slice(0, -1);
+  const M = lead.reduce((n, d) => n * d, 1);
+  const x2 = x.ndim === 2 ? x : reshape(x, [M, inF]);
+  const out = Tensor.empty([...lead, outF], x.dtype, x.device);
+  if (out.size) {
+    const xs = operand(x2, 1);
+    if (b) {
+      const dst = out.view([M, outF], [outF, 1], 0), src = b.view([M, outF], [0, b.strides[0]], b.offset);
+      copyStrided(dst, src);
+      dst.dispose();
+      src.dispose();
+    }
+    native.gemm(DTYPE_CODE[x.dtype], xs.trans, true, M, outF, inF, 1,
+      xs.t.storage.handle, xs.t.offset, xs.ld, 0, w.storage.handle, w.offset, w.strides[0], 0,
+      b ? 1 : 0, out.storage.handle, 0, outF, 0, 1);
+    if (xs.temp) xs.t.dispose();
+  }
+  if (x2 !== x) x2.dispose();
+  if (needsGrad(x, w, b)) {
+    const inputs = [x, w, ...(b ? [b] : [])];
+    attach(out, 'linear', inputs, (g) => {
+      const g2 = g.ndim === 2 ? g : reshape(g, [M, outF]);
+      const dx = x.requiresGrad ? reshape(matmul(g2, w), x.shape) : null;
+      const xf = x.ndim === 2 ? x : reshape(x, [M, inF]);
+      const dw = w.requiresGrad ? matmul(transpose(g2, 0, 1), xf) : null;
+      const db = b && b.requiresGrad ? sumRows(g2) : null;
+      return b ? [dx, dw, db] : [dx, dw];
+    }, [x, w]);
+  }
+  return out;
+}
+
+import { sum } from './reduce.js';
+import { copyStrided } from './copy.js';
+function sumRows(g: Tensor): Tensor {
+  return sum(g, 0);
+}

@@ -187,7 +187,9 @@ export abstract class Optimizer {
     for (const list of buckets.values()) {
       const states = [0, 1, 2].map((s) => (used & (1 << s) && stateKeys[s] ? list.map((p) => this.tensorState(p, stateKeys[s]!, stateFill[s])) : null));
       const canFuse = fusedEnabled && native.optimStep !== undefined && list[0].device === 'cpu' &&
-        list.every((p) => p.offset === 0 && p.isContiguous() && p.grad!.offset === 0 && p.grad!.isContiguous() && !p.storageShared());
+        list.every((p) => p.offset === 0 && p.isContiguous() && p.grad!.offset === 0 && p.grad!.isContiguous());
+      // (Views of a parameter, such as the transposed weight a Linear layer reads, share its
+      // storage and see the update, as in PyTorch.)
       if (canFuse) {
         native.optimStep!(step.kind, DTYPE_CODE[list[0].dtype], list.map((p) => p.storage.handle), list.map((p) => p.grad!.storage.handle),
           states[0]?.map((t) => t.storage.handle) ?? null, states[1]?.map((t) => t.storage.handle) ?? null, states[2]?.map((t) => t.storage.handle) ?? null,
