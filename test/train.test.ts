@@ -216,3 +216,25 @@ describe('tune and ensemble', () => {
     expect(() => E.ensemble.average([])).toThrow(/non-empty/);
   });
 });
+
+describe('lrFinder', () => {
+  it('sweeps the learning rate exponentially, suggests one, stops on divergence, and restores the model', async () => {
+    const s = spiralsSetup(5);
+    const before = Object.fromEntries(Object.entries(s.model.stateDict()).map(([k, v]) => [k, Array.from(v.data())]));
+    const opt = new optim.SGD(s.model.parameters(), { lr: 0.123, momentum: 0.9 });
+    const r = await E.lrFinder(s.model, { train: s.train, loss: s.loss, optimizer: opt, startLr: 1e-5, endLr: 1e3, steps: 80 });
+    expect(r.lrs[0]).toBeCloseTo(1e-5, 12);
+    for (let i = 1; i < r.lrs.length; i++) expect(r.lrs[i] / r.lrs[i - 1]).toBeCloseTo((1e3 / 1e-5) ** (1 / 79), 9);
+    // lr 1000 with momentum diverges long before the end of the sweep.
+    expect(r.lrs.length).toBeLessThan(80);
+    expect(r.suggestion).toBeGreaterThan(1e-4);
+    expect(r.suggestion).toBeLessThan(10);
+    expect(opt.paramGroups[0].lr).toBe(0.123);
+    for (const [k, v] of Object.entries(s.model.stateDict())) expect(Array.from(v.data()), k).toEqual(before[k]);
+    const dir = tmp();
+    const svg = r.plot(join(dir, 'lr.svg'));
+    expect(svg).toContain('smoothed loss');
+    expect(existsSync(join(dir, 'lr.svg'))).toBe(true);
+    await expect(E.lrFinder(s.model, { train: s.train, loss: s.loss, optimizer: opt, startLr: 1, endLr: 0.1 })).rejects.toThrow(/startLr < endLr/);
+  });
+});

@@ -22,7 +22,7 @@ export * as cuda from './cuda.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export { info } from './info.js';
-export { fit, evaluate, predict, History, callbacks, metrics, tune, ensemble } from './train/index.js';
+export { fit, evaluate, predict, History, callbacks, metrics, tune, ensemble, lrFinder } from './train/index.js';
 export * as io from './io/index.js';
 export * as report from './report/index.js';
 export * as optim from './optim/index.js';

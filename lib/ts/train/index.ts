@@ -8,3 +8,4 @@ export * as tune from './tune.js';
 import { average } from './tune.js';
 /** Model ensembles. */
 export const ensemble = { average };
+export { lrFinder, type LrFinderOptions, type LrFinderResult } from './lr_finder.js';
