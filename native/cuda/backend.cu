@@ -71,9 +71,9 @@ Backend make_backend() {
   b.random_uniform = random_uniform;
   b.random_normal = random_normal;
   b.gemm = gemm;
-  b.batchnorm_forward = nullptr;   // CUDA batchnorm follows once the CPU semantics land (issue 4)
-  b.batchnorm_backward = nullptr;
-  b.optim_step = nullptr;          // fused optimisers likewise
+  b.batchnorm_forward = batchnorm_forward;
+  b.batchnorm_backward = batchnorm_backward;
+  b.optim_step = optim_step;
   return b;
 }
 

@@ -55,6 +55,11 @@ Status random_normal(DType dt, int64_t n, void* out, uint64_t seed, uint64_t off
 // ---- GEMM (gemm.cu) --------------------------------------------------------------------------
 Status gemm(const GemmArgs& g);
 
+// ---- batch normalisation (batchnorm.cu) and the fused optimizer step (optim.cu) ------------------
+Status batchnorm_forward(const BatchNormArgs& a);
+Status batchnorm_backward(const BatchNormArgs& a);
+Status optim_step(const OptimArgs& a);
+
 // ---- shared helpers --------------------------------------------------------------------------
 
 // The process-wide stream all work is queued on (created by backend.cu on first use).
