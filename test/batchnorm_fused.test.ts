@@ -50,3 +50,21 @@ describe.each(['float32', 'float64'] as const)('fused BatchNorm1d equals the com
     cmp(a.stats, b.stats, 'state');
   });
 });
+
+describe('fused BatchNorm on an empty batch', () => {
+  it('the native kernels accept N = 0 without crashing (was: SIGFPE in the channel grain)', async () => {
+    const { native } = await import('../lib/ts/native.js');
+    const h = (n: number) => native.alloc(0, n * 4);
+    const c = 3;
+    const x = h(0), dy = h(0), dx = h(0), w = h(c), sm = h(c), si = h(c), dw = h(c), db = h(c);
+    expect(() => native.batchnormForward!(0, 0, c, 1, 1e-5, 0.1, true, x, 0, dx, 0, w, null, null, null, sm, si)).not.toThrow();
+    expect(() => native.batchnormBackward!(0, 0, c, 1, 1e-5, true, x, 0, dy, 0, w, sm, si, null, null, dx, 0, dw, db)).not.toThrow();
+    for (const t of [x, dy, dx, w, sm, si, dw, db]) native.free(t);
+    // And through the layer: an empty batch gives an empty output and zero parameter gradients.
+    const bn = new E.nn.BatchNorm1d(c);
+    const y = bn.forward(E.zeros([0, c], { requiresGrad: true }));
+    expect(y.shape).toEqual([0, c]);
+    y.sum().backward();
+    expect(Array.from(bn.parameters()[0].grad!.data())).toEqual([0, 0, 0]);
+  });
+});

@@ -123,7 +123,8 @@ ENTRENA_INLINE void channel_sums2(const T* x, int64_t n, int64_t c, int64_t l, i
 }
 
 // A block of channels per task, sized so that a task touches at least ~16k elements.
-int64_t channel_grain(int64_t m) { return m >= 16384 ? 1 : (16384 + m - 1) / m; }
+// (An empty batch, m = 0, makes every channel one cheap task: no division by zero.)
+int64_t channel_grain(int64_t m) { return m >= 16384 ? 1 : m <= 0 ? 1 << 20 : (16384 + m - 1) / m; }
 
 template <typename T> double load(const void* p, int64_t i) { return static_cast<double>(static_cast<const T*>(p)[i]); }
 
