@@ -60,8 +60,12 @@ describe('fused BatchNorm on an empty batch', () => {
     expect(() => native.batchnormForward!(0, 0, c, 1, 1e-5, 0.1, true, x, 0, dx, 0, w, null, null, null, sm, si)).not.toThrow();
     expect(() => native.batchnormBackward!(0, 0, c, 1, 1e-5, true, x, 0, dy, 0, w, sm, si, null, null, dx, 0, dw, db)).not.toThrow();
     for (const t of [x, dy, dx, w, sm, si, dw, db]) native.free(t);
-    // And through the layer: an empty batch gives an empty output and zero parameter gradients.
+    // And through the layer (eval: training rejects one value per channel, as PyTorch): an empty
+    // batch gives an empty output and zero parameter gradients.
     const bn = new E.nn.BatchNorm1d(c);
+    bn.eval();
+    expect(() => { bn.train(); bn.forward(E.zeros([0, c])); }).toThrow(/more than 1 value per channel/);
+    bn.eval();
     const y = bn.forward(E.zeros([0, c], { requiresGrad: true }));
     expect(y.shape).toEqual([0, c]);
     y.sum().backward();
