@@ -25,8 +25,8 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const b = createRequire(import.meta.url)('node-gyp-build')(root);
-const scratch = new Float64Array(128); // the same array for init and for the unary call's layout
-b.init(scratch);
+let scratch = new Float64Array(128); // the array init returns is the one the unary call reads
+scratch = b.init(scratch) ?? scratch;
 const threads = b.numThreads();
 const quick = process.argv.includes('--quick');
 const F32 = 0;

@@ -129,9 +129,28 @@ Device device_arg(const Napi::CallbackInfo& info, size_t i) {
 void check_range(const Napi::Env& env, const Storage* s, DType dt, int64_t offset, int64_t count) {
   if (count == 0) return;
   size_t es = dtype_size(dt);
-  if (offset < 0 || count < 0 || static_cast<uint64_t>(offset + count) * es > s->bytes)
+  int64_t end = 0, end_bytes = 0;
+  if (offset < 0 || count < 0 || __builtin_add_overflow(offset, count, &end) || __builtin_mul_overflow(end, static_cast<int64_t>(es), &end_bytes) ||
+      static_cast<uint64_t>(end_bytes) > s->bytes)
     throw_code(env, "ERR_INDEX", "view of " + std::to_string(count) + " elements at offset " + std::to_string(offset) +
                                      " exceeds its buffer of " + std::to_string(s->bytes) + " bytes");
+}
+
+// Products of sizes that JavaScript passes in, checked: a product that overflowed int64 could wrap
+// to a small number and slip past the bounds checks.
+int64_t mul_checked(const Napi::Env& env, std::initializer_list<int64_t> factors) {
+  int64_t r = 1;
+  for (int64_t f : factors) {
+    if (f < 0 || __builtin_mul_overflow(r, f, &r)) throw_code(env, "ERR_SHAPE", "sizes overflow 64-bit element counts");
+  }
+  return r;
+}
+
+// A double from the scratch buffer as an int64, or an error for NaN, infinities and values beyond
+// ±2^53 (converting those is undefined behaviour in C++).
+int64_t scratch_int(const Napi::Env& env, double v) {
+  if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0)) throw_code(env, "ERR_INVALID_ARGUMENT", "invalid offset or stride in the scratch buffer");
+  return static_cast<int64_t>(v);
 }
 
 char* at(const Storage* s, DType dt, int64_t offset) { return static_cast<char*>(s->data) + offset * dtype_size(dt); }
@@ -139,39 +158,43 @@ char* at(const Storage* s, DType dt, int64_t offset) { return static_cast<char*>
 // Reads the iteration shape from scratch and binds operand `o` (its offset and strides) to `s`.
 void read_shape(const Napi::Env& env, Iter& it) {
   const double* sc = data_of(env)->scratch;
+  if (!(sc[0] >= 0 && sc[0] <= kMaxDims)) throw_code(env, "ERR_SHAPE", "rank exceeds the maximum of 8");
   int nd = static_cast<int>(sc[0]);
-  if (nd < 0 || nd > kMaxDims) throw_code(env, "ERR_SHAPE", "rank " + std::to_string(nd) + " exceeds the maximum of 8");
   it.ndim = nd;
+  int64_t numel = 1;
   for (int d = 0; d < nd; ++d) {
     double v = sc[kScratchShape + d];
     if (!(v >= 0 && v < 9.0e15)) throw_code(env, "ERR_SHAPE", "invalid dimension size");
     it.shape[d] = static_cast<int64_t>(v);
+    if (__builtin_mul_overflow(numel, it.shape[d], &numel)) throw_code(env, "ERR_SHAPE", "the iteration has more elements than 64-bit counts hold");
   }
 }
 
 void bind_operand(const Napi::Env& env, Iter& it, int o, const Storage* s, DType dt) {
   const double* sc = data_of(env)->scratch + kScratchOperands + o * kScratchOperandStride;
-  int64_t offset = static_cast<int64_t>(sc[0]);
+  int64_t offset = scratch_int(env, sc[0]);
   int64_t lo = offset, hi = offset;
   bool empty = false;
   for (int d = 0; d < it.ndim; ++d) {
-    int64_t st = static_cast<int64_t>(sc[1 + d]);
+    int64_t st = scratch_int(env, sc[1 + d]);
     it.strides[o][d] = st;
     if (it.shape[d] == 0) empty = true;
-    int64_t span = (it.shape[d] - 1) * st;
-    if (span < 0) lo += span; else hi += span;
+    int64_t span = 0;
+    if (it.shape[d] > 0 && (__builtin_mul_overflow(it.shape[d] - 1, st, &span) || __builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi)))
+      throw_code(env, "ERR_SHAPE", "operand strides overflow 64-bit offsets");
   }
-  it.data[o] = at(s, dt, offset);
-  if (empty) return;
-  if (lo < 0 || static_cast<uint64_t>(hi + 1) * dtype_size(dt) > s->bytes)
+  int64_t end_bytes = 0;
+  if (!empty && (lo < 0 || __builtin_mul_overflow(hi + 1, static_cast<int64_t>(dtype_size(dt)), &end_bytes) || static_cast<uint64_t>(end_bytes) > s->bytes))
     throw_code(env, "ERR_INDEX", "operand view reaches outside its buffer");
+  // (An empty view never dereferences its pointer; its offset may point anywhere.)
+  it.data[o] = empty ? s->data : at(s, dt, offset);
 }
 
 // A number passed where a tensor is expected becomes a broadcast scalar held in `slot`.
 void bind_scalar(Iter& it, int o, double value, DType dt, double* slot) {
   if (dt == DType::f32) *reinterpret_cast<float*>(slot) = static_cast<float>(value);
   else if (dt == DType::f64) *slot = value;
-  else *reinterpret_cast<int32_t*>(slot) = static_cast<int32_t>(value);
+  else *reinterpret_cast<int32_t*>(slot) = convert<int32_t, double>(value);
   it.data[o] = slot;
   for (int d = 0; d < kMaxDims; ++d) it.strides[o][d] = 0;
 }
@@ -184,9 +207,14 @@ void require_same_device(const Napi::Env& env, std::initializer_list<const Stora
 
 // ---- lifecycle -------------------------------------------------------------------------------
 
+// init(scratch, makeError) → the scratch buffer to use. The first caller's buffer is kept and
+// returned to every later caller: a second copy of the JavaScript library in the same thread (two
+// module instances loading this one addon) then shares it instead of silently redirecting the
+// first copy's shapes into a buffer it never writes.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* d = data_of(env);
+  if (d->scratch) return d->scratch_ref.Value();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     throw_code(env, "ERR_INVALID_ARGUMENT", "init expects a Float64Array scratch buffer");
   Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
@@ -195,7 +223,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   d->scratch_len = arr.ElementLength();
   d->scratch_ref = Napi::Persistent(arr.As<Napi::Object>());
   if (info.Length() > 1 && info[1].IsFunction()) d->make_error = Napi::Persistent(info[1].As<Napi::Function>());
-  return env.Undefined();
+  return arr;
 }
 
 void finalize_storage(Napi::Env env, Storage* s) {
@@ -379,8 +407,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   int64_t in_off = int_arg(info, 6), out_off = int_arg(info, 8);
   bool is_arg = op == static_cast<int64_t>(ReduceOp::argmax) || op == static_cast<int64_t>(ReduceOp::argmin);
   DType out_dt = is_arg ? DType::i32 : dt;
-  check_range(env, in, dt, in_off, s.outer * s.n * s.inner);
-  check_range(env, out, out_dt, out_off, s.outer * s.inner);
+  check_range(env, in, dt, in_off, mul_checked(env, {s.outer, s.n, s.inner}));
+  check_range(env, out, out_dt, out_off, mul_checked(env, {s.outer, s.inner}));
   const Backend& b = backend_for(env, in->device);
   check(env, kernel(env, b, b.reduce, "reduce")(static_cast<ReduceOp>(op), dt, s.outer, s.n, s.inner, at(in, dt, in_off),
                                                  at(out, out_dt, out_off), num_arg(info, 9)));
@@ -395,7 +423,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Span3 s = span_args(info, 2);
   Storage *in = storage_arg(info, 5), *out = storage_arg(info, 7);
   require_same_device(env, {in, out});
-  int64_t in_off = int_arg(info, 6), out_off = int_arg(info, 8), total = s.outer * s.n * s.inner;
+  int64_t in_off = int_arg(info, 6), out_off = int_arg(info, 8), total = mul_checked(env, {s.outer, s.n, s.inner});
   check_range(env, in, dt, in_off, total);
   check_range(env, out, dt, out_off, total);
   const Backend& b = backend_for(env, in->device);
@@ -411,7 +439,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Span3 s = span_args(info, 2);
   Storage *y = storage_arg(info, 5), *dy = storage_arg(info, 7), *dx = storage_arg(info, 9);
   require_same_device(env, {y, dy, dx});
-  int64_t total = s.outer * s.n * s.inner;
+  int64_t total = mul_checked(env, {s.outer, s.n, s.inner});
   int64_t yo = int_arg(info, 6), dyo = int_arg(info, 8), dxo = int_arg(info, 10);
   check_range(env, y, dt, yo, total);
   check_range(env, dy, dt, dyo, total);
@@ -434,9 +462,9 @@ Napi::Value Index(const Napi::CallbackInfo& info) {
   int64_t so = int_arg(info, 6), io = int_arg(info, 8), n_idx = int_arg(info, 9), oo = int_arg(info, 11);
   if (n_idx < 0) throw_code(env, "ERR_SHAPE", "negative index count");
   bool per_element = kind == 2 || kind == 3;
-  int64_t idx_count = per_element ? s.outer * n_idx * s.inner : n_idx;
+  int64_t idx_count = per_element ? mul_checked(env, {s.outer, n_idx, s.inner}) : n_idx;
   check_range(env, idx, DType::i32, io, idx_count);
-  int64_t big = s.outer * s.n * s.inner, small = s.outer * n_idx * s.inner;
+  int64_t big = mul_checked(env, {s.outer, s.n, s.inner}), small = mul_checked(env, {s.outer, n_idx, s.inner});
   const Backend& b = backend_for(env, src->device);
   const int32_t* ip = reinterpret_cast<const int32_t*>(at(idx, DType::i32, io));
   switch (kind) {
@@ -506,7 +534,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   auto extent = [&](int64_t rows, int64_t cols, int64_t ld, int64_t stride) -> int64_t {
     if (rows == 0 || cols == 0 || g.batch == 0) return 0;
     if (ld < cols || stride < 0) throw_code(env, "ERR_SHAPE", "invalid GEMM leading dimension or batch stride");
-    return (g.batch - 1) * stride + (rows - 1) * ld + cols;
+    int64_t a = 0, b = 0, r = 0;
+    if (__builtin_mul_overflow(g.batch - 1, stride, &a) || __builtin_mul_overflow(rows - 1, ld, &b) || __builtin_add_overflow(a, b, &r) || __builtin_add_overflow(r, cols, &r))
+      throw_code(env, "ERR_SHAPE", "GEMM extents overflow 64-bit offsets");
+    return r;
   };
   check_range(env, a, g.dtype, ao, extent(g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda, g.stride_a));
   check_range(env, b, g.dtype, bo, extent(g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb, g.stride_b));

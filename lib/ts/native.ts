@@ -17,7 +17,8 @@ import { makeError } from './errors.js';
 export type Handle = { readonly __brand: 'entrena.buffer' };
 
 export interface NativeBinding {
-  init(scratch: Float64Array, makeError: (code: string, message: string) => Error): void;
+  /** Registers the scratch buffer and error factory; returns the scratch buffer in use (the first registered). */
+  init(scratch: Float64Array, makeError: (code: string, message: string) => Error): Float64Array | undefined;
   alloc(device: number, bytes: number): Handle;
   free(h: Handle): void;
   write(h: Handle, byteOffset: number, src: ArrayBufferView): void;
@@ -98,8 +99,8 @@ export const addonPath: string = loaded.path;
  * (layout in native/bindings.cc): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element
  * offset, [1..8] strides.
  */
-export const scratch = new Float64Array(128);
-native.init(scratch, makeError);
+const ownScratch = new Float64Array(128);
+export const scratch: Float64Array = native.init(ownScratch, makeError) ?? ownScratch;
 
 export const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
 export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;

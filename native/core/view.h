@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include <climits>
 
 #if defined(__CUDACC__)
 #define ENTRENA_HD __host__ __device__ __forceinline__
@@ -70,5 +71,15 @@ struct Iter {
     return true;
   }
 };
+
+// Value conversion between element types. Floating point to int32 saturates (NaN becomes 0):
+// a plain static_cast of NaN, ±∞ or an out-of-range value is undefined behaviour in C++.
+template <typename Out, typename In> ENTRENA_HD Out convert(In v) { return static_cast<Out>(v); }
+template <> ENTRENA_HD int32_t convert<int32_t, float>(float v) {
+  return v != v ? 0 : v <= -2147483648.0f ? INT32_MIN : v >= 2147483647.0f ? INT32_MAX : static_cast<int32_t>(v);
+}
+template <> ENTRENA_HD int32_t convert<int32_t, double>(double v) {
+  return v != v ? 0 : v <= -2147483648.0 ? INT32_MIN : v >= 2147483647.0 ? INT32_MAX : static_cast<int32_t>(v);
+}
 
 }  // namespace entrena

@@ -132,9 +132,9 @@ void cast_loop(const Iter& it) {
     const int64_t so = I.ndim ? I.strides[0][I.ndim - 1] : 0;
     const int64_t sa = I.ndim ? I.strides[1][I.ndim - 1] : 0;
     if (so == 1 && sa == 1) {
-      for (int64_t i = 0; i < count; ++i) out[i] = static_cast<Out>(a[i]);
+      for (int64_t i = 0; i < count; ++i) out[i] = convert<Out, In>(a[i]);
     } else {
-      for (int64_t i = 0; i < count; ++i) out[i * so] = static_cast<Out>(a[i * sa]);
+      for (int64_t i = 0; i < count; ++i) out[i * so] = convert<Out, In>(a[i * sa]);
     }
   });
 }
@@ -175,7 +175,7 @@ Status where_typed(DType cond_dt, const Iter& it) {
 
 template <typename T>
 void fill_loop(const Iter& it, double value) {
-  const T v = static_cast<T>(value);
+  const T v = convert<T, double>(value);
   run<1>(it, [&](const int64_t* off, int64_t count, const Iter& I) {
     T* out = static_cast<T*>(I.data[0]) + off[0];
     const int64_t so = I.ndim ? I.strides[0][I.ndim - 1] : 0;

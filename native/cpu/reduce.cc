@@ -99,6 +99,7 @@ Status reduce_typed(ReduceOp op, int64_t outer, int64_t n, int64_t inner, const 
 
 template <typename T>
 void softmax_typed(bool log, int64_t outer, int64_t n, int64_t inner, const T* in, T* out) {
+  if (n == 0) return;  // an empty softmax dimension: nothing to read or write
   const int64_t rows = outer * inner;
   parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
@@ -127,6 +128,7 @@ void softmax_typed(bool log, int64_t outer, int64_t n, int64_t inner, const T* i
 
 template <typename T>
 void softmax_backward_typed(bool log, int64_t outer, int64_t n, int64_t inner, const T* y, const T* dy, T* dx) {
+  if (n == 0) return;
   // softmax:     dx = y ⊙ (dy − Σ dy⊙y)
   // log_softmax: dx = dy − exp(y) ⊙ Σ dy
   const int64_t rows = outer * inner;

@@ -145,12 +145,12 @@ __global__ void where_kernel(Walk<4> w, T* out, const C* c, const T* a, const T*
 
 template <typename Out, typename In>
 __global__ void cast_flat(Out* __restrict__ out, const In* __restrict__ a, int64_t sa, int64_t n) {
-  ENTRENA_GRID_STRIDE(i, n) out[i] = static_cast<Out>(a[i * sa]);
+  ENTRENA_GRID_STRIDE(i, n) out[i] = convert<Out, In>(a[i * sa]);
 }
 
 template <typename Out, typename In>
 __global__ void cast_strided(Walk<2> w, Out* out, const In* a, int64_t n) {
-  for_each_strided<2>(w, n, [&](const int64_t (&off)[2]) { out[off[0]] = static_cast<Out>(a[off[1]]); });
+  for_each_strided<2>(w, n, [&](const int64_t (&off)[2]) { out[off[0]] = convert<Out, In>(a[off[1]]); });
 }
 
 template <typename T>
@@ -256,7 +256,7 @@ template <typename T>
 Status launch_fill(const Iter& it, double value) {
   const int64_t n = it.numel();
   if (n == 0) return Status::ok;
-  const T v = static_cast<T>(value);
+  const T v = convert<T, double>(value);
   T* out = static_cast<T*>(it.data[0]);
   if (flat_layout(it)) fill_flat<T><<<grid_for(n), kThreads, 0, stream()>>>(out, v, n);
   else fill_strided<T><<<grid_for(n), kThreads, 0, stream()>>>(make_walk<1>(it), out, v, n);

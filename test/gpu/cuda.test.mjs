@@ -22,12 +22,12 @@ const addonPath = process.env.ENTRENA_TEST_CUDA_ADDON ?? path.join(root, 'build-
 
 let addon = null;
 let skipReason = null;
-const scratch = new Float64Array(128);
+let scratch = new Float64Array(128);
 if (!fs.existsSync(addonPath)) {
   skipReason = 'no CUDA GPU: build-cuda/Release/entrena.node is not built (npm run build:cuda)';
 } else {
   addon = createRequire(import.meta.url)(addonPath);
-  addon.init(scratch, (code, message) => Object.assign(new Error(message), { code }));
+  scratch = addon.init(scratch, (code, message) => Object.assign(new Error(message), { code })) ?? scratch;
   if (!addon.cudaCompiled()) skipReason = 'no CUDA GPU: the addon was built without CUDA';
   else if (!addon.cudaAvailable()) skipReason = 'no CUDA GPU: cudaAvailable() is false (no driver or device on this machine)';
 }

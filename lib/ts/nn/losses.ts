@@ -10,7 +10,7 @@
 import { attach, needsGrad, noGrad } from '../autograd/engine.js';
 import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
 import { clamp, indexSelect, log, logSigmoid, logSoftmax, rawBinary, rawUnary, where } from '../ops/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, tidy } from '../tensor.js';
 import { Module, checkInput, checkNumber, checkOptions } from './module.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -270,8 +270,11 @@ export class NLLLoss extends Loss {
     if (p.dtype === 'int32') throw new DTypeError('NLLLoss: expected floating-point log-probabilities, received int32');
     if (p.ndim === 0) throw new ShapeError('NLLLoss: expected log-probabilities of shape [N, C], [N, C, d…] or [C], received a 0-d tensor');
     if (!(target instanceof Tensor)) throw new ArgumentError(`NLLLoss: expected the target to be a Tensor, received ${describe(target)}`);
-    const { x, safe, w, unbatched } = classTargets('NLLLoss', p, target, this.weight, this.ignoreIndex);
-    return nllCore(x, safe, w, this.reduction, unbatched);
+    // In a tidy: a target that fails validation half-way leaves nothing allocated behind.
+    return tidy(() => {
+      const { x, safe, w, unbatched } = classTargets('NLLLoss', p, target, this.weight, this.ignoreIndex);
+      return nllCore(x, safe, w, this.reduction, unbatched);
+    });
   }
 }
 
@@ -298,42 +301,45 @@ export class CrossEntropyLoss extends Loss {
     this.labelSmoothing = checkNumber(o.labelSmoothing ?? 0, 'CrossEntropyLoss', 'labelSmoothing', 0, 1);
   }
   override forward(prediction: Tensor, target: Tensor): Tensor {
-    const name = 'CrossEntropyLoss';
-    const p = checkInput(prediction, name);
-    if (p.dtype === 'int32') throw new DTypeError(`${name}: expected floating-point logits, received int32`);
-    if (p.ndim === 0) throw new ShapeError(`${name}: expected logits of shape [N, C], [N, C, d…] or [C], received a 0-d tensor`);
-    if (!(target instanceof Tensor)) throw new ArgumentError(`${name}: expected the target to be a Tensor, received ${describe(target)}`);
-    target.assertAlive(name);
-    const classDim = p.ndim === 1 ? 0 : 1;
-    const c = p.shape[classDim];
-    const eps = this.labelSmoothing;
-    // Class-probability targets: same shape as the input, floating point.
-    if (target.dtype !== 'int32' && target.ndim === p.ndim && target.shape.every((d, i) => d === p.shape[i])) {
-      if (this.weight && (this.weight.ndim !== 1 || this.weight.shape[0] !== c))
-        throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shp(this.weight.shape)}`);
-      const logp = logSoftmax(p, classDim);
-      const y = eps > 0 ? target.mul(1 - eps).add(eps / c) : target;
-      const wl = this.weight ? logp.mul(p.ndim <= 2 ? this.weight : this.weight.reshape([c, ...new Array<number>(p.ndim - 2).fill(1)])) : logp;
-      const per = wl.mul(y).sum(classDim).neg();
-      if (this.reduction === 'none') return per;
-      if (this.reduction === 'sum') return per.sum();
-      return per.sum().div(p.size / c);
-    }
-    const { x, safe, w, unbatched } = classTargets(name, p, target, this.weight, this.ignoreIndex);
-    const logp = logSoftmax(x, 1);
-    const nll = nllCore(logp, safe, w, this.reduction, unbatched);
-    if (eps === 0) return nll;
-    // Smoothing term: Σ_c −w_c·logp_c per element, zero where ignored (PyTorch's cross_entropy).
-    const keep = noGrad(() => target.reshape(safe.shape).ne(this.ignoreIndex).cast(x.dtype));
-    const wl = this.weight
-      ? logp.mul(x.ndim === 2 ? this.weight : this.weight.reshape([c, ...new Array<number>(x.ndim - 2).fill(1)]))
-      : logp;
-    let smooth = wl.sum(1).neg().mul(keep);
-    let ret: Tensor;
-    if (this.reduction === 'none') { if (unbatched) smooth = smooth.squeeze(0); ret = smooth; }
-    else if (this.reduction === 'sum') ret = smooth.sum();
-    else ret = smooth.sum().div(this.weight ? w.sum() : keep.sum());
-    return nll.mul(1 - eps).add(ret.mul(eps / c));
+    // In a tidy: a target that fails validation half-way leaves nothing allocated behind.
+    return tidy(() => {
+      const name = 'CrossEntropyLoss';
+      const p = checkInput(prediction, name);
+      if (p.dtype === 'int32') throw new DTypeError(`${name}: expected floating-point logits, received int32`);
+      if (p.ndim === 0) throw new ShapeError(`${name}: expected logits of shape [N, C], [N, C, d…] or [C], received a 0-d tensor`);
+      if (!(target instanceof Tensor)) throw new ArgumentError(`${name}: expected the target to be a Tensor, received ${describe(target)}`);
+      target.assertAlive(name);
+      const classDim = p.ndim === 1 ? 0 : 1;
+      const c = p.shape[classDim];
+      const eps = this.labelSmoothing;
+      // Class-probability targets: same shape as the input, floating point.
+      if (target.dtype !== 'int32' && target.ndim === p.ndim && target.shape.every((d, i) => d === p.shape[i])) {
+        if (this.weight && (this.weight.ndim !== 1 || this.weight.shape[0] !== c))
+          throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shp(this.weight.shape)}`);
+        const logp = logSoftmax(p, classDim);
+        const y = eps > 0 ? target.mul(1 - eps).add(eps / c) : target;
+        const wl = this.weight ? logp.mul(p.ndim <= 2 ? this.weight : this.weight.reshape([c, ...new Array<number>(p.ndim - 2).fill(1)])) : logp;
+        const per = wl.mul(y).sum(classDim).neg();
+        if (this.reduction === 'none') return per;
+        if (this.reduction === 'sum') return per.sum();
+        return per.sum().div(p.size / c);
+      }
+      const { x, safe, w, unbatched } = classTargets(name, p, target, this.weight, this.ignoreIndex);
+      const logp = logSoftmax(x, 1);
+      const nll = nllCore(logp, safe, w, this.reduction, unbatched);
+      if (eps === 0) return nll;
+      // Smoothing term: Σ_c −w_c·logp_c per element, zero where ignored (PyTorch's cross_entropy).
+      const keep = noGrad(() => target.reshape(safe.shape).ne(this.ignoreIndex).cast(x.dtype));
+      const wl = this.weight
+        ? logp.mul(x.ndim === 2 ? this.weight : this.weight.reshape([c, ...new Array<number>(x.ndim - 2).fill(1)]))
+        : logp;
+      let smooth = wl.sum(1).neg().mul(keep);
+      let ret: Tensor;
+      if (this.reduction === 'none') { if (unbatched) smooth = smooth.squeeze(0); ret = smooth; }
+      else if (this.reduction === 'sum') ret = smooth.sum();
+      else ret = smooth.sum().div(this.weight ? w.sum() : keep.sum());
+      return nll.mul(1 - eps).add(ret.mul(eps / c));
+    });
   }
   protected override extraRepr(): string { return `reduction='${this.reduction}', labelSmoothing=${this.labelSmoothing}, ignoreIndex=${this.ignoreIndex}`; }
 }

@@ -10,7 +10,7 @@ import { ShapeError } from '../errors.js';
 import { DTYPE_CODE, native } from '../native.js';
 import { Tensor, type DType } from '../tensor.js';
 import { cast, contiguous } from './copy.js';
-import { assertTensor, promote, requireFloat, sameDevice, shapeStr } from './util.js';
+import { assertTensor, promote, promoteTypes, requireFloat, sameDevice, shapeStr } from './util.js';
 import { reshape, squeeze, transpose, unsqueeze } from './shape.js';
 import { sumToShape } from './reduce.js';
 
@@ -123,9 +123,10 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) throw new ShapeError(`linear: expected input with ${inF} features (last dimension), received shape ${shapeStr(x.shape)}`);
   if (b && (b.ndim !== 1 || b.shape[0] !== outF)) throw new ShapeError(`linear: expected a bias of shape [${outF}], received ${shapeStr(b.shape)}`);
   if (x.dtype !== w.dtype || (b && b.dtype !== w.dtype)) {
-    // Mixed dtypes: the composed form promotes as matmul and add do.
-    const y = matmul(x, transpose(w, 0, 1));
-    return b ? y.add(b) : y;
+    // Mixed dtypes promote as matmul and add do (the casts carry the gradients back).
+    const dt = promoteTypes(promoteTypes(x.dtype, w.dtype), b ? b.dtype : w.dtype);
+    const xc = cast(x, dt), wc = cast(w, dt), bc = b ? cast(b, dt) : null;
+    return linear(xc, wc, bc);
   }
   const lead = x.shape.slice(0, -1);
   const M = lead.reduce((n, d) => n * d, 1);
