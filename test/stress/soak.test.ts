@@ -51,10 +51,11 @@ describe('soak', () => {
     expect(distinct('buffers')).toHaveLength(1);
     expect(distinct('bytes')).toHaveLength(1);
     // A leaked tensor per step is caught exactly by the counts above; RSS is the second line, for
-    // leaks outside the tensor accounting. Measured: ~70 B/step over 10k steps, falling to ~15 B/step
-    // over 60k (allocator and JIT settling, and the History's one log per epoch), so the bound is
-    // 128 B/step — a 64-byte allocation leaked per step would still cross it.
-    if (typeof (globalThis as { gc?: unknown }).gc === 'function') expect(rssSlope).toBeLessThan(128);
+    // leaks outside the tensor accounting. Measured: ~40–70 B/step over 10k steps on a quiet machine
+    // (falling to ~15 B/step over 60k: allocator and JIT settling, the History's one log per epoch),
+    // and up to ~155 B/step once right after the sanitizer build, so the bound is 256 B/step: a
+    // leaked JS object or native allocation of a few hundred bytes per step still crosses it.
+    if (typeof (globalThis as { gc?: unknown }).gc === 'function') expect(rssSlope).toBeLessThan(256);
     loader.dispose(); x.dispose(); y.dispose();
   });
 });
