@@ -57,6 +57,7 @@ function lossAfter(fused) {
 }
 const lf = lossAfter(true), lr = lossAfter(false);
 const rel = Math.abs(lf - lr) / Math.abs(lr);
+if (process.env.BENCH_DEBUG) console.log(lf, lr);
 console.log(`check: loss after 5 steps fused ${lf.toFixed(6)} vs composed reference ${lr.toFixed(6)} (rel diff ${rel.toExponential(1)})`);
 if (!(rel < 1e-3)) { console.error('check FAILED'); process.exit(1); }
 
