@@ -30,7 +30,11 @@ describe.skipIf(!distReady)('checkpoint durability (fast)', () => {
       const big = new E.nn.Linear(100_000, 1); // 400 KB: does not fit in 64 KiB
       let err: NodeJS.ErrnoException | null = null;
       try { E.io.saveCheckpoint({ model: big, epoch: 2 }, path); } catch (e) { err = e as NodeJS.ErrnoException; }
-      expect(err?.code).toBe('ENOSPC');
+      // An EntrenaError (ERR_IO) whose cause is the file system's ENOSPC.
+      expect(err).toBeInstanceOf(E.EntrenaError);
+      expect(err?.code).toBe('ERR_IO');
+      expect((err as unknown as { cause?: NodeJS.ErrnoException }).cause?.code).toBe('ENOSPC');
+      expect(err?.message).toMatch(/previous file, if any, is unchanged/);
       expect(readFileSync(path).equals(before)).toBe(true);
       expect(readdirSync(fs.dir)).toEqual(['ckpt.safetensors']);
       const fresh = new E.nn.Linear(8, 2);

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_AUTOGRAD'
   | 'ERR_ANOMALY'
   | 'ERR_FORMAT'
+  | 'ERR_IO'
   | 'ERR_INTERNAL';
 
 /** Base class of every error entrena throws; `code` is stable across versions. */

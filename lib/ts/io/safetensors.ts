@@ -13,7 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ArgumentError, FormatError, ShapeError, describe } from '../errors.js';
+import { ArgumentError, EntrenaError, FormatError, ShapeError, describe } from '../errors.js';
 import { Tensor, sizeOf, type DType } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
 import { noGrad } from '../autograd/engine.js';
@@ -222,7 +222,11 @@ export function writeAtomic(path: string, bytes: Buffer): void {
   } catch (e) {
     if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
     try { unlinkSync(tmp); } catch { /* nothing to remove */ }
-    throw e;
+    if (e instanceof EntrenaError) throw e;
+    // A full disk, a missing folder, no permission: the previous file is intact; say so.
+    const err = new EntrenaError('ERR_IO', `cannot write ${path}: ${(e as Error).message}; the previous file, if any, is unchanged`);
+    (err as Error & { cause?: unknown }).cause = e;
+    throw err;
   }
   try {
     const dfd = openSync(dirname(path), 'r');

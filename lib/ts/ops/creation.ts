@@ -38,7 +38,7 @@ function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, device:
   if (dtype === 'int32') {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (!Number.isFinite(v)) throw new DTypeError(`tensor: an int32 tensor cannot hold ${v} (element ${i})`);
+      if (!Number.isFinite(v) || v > 2147483647 || v < -2147483648) throw new DTypeError(`tensor: an int32 tensor cannot hold ${v} (element ${i})`);
       host[i] = v;
     }
   } else {
@@ -116,6 +116,7 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: CreateO
     shape = [];
   } else if (Array.isArray(values)) {
     shape = inferShape(values, 'tensor');
+    checkShape(shape, 'tensor');
     flat = flattenNested(values, sizeOf(shape));
   } else {
     throw new ArgumentError(`tensor: expected nested arrays, a typed array or a number, received ${describe(values)}`);
