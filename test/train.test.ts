@@ -238,3 +238,26 @@ describe('lrFinder', () => {
     await expect(E.lrFinder(s.model, { train: s.train, loss: s.loss, optimizer: opt, startLr: 1, endLr: 0.1 })).rejects.toThrow(/startLr < endLr/);
   });
 });
+
+describe('progress display', () => {
+  it('draws a bar with batch, loss, metric, samples/s and ETA on a TTY, and one line per epoch otherwise', async () => {
+    const { Progress } = await import('../lib/ts/train/progress.js');
+    const lines: string[] = [];
+    const tty = { isTTY: true, write: (s: string) => { lines.push(s); return true; } } as unknown as NodeJS.WriteStream;
+    const p = new Progress(true, tty);
+    p.startEpoch(0, 3, 10);
+    const m = E.metrics.metric('accuracy');
+    m.update(E.tensor([1, 0], { dtype: 'int32' }), E.tensor([1, 1], { dtype: 'int32' }));
+    p.batch(10, 1280, 0.5, [m]);
+    expect(lines.at(-1)).toMatch(/epoch 1\/3 \[=+>\] 10\/10 loss 0\.5000 accuracy 0\.5000 \d+ samples\/s ETA 0s/);
+    p.endEpoch({ epoch: 0, loss: 0.5, metrics: { accuracy: 0.5 }, lr: 0.01, seconds: 1 });
+    expect(lines.at(-1)).toMatch(/^\r\x1b\[2Kepoch 1\/3 {2}loss 0\.5000 {2}accuracy 0\.5000 {2}lr 0\.0100 {2}1\.0s\n$/);
+    const plain: string[] = [];
+    const pipe = { isTTY: false, write: (s: string) => { plain.push(s); return true; } } as unknown as NodeJS.WriteStream;
+    const q = new Progress(true, pipe);
+    q.startEpoch(0, 1, 5);
+    q.batch(5, 640, 0.25, []);
+    q.endEpoch({ epoch: 0, loss: 0.25, metrics: {}, lr: 0.1, seconds: 2 });
+    expect(plain).toEqual(['epoch 1/1  loss 0.2500  lr 0.100  2.0s\n']);
+  });
+});
