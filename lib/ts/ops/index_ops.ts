@@ -25,6 +25,27 @@ function indexTensor(indices: Tensor | number[], device: Tensor['device'], where
 }
 
 /**
+ * The forward of indexSelect ('select') and gather: reads `x` (made contiguous) as
+ * [outer, n, inner] and picks by `idx` into a new tensor of `outShape`. If the kernel rejects an
+ * index (ERR_INDEX), everything this call made — the output, a converted index tensor when
+ * `ownsIdx`, a contiguous copy of x — is released before the error propagates.
+ */
+function gatherForward(kind: 'select' | 'gather', x: Tensor, outer: number, n: number, inner: number, idx: Tensor, ownsIdx: boolean, outShape: number[], nIdx: number): Tensor {
+  const src = contiguous(x);
+  const out = Tensor.empty(outShape, x.dtype, x.device);
+  try {
+    if (out.size) native.index(INDEX[kind], DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, nIdx, out.storage.handle, 0);
+  } catch (e) {
+    out.dispose();
+    if (ownsIdx) idx.dispose();
+    throw e;
+  } finally {
+    if (src !== x) src.dispose();
+  }
+  return out;
+}
+
+/**
  * Picks entries of `dim` by index. @example indexSelect(x, 0, [2, 0])
  */
 export function indexSelect(a: Tensor, dim: number, indices: Tensor | number[]): Tensor {
@@ -36,21 +57,10 @@ export function indexSelect(a: Tensor, dim: number, indices: Tensor | number[]):
     if (indices.ndim > 1) throw new ShapeError(`indexSelect: expected 1-D indices, received shape ${shapeStr(indices.shape)}`);
   }
   const idx = indexTensor(indices, x.device, 'indexSelect');
-  const src = contiguous(x);
   const outer = sizeOf(x.shape.slice(0, d)), n = x.shape[d], inner = sizeOf(x.shape.slice(d + 1));
   const shape = x.shape.slice();
   shape[d] = idx.size;
-  const out = Tensor.empty(shape, x.dtype, x.device);
-  try {
-    if (out.size) native.index(INDEX.select, DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, idx.size, out.storage.handle, 0);
-  } catch (e) {
-    // An index out of range: release what this call made before reporting it.
-    out.dispose();
-    if (idx !== indices) idx.dispose();
-    if (src !== x) src.dispose();
-    throw e;
-  }
-  if (src !== x) src.dispose();
+  const out = gatherForward('select', x, outer, n, inner, idx, idx !== indices, shape, idx.size);
   if (needsGrad(x)) {
     attach(out, 'indexSelect', [x], (g) => {
       const gc = contiguous(g);
@@ -70,22 +80,13 @@ export function indexSelect(a: Tensor, dim: number, indices: Tensor | number[]):
 export function gather(a: Tensor, dim: number, indices: Tensor): Tensor {
   const x = assertTensor(a, 'gather');
   const d = normalizeDim(dim, x.ndim, 'gather');
-  const idx = indexTensor(indices, x.device, 'gather');
-  sameDevice('gather', x, idx);
-  if (idx.ndim !== x.ndim || idx.shape.some((s, k) => k !== d && s !== x.shape[k]))
-    throw new ShapeError(`gather: expected indices of shape ${shapeStr(x.shape.map((s, k) => (k === d ? -1 : s)))} (any size along dim ${d}), received ${shapeStr(idx.shape)}`);
-  const src = contiguous(x);
+  const t = assertTensor(indices, 'gather', 'indices');
+  sameDevice('gather', x, t);
+  if (t.ndim !== x.ndim || t.shape.some((s, k) => k !== d && s !== x.shape[k]))
+    throw new ShapeError(`gather: expected indices of shape ${shapeStr(x.shape.map((s, k) => (k === d ? -1 : s)))} (any size along dim ${d}), received ${shapeStr(t.shape)}`);
+  const idx = indexTensor(t, x.device, 'gather');
   const outer = sizeOf(x.shape.slice(0, d)), n = x.shape[d], inner = sizeOf(x.shape.slice(d + 1));
-  const out = Tensor.empty(idx.shape.slice(), x.dtype, x.device);
-  try {
-    if (out.size) native.index(INDEX.gather, DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, idx.storage.handle, idx.offset, idx.shape[d], out.storage.handle, 0);
-  } catch (e) {
-    out.dispose();
-    if (idx !== indices) idx.dispose();
-    if (src !== x) src.dispose();
-    throw e;
-  }
-  if (src !== x) src.dispose();
+  const out = gatherForward('gather', x, outer, n, inner, idx, idx !== indices, idx.shape.slice(), idx.shape[d]);
   if (needsGrad(x)) {
     attach(out, 'gather', [x], (g) => [scatterAddInto(filled(x.shape.slice(), 0, g.dtype, g.device), d, idx, contiguous(g))], [idx]);
   } else if (idx !== indices) idx.dispose();
