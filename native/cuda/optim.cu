@@ -281,40 +281,12 @@ Status step(const OptimArgs& a) {
   return flush();
 }
 
-const char* kind_name(OptimKind k) {
-  switch (k) {
-    case OptimKind::sgd: return "sgd";
-    case OptimKind::adam: return "adam";
-    case OptimKind::adagrad: return "adagrad";
-    case OptimKind::rmsprop: return "rmsprop";
-    case OptimKind::adamax: return "adamax";
-    case OptimKind::nadam: return "nadam";
-  }
-  return "?";
-}
 
 }  // namespace
 
 Status optim_step(const OptimArgs& a) {
-  if (static_cast<int32_t>(a.kind) < 0 || static_cast<int32_t>(a.kind) > 5)
-    return set_error(Status::invalid_argument, "optim_step: unknown optimizer kind %d", static_cast<int>(a.kind));
-  if (a.dtype != DType::f32 && a.dtype != DType::f64)
-    return set_error(Status::dtype, "optim_step: parameters must be float32 or float64, got %s", dtype_name(a.dtype));
-  if (a.count < 0) return set_error(Status::invalid_argument, "optim_step: negative tensor count");
+  ENTRENA_TRY(check_optim_args(a));
   if (a.count == 0) return Status::ok;
-  if (!a.param || !a.grad || !a.sizes) return set_error(Status::invalid_argument, "optim_step: missing pointer arrays");
-  const int used = optim_states_used(a.kind, a.flags, a.h);
-  void* const* states[3] = {a.state0, a.state1, a.state2};
-  for (int64_t i = 0; i < a.count; ++i) {
-    if (a.sizes[i] < 0) return set_error(Status::invalid_argument, "optim_step: tensor %lld has a negative size", static_cast<long long>(i));
-    if (a.sizes[i] == 0) continue;
-    if (!a.param[i] || !a.grad[i])
-      return set_error(Status::invalid_argument, "optim_step: tensor %lld has no parameter or gradient memory", static_cast<long long>(i));
-    for (int k = 0; k < 3; ++k)
-      if ((used >> k & 1) && (!states[k] || !states[k][i]))
-        return set_error(Status::invalid_argument, "optim_step (%s): tensor %lld needs state%d, which is missing", kind_name(a.kind),
-                         static_cast<long long>(i), k);
-  }
   return a.dtype == DType::f32 ? step<float>(a) : step<double>(a);
 }
 
