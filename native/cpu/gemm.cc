@@ -20,12 +20,18 @@
 // whatever ISA the build targets (SSE2 on x86-64, NEON on arm64). ENTRENA_GEMM=portable forces the
 // portable kernel (read once, at the first GEMM), so the tests can cover it on an AVX2 machine.
 //
-// Threads: one parallel_for per call. Each task is a whole batch entry or a rectangle of C (split at
-// MR/NR multiples) and packs its own operands in thread-local buffers, so there is a single
-// fork/join per GEMM and no barrier between packing and computing.
+// Threads (gemm_shared): C is cut into many small tasks (a row block × a few NR-column panels,
+// about 16 per thread) that the threads take from a shared counter, so a thread that starts late
+// or loses its core on a shared machine takes fewer of them. Every A panel and B panel is packed
+// once per call into buffers shared by the threads, by whichever thread needs it first (per-panel
+// state bytes; a thread waits only for a panel that another is packing at that moment); when M fits
+// one row block, as in the M = 128 products of an MLP, each B panel has a single user and is packed
+// into a small per-thread buffer instead. One fork/join per call, or per super-block of a product
+// whose packed operands would pass 32 MB. Batches that divide evenly among the threads run whole
+// entries per thread instead (gemm_blocked, with per-thread packing buffers).
 //
 // Products with M·N·K ≤ 16³ skip packing and threads altogether (gemm_small), and products under
-// 48³ multiply-adds stay on the calling thread.
+// 64³ multiply-adds stay on the calling thread.
 //
 // Numerics: float32 accumulates in float32, as every BLAS does (a float64 accumulator would halve
 // the vector width): the error is bounded by K·ε·Σ|a·b| and in practice grows like √K·ε·Σ|a·b|;
@@ -37,6 +43,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
+#include <thread>
 
 #include "kernels.h"
 #include "threads.h"
@@ -187,7 +196,9 @@ ENTRENA_AVX2 void micro_avx2_f64(int64_t kc, const double* ap, const double* bp,
 
 // Block sizes for 32 KiB L1d / 512 KiB–1 MiB L2 cores (BLIS's values for Zen): the B micro-panel
 // (KC×NR) takes half of L1, the packed A block (MC×KC) about a third of L2, the B block (KC×NC) a few
-// MiB of L3. Packing buffers are per thread and grow to at most MC·KC + KC·NC elements (4.2 MB f32).
+// MiB of L3. gemm_blocked's packing buffers are per thread and grow to at most MC·KC + KC·NC
+// elements (4.2 MB f32); the shared buffers of a threaded call belong to the calling thread and grow
+// to at most kSharedBudget (32 MB).
 constexpr Plan<float> kPortableF32{4, 8, 128, 256, 4096, micro_portable<float, 4, 8>, "portable"};
 constexpr Plan<double> kPortableF64{4, 4, 128, 256, 2048, micro_portable<double, 4, 4>, "portable"};
 #if defined(ENTRENA_GEMM_X86)
@@ -263,12 +274,168 @@ struct Op {
   T at(int64_t r, int64_t c) const { return trans ? p[c * ld + r] : p[r * ld + c]; }
 };
 
+// Fast paths for one full panel, AVX2 only (f32: MR 6, NR 16; f64: MR 6, NR 8). The packing reads
+// come from L3 or memory with a large stride, so they prefetch a few rows ahead; the transposing
+// cases (A stored M×K, B stored N×K) go through 8×8 (f32) or 4×4 (f64) register transposes instead
+// of scalar scatters. Each returns false when it has no fast path for the case.
+#if defined(ENTRENA_GEMM_X86)
+constexpr int kPrefetchRows = 32;  // about one L3 latency ahead of a 64-byte row copy
+
+ENTRENA_AVX2 inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5,
+                                    __m256& r6, __m256& r7) {
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r0 = _mm256_permute2f128_ps(u0, u4, 0x20); r1 = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r2 = _mm256_permute2f128_ps(u2, u6, 0x20); r3 = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r4 = _mm256_permute2f128_ps(u0, u4, 0x31); r5 = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r6 = _mm256_permute2f128_ps(u2, u6, 0x31); r7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+ENTRENA_AVX2 inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
+  __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+  __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+  r0 = _mm256_permute2f128_pd(t0, t2, 0x20); r1 = _mm256_permute2f128_pd(t1, t3, 0x20);
+  r2 = _mm256_permute2f128_pd(t0, t2, 0x31); r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+// A stored M×K (rows at src + i·ld), MR = 6: out[p·6 + i] = src[i·ld + p].
+ENTRENA_AVX2 void pack_a_rows6_f32(const float* src, int64_t ld, int64_t kc, float* out) {
+  int64_t p = 0;
+  // Each 8-wide store spills 2 values into the next k's slot, which a later store overwrites, so the
+  // vector loop stops while at least one k remains for the scalar tail.
+  for (; p + 8 < kc; p += 8) {
+    __m256 r0 = _mm256_loadu_ps(src + p), r1 = _mm256_loadu_ps(src + ld + p);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * ld + p), r3 = _mm256_loadu_ps(src + 3 * ld + p);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * ld + p), r5 = _mm256_loadu_ps(src + 5 * ld + p);
+    __m256 r6 = _mm256_setzero_ps(), r7 = _mm256_setzero_ps();
+    transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+    float* o = out + p * 6;
+    _mm256_storeu_ps(o, r0); _mm256_storeu_ps(o + 6, r1); _mm256_storeu_ps(o + 12, r2);
+    _mm256_storeu_ps(o + 18, r3); _mm256_storeu_ps(o + 24, r4); _mm256_storeu_ps(o + 30, r5);
+    _mm256_storeu_ps(o + 36, r6); _mm256_storeu_ps(o + 42, r7);
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) out[p * 6 + i] = src[i * ld + p];
+}
+
+ENTRENA_AVX2 void pack_a_rows6_f64(const double* src, int64_t ld, int64_t kc, double* out) {
+  int64_t p = 0;
+  for (; p + 4 < kc; p += 4) {
+    __m256d r0 = _mm256_loadu_pd(src + p), r1 = _mm256_loadu_pd(src + ld + p);
+    __m256d r2 = _mm256_loadu_pd(src + 2 * ld + p), r3 = _mm256_loadu_pd(src + 3 * ld + p);
+    __m256d r4 = _mm256_loadu_pd(src + 4 * ld + p), r5 = _mm256_loadu_pd(src + 5 * ld + p);
+    __m256d r6 = _mm256_setzero_pd(), r7 = _mm256_setzero_pd();
+    transpose4(r0, r1, r2, r3);
+    transpose4(r4, r5, r6, r7);
+    double* o = out + p * 6;
+    // Row q of the panel: r_q (values of rows 0–3) then the low half of r_{4+q} (rows 4–5).
+    _mm256_storeu_pd(o, r0); _mm_storeu_pd(o + 4, _mm256_castpd256_pd128(r4));
+    _mm256_storeu_pd(o + 6, r1); _mm_storeu_pd(o + 10, _mm256_castpd256_pd128(r5));
+    _mm256_storeu_pd(o + 12, r2); _mm_storeu_pd(o + 16, _mm256_castpd256_pd128(r6));
+    _mm256_storeu_pd(o + 18, r3); _mm_storeu_pd(o + 22, _mm256_castpd256_pd128(r7));
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) out[p * 6 + i] = src[i * ld + p];
+}
+
+// B stored N×K (op(B) column j at src + j·ld), NR = 16: out[p·16 + j] = src[j·ld + p].
+ENTRENA_AVX2 void pack_b_cols16_f32(const float* src, int64_t ld, int64_t kc, float* out) {
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    for (int h = 0; h < 2; ++h) {
+      const float* s = src + h * 8 * ld + p;
+      __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld);
+      __m256 r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld);
+      __m256 r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
+      transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+      float* o = out + p * 16 + h * 8;
+      _mm256_store_ps(o, r0); _mm256_store_ps(o + 16, r1); _mm256_store_ps(o + 32, r2);
+      _mm256_store_ps(o + 48, r3); _mm256_store_ps(o + 64, r4); _mm256_store_ps(o + 80, r5);
+      _mm256_store_ps(o + 96, r6); _mm256_store_ps(o + 112, r7);
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < 16; ++j) out[p * 16 + j] = src[j * ld + p];
+}
+
+ENTRENA_AVX2 void pack_b_cols8_f64(const double* src, int64_t ld, int64_t kc, double* out) {
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    for (int h = 0; h < 2; ++h) {
+      const double* s = src + h * 4 * ld + p;
+      __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + ld);
+      __m256d r2 = _mm256_loadu_pd(s + 2 * ld), r3 = _mm256_loadu_pd(s + 3 * ld);
+      transpose4(r0, r1, r2, r3);
+      double* o = out + p * 8 + h * 4;
+      _mm256_store_pd(o, r0); _mm256_store_pd(o + 8, r1); _mm256_store_pd(o + 16, r2); _mm256_store_pd(o + 24, r3);
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < 8; ++j) out[p * 8 + j] = src[j * ld + p];
+}
+
+// A stored K×M (op(A) row i at column i of each stored row), MR = 6: a 6-value copy per k.
+template <typename T>
+ENTRENA_AVX2 void pack_a_cols6(const T* src, int64_t ld, int64_t kc, T* out) {
+  for (int64_t p = 0; p < kc; ++p) {
+    _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchRows * ld), _MM_HINT_T0);
+    for (int i = 0; i < 6; ++i) out[i] = src[i];
+    src += ld;
+    out += 6;
+  }
+}
+
+// B stored K×N, NR = 16 (f32) or 8 (f64): a 64-byte row copy per k, prefetching ahead.
+ENTRENA_AVX2 void pack_b_rows64(const char* src, int64_t ld_bytes, int64_t kc, char* out) {
+  for (int64_t p = 0; p < kc; ++p) {
+    _mm_prefetch(src + kPrefetchRows * ld_bytes, _MM_HINT_T0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out),
+                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32),
+                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 32)));
+    src += ld_bytes;
+    out += 64;
+  }
+}
+
+template <typename T>
+bool pack_a_fast(const Op<T>& a, int64_t kc, int mr, T* out) {
+  if (mr != 6 || !use_avx2()) return false;
+  if (a.trans) pack_a_cols6(a.p, a.ld, kc, out);
+  else if constexpr (sizeof(T) == 4) pack_a_rows6_f32(a.p, a.ld, kc, out);
+  else pack_a_rows6_f64(a.p, a.ld, kc, out);
+  return true;
+}
+template <typename T>
+bool pack_b_fast(const Op<T>& b, int64_t kc, int nr, T* out) {
+  if (!use_avx2() || nr * sizeof(T) != 64) return false;
+  if (!b.trans)
+    pack_b_rows64(reinterpret_cast<const char*>(b.p), b.ld * int64_t(sizeof(T)), kc, reinterpret_cast<char*>(out));
+  else if constexpr (sizeof(T) == 4) pack_b_cols16_f32(b.p, b.ld, kc, out);
+  else pack_b_cols8_f64(b.p, b.ld, kc, out);
+  return true;
+}
+#else
+template <typename T>
+bool pack_a_fast(const Op<T>&, int64_t, int, T*) { return false; }
+template <typename T>
+bool pack_b_fast(const Op<T>&, int64_t, int, T*) { return false; }
+#endif
+
 // Packs op(A)[0:mc, 0:kc] into ceil(mc/MR) panels, each kc columns of MR contiguous values,
 // zero-padding the last panel's missing rows.
 template <typename T>
 void pack_a(const Op<T>& a, int64_t mc, int64_t kc, int mr, T* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr, out += kc * mr) {
     int64_t rows = std::min<int64_t>(mr, mc - i0);
+    if (rows == mr && pack_a_fast(Op<T>{a.trans ? a.p + i0 : a.p + i0 * a.ld, a.ld, a.trans}, kc, mr, out))
+      continue;
     if (a.trans) {  // A stored K×M: each k gives `rows` contiguous values.
       for (int64_t p = 0; p < kc; ++p) {
         const T* src = a.p + p * a.ld + i0;
@@ -294,6 +461,8 @@ template <typename T>
 void pack_b(const Op<T>& b, int64_t kc, int64_t nc, int nr, T* out) {
   for (int64_t j0 = 0; j0 < nc; j0 += nr, out += kc * nr) {
     int64_t cols = std::min<int64_t>(nr, nc - j0);
+    if (cols == nr && pack_b_fast(Op<T>{b.trans ? b.p + j0 * b.ld : b.p + j0, b.ld, b.trans}, kc, nr, out))
+      continue;
     if (!b.trans) {  // B stored K×N: each k gives `cols` contiguous values.
       for (int64_t p = 0; p < kc; ++p) {
         const T* src = b.p + p * b.ld + j0;
@@ -420,31 +589,222 @@ void scale_c(T* c, int64_t ldc, int64_t m, int64_t n, T beta) {
 // ---- threading ---------------------------------------------------------------------------------
 
 // Below this many multiply-adds per call a single thread wins: waking the pool costs a few µs.
-constexpr int64_t kParallelWork = 48 * 48 * 48;
+constexpr int64_t kParallelWork = 64 * 64 * 64;
 
-// Splits one M×N product into tm×tn rectangles (tm·tn ≤ parts, as close to it as the micro-tiles
-// allow), choosing the split whose largest rectangle is smallest and, among equals, that packs the
-// least (each rectangle packs its rows of A and its columns of B: cost ∝ m/tm + n/tn).
-void choose_split(int64_t m, int64_t n, int mr, int nr, int parts, int* tm, int* tn) {
-  const int64_t m_tiles = (m + mr - 1) / mr, n_tiles = (n + nr - 1) / nr;
-  for (int p = parts; p >= 1; --p) {
-    double best = -1;
-    for (int x = 1; x <= p; ++x) {
-      if (p % x) continue;
-      const int y = p / x;
-      if (x > m_tiles || y > n_tiles) continue;
-      const double rm = static_cast<double>((m_tiles + x - 1) / x) * mr;
-      const double rn = static_cast<double>((n_tiles + y - 1) / y) * nr;
-      const double cost = rm * rn * 4.0 + (rm + rn) * 64.0;  // compute dominates; packing breaks ties
-      if (best < 0 || cost < best) {
-        best = cost;
-        *tm = x;
-        *tn = y;
+// Packed operands shared by all the threads of one call, owned by the calling thread. Every MR-row
+// panel of op(A) and NR-column panel of op(B) (per K block) is packed exactly once, by whichever
+// thread needs it first; a state byte per panel says unpacked (0), being packed (1) or ready (2).
+// A thread that finds a panel being packed waits for it, which cannot deadlock: the packing thread
+// is running the packing loop, which waits for nothing. When the pool runs the call serially
+// (nested or concurrent calls), the caller simply packs everything itself.
+struct SharedPacks {
+  Buffer a, b;
+  std::unique_ptr<std::atomic<uint8_t>[]> flags;
+  size_t flag_cap = 0;
+  std::atomic<uint8_t>* get_flags(size_t count) {
+    if (count > flag_cap) {
+      flags.reset(new (std::nothrow) std::atomic<uint8_t>[count]);
+      flag_cap = flags ? count : 0;
+      if (!flags) return nullptr;
+    }
+    for (size_t i = 0; i < count; ++i) flags[i].store(0, std::memory_order_relaxed);
+    return flags.get();
+  }
+};
+thread_local SharedPacks t_shared;
+
+enum : uint8_t { kUnpacked = 0, kPacking = 1, kReady = 2 };
+
+// Packs the panel if no thread has claimed it yet; returns false if another thread holds it.
+template <typename F>
+inline bool try_pack(std::atomic<uint8_t>& f, F&& pack) {
+  if (f.load(std::memory_order_acquire) != kUnpacked) return false;
+  uint8_t expect = kUnpacked;
+  if (!f.compare_exchange_strong(expect, kPacking, std::memory_order_acq_rel)) return false;
+  pack();
+  f.store(kReady, std::memory_order_release);
+  return true;
+}
+inline void wait_packed(std::atomic<uint8_t>& f) {
+  for (int i = 0; f.load(std::memory_order_acquire) != kReady; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (i > 2000) std::this_thread::yield();  // the packing thread lost its core
+  }
+}
+
+// One GEMM (m, n, k ≥ 1) on the pool: C is cut into tasks of mc_blk rows × nct columns, handed out
+// dynamically; each task runs the K blocks in order over its tile, taking its A and B panels from
+// the shared packed copies (packing those nobody has packed yet).
+template <typename T>
+bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                 T alpha, T beta, int threads) {
+  const int mr = pl.mr, nr = pl.nr;
+  const int64_t kc_blk = balanced_block(k, pl.kc, 1);
+  const int64_t mc_blk = balanced_block(m, pl.mc, mr);
+  const int64_t nk = (k + kc_blk - 1) / kc_blk;
+  const int64_t m_panels = (m + mr - 1) / mr, n_panels = (n + nr - 1) / nr;
+  const int64_t n_ic = (m + mc_blk - 1) / mc_blk;
+  // Column chunks: enough tasks for dynamic balance (the last task to finish leaves the other
+  // threads idle for part of its length, so tasks should be short), at least kMinChunk panels wide.
+  // Measured on 2 cores: 4 tasks per thread left 5–13% of the threads' time idle at the end of an
+  // M = 128 product, 16 per thread 1–3%. Short tasks cost little: a task re-reads its packed A
+  // block from L2 per B panel anyway.
+  const int64_t want = 16 * int64_t(threads);
+  constexpr int64_t kMinChunk = 1;
+  int64_t n_jc = std::min<int64_t>(n_panels, std::max<int64_t>(1, (want + n_ic - 1) / n_ic));
+  int64_t nct_panels = (n_panels + n_jc - 1) / n_jc;
+  if (nct_panels < kMinChunk) nct_panels = std::min<int64_t>(kMinChunk, n_panels);
+  n_jc = (n_panels + nct_panels - 1) / nct_panels;
+  const int64_t nct = nct_panels * nr;
+  const int64_t ntasks = n_ic * n_jc;
+
+  // With a single row block every B panel has one user, which packs it privately (see the task).
+  const bool private_b = n_ic == 1;
+  T* ap = t_shared.a.get<T>(static_cast<size_t>(m_panels * mr * k));
+  T* bp = private_b ? nullptr : t_shared.b.get<T>(static_cast<size_t>(n_panels * nr * k));
+  std::atomic<uint8_t>* flags = t_shared.get_flags(static_cast<size_t>(nk * (m_panels + n_panels)));
+  if (!ap || (!bp && !private_b) || !flags) return false;
+  std::atomic<bool> out_of_memory{false};
+  std::atomic<uint8_t>* aflags = flags;                    // [nk][m_panels]
+  std::atomic<uint8_t>* bflags = flags + nk * m_panels;     // [nk][n_panels]
+
+  // Packed layout: K block p (rows pc0 .. pc0+kc) of A occupies pc0·m_pad elements onward, panel r
+  // at r·mr·kc within it; likewise for B.
+  const int64_t m_pad = m_panels * mr, n_pad = n_panels * nr;
+  auto a_panel = [&](int64_t p, int64_t r, int64_t kc) { return ap + p * kc_blk * m_pad + r * mr * kc; };
+  auto b_panel = [&](int64_t p, int64_t j, int64_t kc) { return bp + p * kc_blk * n_pad + j * nr * kc; };
+  auto pack_a_panel = [&](int64_t p, int64_t r, int64_t kc) {
+    const int64_t pc = p * kc_blk, i0 = r * mr;
+    Op<T> blk{a.trans ? a.p + pc * a.ld + i0 : a.p + i0 * a.ld + pc, a.ld, a.trans};
+    pack_a(blk, std::min<int64_t>(mr, m - i0), kc, mr, a_panel(p, r, kc));
+  };
+  auto pack_b_one = [&](int64_t p, int64_t j, int64_t kc, T* out) {
+    const int64_t pc = p * kc_blk, j0 = j * nr;
+    Op<T> blk{b.trans ? b.p + j0 * b.ld + pc : b.p + pc * b.ld + j0, b.ld, b.trans};
+    pack_b(blk, kc, std::min<int64_t>(nr, n - j0), nr, out);
+  };
+  auto pack_b_panel = [&](int64_t p, int64_t j, int64_t kc) { pack_b_one(p, j, kc, b_panel(p, j, kc)); };
+
+  // Starts the reads of the next B panel's source into L2 while this panel's micro-kernels run:
+  // a panel of B stored K×N is kc rows 64 bytes wide at a large stride, which the hardware
+  // prefetchers follow poorly.
+  auto prefetch_b_panel = [&](int64_t p, int64_t j, int64_t kc) {
+    const int64_t pc = p * kc_blk, j0 = j * nr;
+    const int64_t cols = std::min<int64_t>(nr, n - j0);
+    if (!b.trans) {
+      const char* src = reinterpret_cast<const char*>(b.p + pc * b.ld + j0);
+      const int64_t row_bytes = cols * int64_t(sizeof(T)), ld_bytes = b.ld * int64_t(sizeof(T));
+      for (int64_t q = 0; q < kc; ++q, src += ld_bytes) {
+        __builtin_prefetch(src, 0, 2);
+        if (row_bytes > 64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(src) & 63)) __builtin_prefetch(src + row_bytes - 1, 0, 2);
+      }
+    } else {
+      for (int64_t jj = 0; jj < cols; ++jj) {
+        const char* src = reinterpret_cast<const char*>(b.p + (j0 + jj) * b.ld + pc);
+        const int64_t bytes = kc * int64_t(sizeof(T));
+        for (int64_t o = 0; o < bytes + 63; o += 64) __builtin_prefetch(src + std::min(o, bytes - 1), 0, 2);
       }
     }
-    if (best >= 0) return;
+  };
+
+  std::atomic<int64_t> next{0};
+  auto task = [&](int64_t t) {
+    alignas(64) T edge[16 * 16];
+    const int64_t ic_i = t % n_ic, jc_i = t / n_ic;
+    const int64_t ic = ic_i * mc_blk, mc = std::min(mc_blk, m - ic);
+    const int64_t jc = jc_i * nct, nc = std::min(nct, n - jc);
+    const int64_t r0 = ic / mr, r1 = (ic + mc + mr - 1) / mr;
+    const int64_t j0 = jc / nr, j1 = (jc + nc + nr - 1) / nr;
+    for (int64_t p = 0; p < nk; ++p) {
+      const int64_t kc = std::min(kc_blk, k - p * kc_blk);
+      const T beta_k = p == 0 ? beta : T(1);
+      // A panels of this row block: pack the unclaimed ones, starting at a point that depends on
+      // the column chunk so that tasks sharing the block pack different panels, then wait for the
+      // rest.
+      const int64_t rn = r1 - r0, rs = rn * jc_i / n_jc;
+      for (int64_t q = 0; q < rn; ++q) {
+        const int64_t r = r0 + (rs + q) % rn;
+        try_pack(aflags[p * m_panels + r], [&] { pack_a_panel(p, r, kc); });
+      }
+      for (int64_t r = r0; r < r1; ++r) wait_packed(aflags[p * m_panels + r]);
+      for (int64_t j = j0; j < j1; ++j) {
+        const T* bpanel;
+        if (private_b) {
+          // Only this task uses the panel: pack it into a small per-thread buffer that stays in
+          // L1/L2, instead of writing a K×N copy through the caches.
+          T* own = t_pack_b.get<T>(static_cast<size_t>(kc_blk * nr));
+          if (!own) {
+            out_of_memory.store(true, std::memory_order_relaxed);
+            return;
+          }
+          pack_b_one(p, j, kc, own);
+          bpanel = own;
+          if (j + 1 < j1) prefetch_b_panel(p, j + 1, kc);
+        } else {
+          std::atomic<uint8_t>& bf = bflags[p * n_panels + j];
+          if (!try_pack(bf, [&] { pack_b_panel(p, j, kc); })) wait_packed(bf);
+          if (j + 1 < j1 && bf.load(std::memory_order_relaxed) == kUnpacked) prefetch_b_panel(p, j + 1, kc);
+          bpanel = b_panel(p, j, kc);
+        }
+        const int64_t cols = std::min<int64_t>(nr, n - j * nr);
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t rows = std::min<int64_t>(mr, m - r * mr);
+          const T* apanel = a_panel(p, r, kc);
+          T* ct = c + r * mr * ldc + j * nr;
+          if (rows == mr && cols == nr) {
+            pl.micro(kc, apanel, bpanel, ct, ldc, alpha, beta_k);
+          } else {
+            pl.micro(kc, apanel, bpanel, edge, nr, T(1), T(0));
+            for (int64_t i = 0; i < rows; ++i)
+              for (int64_t jj = 0; jj < cols; ++jj) {
+                T v = alpha * edge[i * nr + jj];
+                ct[i * ldc + jj] = beta_k == T(0) ? v : v + beta_k * ct[i * ldc + jj];
+              }
+          }
+        }
+      }
+    }
+  };
+  // One chunk per thread; each drains the task counter, so a thread that starts late (or loses its
+  // core) simply takes fewer tasks.
+  parallel_for(threads, 1, [&](int64_t, int64_t) {
+    for (;;) {
+      const int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+      if (t >= ntasks) break;
+      task(t);
+    }
+  });
+  return !out_of_memory.load();
+}
+
+// Splits a large product into super-blocks whose packed operands fit kSharedBudget bytes; each is
+// one gemm_shared call (one fork/join, negligible beside its work). Every super-block packs its
+// rows of A and columns of B again, so they should be large: 2048³ in f32 runs as two of
+// 2048×1024, packing A twice and B once.
+constexpr int64_t kSharedBudget = int64_t(32) << 20;
+
+template <typename T>
+bool gemm_parallel(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                   T alpha, T beta, int threads) {
+  int64_t ms = m, ns = n;
+  const int64_t unit_m = balanced_block(m, pl.mc, pl.mr);
+  while ((ms + ns + pl.mr + pl.nr) * k * int64_t(sizeof(T)) > kSharedBudget) {
+    if (ns >= ms && ns > pl.nc / 4) ns = (ns / 2 + pl.nr - 1) / pl.nr * pl.nr;
+    else if (ms > unit_m) ms = std::max(unit_m, (ms / 2 + unit_m - 1) / unit_m * unit_m);
+    else if (ns > 4 * pl.nr) ns = (ns / 2 + pl.nr - 1) / pl.nr * pl.nr;
+    else break;
   }
-  *tm = *tn = 1;
+  for (int64_t j = 0; j < n; j += ns)
+    for (int64_t i = 0; i < m; i += ms) {
+      Op<T> ab{a.trans ? a.p + i : a.p + i * a.ld, a.ld, a.trans};
+      Op<T> bb{b.trans ? b.p + j * b.ld : b.p + j, b.ld, b.trans};
+      if (!gemm_shared(pl, ab, bb, c + i * ldc + j, ldc, std::min(ms, m - i), std::min(ns, n - j), k, alpha,
+                       beta, threads))
+        return false;
+    }
+  return true;
 }
 
 template <typename T>
@@ -463,16 +823,18 @@ Status gemm_t(const GemmArgs& g) {
 
   const Plan<T>& pl = plan_for<T>();
   std::atomic<bool> out_of_memory{false};
-  // Runs the rectangle [m0, m1) × [n0, n1) of batch entry bi.
-  auto rect = [&](int64_t bi, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-    const T* a0 = A + bi * g.stride_a + (g.trans_a ? m0 : m0 * g.lda);
-    const T* b0 = B + bi * g.stride_b + (g.trans_b ? n0 * g.ldb : n0);
-    T* c0 = C + bi * g.stride_c + m0 * g.ldc + n0;
-    Op<T> a{a0, g.lda, g.trans_a}, b{b0, g.ldb, g.trans_b};
-    const int64_t mm = m1 - m0, nn = n1 - n0;
-    if (mm * nn * k <= kSmallWork && nn <= kSmallMaxN)
-      gemm_small(a, b, c0, g.ldc, mm, nn, k, alpha, beta);
-    else if (!gemm_blocked(pl, a, b, c0, g.ldc, mm, nn, k, alpha, beta))
+  auto ops = [&](int64_t bi, Op<T>* a, Op<T>* b) {
+    *a = Op<T>{A + bi * g.stride_a, g.lda, g.trans_a};
+    *b = Op<T>{B + bi * g.stride_b, g.ldb, g.trans_b};
+  };
+  // One whole batch entry on the calling thread.
+  auto entry = [&](int64_t bi) {
+    Op<T> a, b;
+    ops(bi, &a, &b);
+    T* c0 = C + bi * g.stride_c;
+    if (m * n * k <= kSmallWork && n <= kSmallMaxN)
+      gemm_small(a, b, c0, g.ldc, m, n, k, alpha, beta);
+    else if (!gemm_blocked(pl, a, b, c0, g.ldc, m, n, k, alpha, beta))
       out_of_memory.store(true);
   };
   auto finish = [&]() -> Status {
@@ -485,40 +847,23 @@ Status gemm_t(const GemmArgs& g) {
   const int threads = num_threads();
   const int64_t work = m * n * k;  // per batch entry
   if (threads <= 1 || work * g.batch < kParallelWork) {
-    for (int64_t bi = 0; bi < g.batch; ++bi) rect(bi, 0, m, 0, n);
+    for (int64_t bi = 0; bi < g.batch; ++bi) entry(bi);
     return finish();
   }
-  // Whole batch entries per task when they divide evenly among the threads (or are many);
-  // otherwise every entry is split into rectangles so that all threads get equal shares.
-  if (g.batch % threads == 0 || g.batch >= 4 * threads) {
+  // Whole batch entries per task when they divide evenly among the threads (or are many) or are
+  // too small to split; otherwise every entry is shared by all the threads in turn.
+  if (g.batch % threads == 0 || g.batch >= 4 * threads || work < kParallelWork) {
     parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t bi = b0; bi < b1; ++bi) rect(bi, 0, m, 0, n);
+      for (int64_t bi = b0; bi < b1; ++bi) entry(bi);
     });
     return finish();
   }
-  // Large products get 2 or 4 rectangles per thread: the pool hands them out dynamically, so a
-  // thread that loses its core for a while (shared machines) delays the call by one small share
-  // only. Each rectangle stays ≥ ~192³ multiply-adds, so the extra packing costs under 1%.
-  constexpr int64_t kTaskWork = 192 * 192 * 192;
-  int parts = threads;
-  while (parts < 4 * threads && work * g.batch >= 2 * parts * kTaskWork) parts *= 2;
-  // Rectangles per batch entry, such that the total divides evenly among the threads.
-  int64_t per = (parts + g.batch - 1) / g.batch;
-  while ((g.batch * per) % threads != 0) ++per;
-  parts = static_cast<int>(per);
-  int tm, tn;
-  choose_split(m, n, pl.mr, pl.nr, parts, &tm, &tn);
-  const int64_t m_tiles = (m + pl.mr - 1) / pl.mr, n_tiles = (n + pl.nr - 1) / pl.nr;
-  const int64_t m_step = (m_tiles + tm - 1) / tm * pl.mr, n_step = (n_tiles + tn - 1) / tn * pl.nr;
-  const int64_t per_entry = static_cast<int64_t>(tm) * tn;
-  parallel_for(g.batch * per_entry, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t bi = t / per_entry, r = t % per_entry;
-      const int64_t m0 = (r / tn) * m_step, n0 = (r % tn) * n_step;
-      if (m0 >= m || n0 >= n) continue;
-      rect(bi, m0, std::min(m, m0 + m_step), n0, std::min(n, n0 + n_step));
-    }
-  });
+  for (int64_t bi = 0; bi < g.batch; ++bi) {
+    Op<T> a, b;
+    ops(bi, &a, &b);
+    if (!gemm_parallel(pl, a, b, C + bi * g.stride_c, g.ldc, m, n, k, alpha, beta, threads))
+      out_of_memory.store(true);
+  }
   return finish();
 }
 
