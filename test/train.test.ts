@@ -54,7 +54,9 @@ describe('fit', () => {
     expect(a.losses.length).toBe(3);
     expect(a.losses).toEqual(b.losses);
     expect(a.tensors).toBe(0);
-    expect(a.bytes).toBe(0);
+    // Native bytes never grow; they may shrink when the garbage collector reclaims tensors that
+    // earlier tests left to it (their External finalizers free the memory at GC time).
+    expect(a.bytes).toBeLessThanOrEqual(0);
   });
 
   it('stops on an AbortSignal and returns the history so far', async () => {
