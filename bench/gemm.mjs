@@ -1,7 +1,7 @@
 // bench/gemm.mjs — CPU GEMM benchmark: entrena's fast gemm (native/cpu/gemm.cc) against the reference
 // and against PyTorch on the same machine, with the same thread count.
 //
-// Run: node bench/gemm.mjs            (needs the built addon: build/Release/entrena.node)
+// Run: node bench/gemm.mjs [--quick] [--only=1024,2048]   (needs the built addon: build/Release/entrena.node)
 // First checks every timed case against the reference GEMM (or, for n ≥ 1024 where the triple-loop
 // reference is too slow, against a sample of entries computed here in float64), then times medians
 // of several runs and prints GFLOP/s (2·M·N·K / seconds) beside PyTorch's torch.mm, which it measures
@@ -31,6 +31,9 @@ for (const [m, k, n] of [[128, 784, 512], [128, 512, 256]]) {
   cases.push({ dt: F32, ta: true, tb: false, m: k, k: m, n, tag: 'dW = Xᵀ·dY' });
 }
 for (const n of [256, 1024]) cases.push({ dt: F64, ta: false, tb: false, m: n, k: n, n });
+// --only=a,b keeps the cases whose label contains one of the strings (e.g. --only=2048,f32\ NT).
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.some((o) => label(c).includes(o))));
 
 // ---- helpers -------------------------------------------------------------------------------------
 

@@ -634,37 +634,47 @@ void* channel_arg(const Napi::CallbackInfo& info, size_t i, DType dt, int64_t c,
 
 struct BnShape { DType dt; int64_t n, c, l, total; };
 
-BnShape bn_shape(const Napi::CallbackInfo& info) {
+// Arguments 0–3 of both batch norm calls: dtype, n, c, l; fills them into *a.
+BnShape bn_shape(const Napi::CallbackInfo& info, BatchNormArgs* a) {
   BnShape s{dtype_arg(info, 0), int_arg(info, 1), int_arg(info, 2), int_arg(info, 3), 0};
   if (s.dt == DType::i32) throw_code(info.Env(), "ERR_DTYPE", "batch norm needs float32 or float64, got int32");
   if (s.n < 0 || s.c < 0 || s.l < 0) throw_code(info.Env(), "ERR_SHAPE", "negative batch norm extent");
   s.total = s.n * s.c * s.l;
+  a->dtype = s.dt; a->n = s.n; a->c = s.c; a->l = s.l;
   return s;
+}
+
+// A whole [n, c, l] operand: the handle at argument i and its element offset at i + 1, on the
+// device of `like` (any device when like is null). Stores the storage in *out when asked.
+void* bn_operand(const Napi::CallbackInfo& info, size_t i, const BnShape& sh, Storage* like, Storage** out = nullptr) {
+  Storage* s = storage_arg(info, i);
+  if (like) require_same_device(info.Env(), {like, s});
+  const int64_t off = int_arg(info, i + 1);
+  check_range(info.Env(), s, sh.dt, off, sh.total);
+  if (out) *out = s;
+  return at(s, sh.dt, off);
+}
+
+// Per-channel arguments first, first + 1, ... into *dst...: each null or `c` elements on `dev`.
+template <typename... P>
+void channel_args(const Napi::CallbackInfo& info, size_t first, const BnShape& sh, Device dev, P*... dst) {
+  size_t i = first;
+  ((*dst = channel_arg(info, i++, sh.dt, sh.c, dev)), ...);
 }
 
 // batchnormForward(dtype, n, c, l, eps, momentum, training, x, xOff, y, yOff, weight|null,
 //                  bias|null, runningMean|null, runningVar|null, saveMean|null, saveInvstd|null)
 Napi::Value BatchnormForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  BnShape sh = bn_shape(info);
   BatchNormArgs a{};
-  a.dtype = sh.dt; a.n = sh.n; a.c = sh.c; a.l = sh.l;
+  const BnShape sh = bn_shape(info, &a);
   a.eps = num_arg(info, 4);
   a.momentum = num_arg(info, 5);
   a.training = info[6].ToBoolean();
-  Storage *x = storage_arg(info, 7), *y = storage_arg(info, 9);
-  require_same_device(env, {x, y});
-  int64_t xo = int_arg(info, 8), yo = int_arg(info, 10);
-  check_range(env, x, sh.dt, xo, sh.total);
-  check_range(env, y, sh.dt, yo, sh.total);
-  a.x = at(x, sh.dt, xo);
-  a.y = at(y, sh.dt, yo);
-  a.weight = channel_arg(info, 11, sh.dt, sh.c, x->device);
-  a.bias = channel_arg(info, 12, sh.dt, sh.c, x->device);
-  a.running_mean = channel_arg(info, 13, sh.dt, sh.c, x->device);
-  a.running_var = channel_arg(info, 14, sh.dt, sh.c, x->device);
-  a.save_mean = channel_arg(info, 15, sh.dt, sh.c, x->device);
-  a.save_invstd = channel_arg(info, 16, sh.dt, sh.c, x->device);
+  Storage* x = nullptr;
+  a.x = bn_operand(info, 7, sh, nullptr, &x);
+  a.y = bn_operand(info, 9, sh, x);
+  channel_args(info, 11, sh, x->device, &a.weight, &a.bias, &a.running_mean, &a.running_var, &a.save_mean, &a.save_invstd);
   if (!a.training && (!a.running_mean || !a.running_var))
     throw_code(env, "ERR_INVALID_ARGUMENT", "batchnormForward: evaluation mode needs runningMean and runningVar");
   if ((a.running_mean == nullptr) != (a.running_var == nullptr))
@@ -679,32 +689,16 @@ Napi::Value BatchnormForward(const Napi::CallbackInfo& info) {
 //                   dweight|null, dbias|null)
 Napi::Value BatchnormBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  BnShape sh = bn_shape(info);
   BatchNormArgs a{};
-  a.dtype = sh.dt; a.n = sh.n; a.c = sh.c; a.l = sh.l;
+  const BnShape sh = bn_shape(info, &a);
   a.eps = num_arg(info, 4);
   a.training = info[5].ToBoolean();
-  Storage *x = storage_arg(info, 6), *dy = storage_arg(info, 8);
-  require_same_device(env, {x, dy});
-  int64_t xo = int_arg(info, 7), dyo = int_arg(info, 9);
-  check_range(env, x, sh.dt, xo, sh.total);
-  check_range(env, dy, sh.dt, dyo, sh.total);
-  a.x = at(x, sh.dt, xo);
-  a.dy = at(dy, sh.dt, dyo);
-  a.weight = channel_arg(info, 10, sh.dt, sh.c, x->device);
-  a.save_mean = channel_arg(info, 11, sh.dt, sh.c, x->device);
-  a.save_invstd = channel_arg(info, 12, sh.dt, sh.c, x->device);
-  a.running_mean = channel_arg(info, 13, sh.dt, sh.c, x->device);
-  a.running_var = channel_arg(info, 14, sh.dt, sh.c, x->device);
-  if (!info[15].IsNull() && !info[15].IsUndefined()) {
-    Storage* dx = storage_arg(info, 15);
-    require_same_device(env, {x, dx});
-    int64_t dxo = int_arg(info, 16);
-    check_range(env, dx, sh.dt, dxo, sh.total);
-    a.dx = at(dx, sh.dt, dxo);
-  }
-  a.dweight = channel_arg(info, 17, sh.dt, sh.c, x->device);
-  a.dbias = channel_arg(info, 18, sh.dt, sh.c, x->device);
+  Storage* x = nullptr;
+  a.x = bn_operand(info, 6, sh, nullptr, &x);
+  a.dy = bn_operand(info, 8, sh, x);
+  channel_args(info, 10, sh, x->device, &a.weight, &a.save_mean, &a.save_invstd, &a.running_mean, &a.running_var);
+  if (!info[15].IsNull() && !info[15].IsUndefined()) a.dx = bn_operand(info, 15, sh, x);
+  channel_args(info, 17, sh, x->device, &a.dweight, &a.dbias);
   if (a.training && (!a.save_mean || !a.save_invstd))
     throw_code(env, "ERR_INVALID_ARGUMENT", "batchnormBackward: training mode needs saveMean and saveInvstd from the forward pass");
   if (!a.training && (!a.running_mean || !a.running_var))

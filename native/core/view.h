@@ -40,6 +40,12 @@ struct Iter {
     for (int d = 0; d < ndim; ++d) n *= shape[d];
     return n;
   }
+  // A copy with coalesce() applied.
+  Iter coalesced() const {
+    Iter c = *this;
+    c.coalesce();
+    return c;
+  }
   // Merges adjacent dimensions that every operand walks contiguously, and drops size-1
   // dimensions, so that a contiguous tensor becomes one flat loop whatever its rank.
   void coalesce() {

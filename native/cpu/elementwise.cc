@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "../core/backend.h"
+#include "../core/dispatch.h"
 #include "threads.h"
 
 namespace entrena::cpu {
@@ -141,12 +142,11 @@ void cast_loop(const Iter& it) {
 
 template <typename Out>
 Status cast_from(DType in_dt, const Iter& it) {
-  switch (in_dt) {
-    case DType::f32: cast_loop<Out, float>(it); return Status::ok;
-    case DType::f64: cast_loop<Out, double>(it); return Status::ok;
-    case DType::i32: cast_loop<Out, int32_t>(it); return Status::ok;
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(in_dt));
+  return visit_dtype(in_dt, [&](auto tag) {
+    using In = decltype(tag);
+    cast_loop<Out, In>(it);
+    return Status::ok;
+  });
 }
 
 template <typename T, typename C>
@@ -165,12 +165,11 @@ void where_loop(const Iter& it) {
 
 template <typename T>
 Status where_typed(DType cond_dt, const Iter& it) {
-  switch (cond_dt) {
-    case DType::f32: where_loop<T, float>(it); return Status::ok;
-    case DType::f64: where_loop<T, double>(it); return Status::ok;
-    case DType::i32: where_loop<T, int32_t>(it); return Status::ok;
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(cond_dt));
+  return visit_dtype(cond_dt, [&](auto tag) {
+    using C = decltype(tag);
+    where_loop<T, C>(it);
+    return Status::ok;
+  });
 }
 
 template <typename T>
@@ -187,62 +186,47 @@ void fill_loop(const Iter& it, double value) {
   });
 }
 
-Iter coalesced(const Iter& it) {
-  Iter c = it;
-  c.coalesce();
-  return c;
-}
-
 }  // namespace
 
 Status unary(UnaryOp op, DType dt, const Iter& it, double p0, double p1) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return unary_typed<float>(op, c, p0, p1);
-    case DType::f64: return unary_typed<double>(op, c, p0, p1);
-    case DType::i32: return unary_typed<int32_t>(op, c, p0, p1);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return unary_typed<T>(op, c, p0, p1);
+  });
 }
 
 Status binary(BinaryOp op, DType dt, const Iter& it, double p0, double p1) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return binary_typed<float>(op, c, p0, p1);
-    case DType::f64: return binary_typed<double>(op, c, p0, p1);
-    case DType::i32: return binary_typed<int32_t>(op, c, p0, p1);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return binary_typed<T>(op, c, p0, p1);
+  });
 }
 
 Status where(DType dt, DType cond_dt, const Iter& it) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return where_typed<float>(cond_dt, c);
-    case DType::f64: return where_typed<double>(cond_dt, c);
-    case DType::i32: return where_typed<int32_t>(cond_dt, c);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return where_typed<T>(cond_dt, c);
+  });
 }
 
 Status cast(DType out_dt, DType in_dt, const Iter& it) {
-  Iter c = coalesced(it);
-  switch (out_dt) {
-    case DType::f32: return cast_from<float>(in_dt, c);
-    case DType::f64: return cast_from<double>(in_dt, c);
-    case DType::i32: return cast_from<int32_t>(in_dt, c);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(out_dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(out_dt, [&](auto tag) {
+    using T = decltype(tag);
+    return cast_from<T>(in_dt, c);
+  });
 }
 
 Status fill(DType dt, const Iter& it, double value) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: fill_loop<float>(c, value); return Status::ok;
-    case DType::f64: fill_loop<double>(c, value); return Status::ok;
-    case DType::i32: fill_loop<int32_t>(c, value); return Status::ok;
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    fill_loop<T>(c, value);
+    return Status::ok;
+  });
 }
 
 }  // namespace entrena::cpu

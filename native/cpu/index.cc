@@ -8,6 +8,7 @@
 // Scatters parallelise over `outer` only, so two threads never add into the same row.
 #include <cstring>
 
+#include "../core/dispatch.h"
 #include "kernels.h"
 #include "threads.h"
 
@@ -66,13 +67,9 @@ void scatter_add_t(int64_t outer, int64_t n_dst, int64_t inner, T* dst, const in
   });
 }
 
-#define ENTRENA_DISPATCH(dt, call)                                   \
-  switch (dt) {                                                      \
-    case DType::f32: { using T = float; call; } return Status::ok;   \
-    case DType::f64: { using T = double; call; } return Status::ok;  \
-    case DType::i32: { using T = int32_t; call; } return Status::ok; \
-  }                                                                  \
-  return set_error(Status::dtype, "unknown dtype");
+// Runs `call` with T the element type of dt (core/dispatch.h).
+#define ENTRENA_DISPATCH(dt, call) \
+  return visit_dtype(dt, [&](auto tag) { using T = decltype(tag); call; return Status::ok; });
 
 }  // namespace
 

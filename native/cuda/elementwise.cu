@@ -16,6 +16,7 @@
 //              memory), in 32-bit arithmetic when the element count allows.
 // All launches are grid-stride loops on the process stream.
 #include "kernels.cuh"
+#include "../core/dispatch.h"
 
 namespace entrena::cuda {
 namespace {
@@ -224,12 +225,10 @@ Status launch_cast(const Iter& it) {
 
 template <typename Out>
 Status cast_from(DType in_dt, const Iter& it) {
-  switch (in_dt) {
-    case DType::f32: return launch_cast<Out, float>(it);
-    case DType::f64: return launch_cast<Out, double>(it);
-    case DType::i32: return launch_cast<Out, int32_t>(it);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(in_dt));
+  return visit_dtype(in_dt, [&](auto tag) {
+    using In = decltype(tag);
+    return launch_cast<Out, In>(it);
+  });
 }
 
 template <typename T, typename C>
@@ -244,12 +243,10 @@ Status launch_where(const Iter& it) {
 
 template <typename T>
 Status where_typed(DType cond_dt, const Iter& it) {
-  switch (cond_dt) {
-    case DType::f32: return launch_where<T, float>(it);
-    case DType::f64: return launch_where<T, double>(it);
-    case DType::i32: return launch_where<T, int32_t>(it);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(cond_dt));
+  return visit_dtype(cond_dt, [&](auto tag) {
+    using C = decltype(tag);
+    return launch_where<T, C>(it);
+  });
 }
 
 template <typename T>
@@ -263,62 +260,46 @@ Status launch_fill(const Iter& it, double value) {
   return check_launch("fill kernel");
 }
 
-Iter coalesced(const Iter& it) {
-  Iter c = it;
-  c.coalesce();
-  return c;
-}
-
 }  // namespace
 
 Status unary(UnaryOp op, DType dt, const Iter& it, double p0, double p1) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return unary_typed<float>(op, c, p0, p1);
-    case DType::f64: return unary_typed<double>(op, c, p0, p1);
-    case DType::i32: return unary_typed<int32_t>(op, c, p0, p1);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return unary_typed<T>(op, c, p0, p1);
+  });
 }
 
 Status binary(BinaryOp op, DType dt, const Iter& it, double p0, double p1) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return binary_typed<float>(op, c, p0, p1);
-    case DType::f64: return binary_typed<double>(op, c, p0, p1);
-    case DType::i32: return binary_typed<int32_t>(op, c, p0, p1);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return binary_typed<T>(op, c, p0, p1);
+  });
 }
 
 Status where(DType dt, DType cond_dt, const Iter& it) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return where_typed<float>(cond_dt, c);
-    case DType::f64: return where_typed<double>(cond_dt, c);
-    case DType::i32: return where_typed<int32_t>(cond_dt, c);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return where_typed<T>(cond_dt, c);
+  });
 }
 
 Status cast(DType out_dt, DType in_dt, const Iter& it) {
-  Iter c = coalesced(it);
-  switch (out_dt) {
-    case DType::f32: return cast_from<float>(in_dt, c);
-    case DType::f64: return cast_from<double>(in_dt, c);
-    case DType::i32: return cast_from<int32_t>(in_dt, c);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(out_dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(out_dt, [&](auto tag) {
+    using T = decltype(tag);
+    return cast_from<T>(in_dt, c);
+  });
 }
 
 Status fill(DType dt, const Iter& it, double value) {
-  Iter c = coalesced(it);
-  switch (dt) {
-    case DType::f32: return launch_fill<float>(c, value);
-    case DType::f64: return launch_fill<double>(c, value);
-    case DType::i32: return launch_fill<int32_t>(c, value);
-  }
-  return set_error(Status::dtype, "unknown dtype %d", static_cast<int>(dt));
+  const Iter c = it.coalesced();
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    return launch_fill<T>(c, value);
+  });
 }
 
 }  // namespace entrena::cuda

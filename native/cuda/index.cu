@@ -13,6 +13,7 @@
 // differ from the CPU's in the last bits.
 #include <climits>
 
+#include "../core/dispatch.h"
 #include "kernels.cuh"
 
 namespace entrena::cuda {
@@ -90,13 +91,9 @@ __global__ void scatter_add_kernel(int64_t outer, int64_t n_dst, int64_t inner, 
   }
 }
 
-#define ENTRENA_DISPATCH(dt, what, launch)                                                   \
-  switch (dt) {                                                                              \
-    case DType::f32: { using T = float; launch; } return check_launch(what);                \
-    case DType::f64: { using T = double; launch; } return check_launch(what);               \
-    case DType::i32: { using T = int32_t; launch; } return check_launch(what);              \
-  }                                                                                          \
-  return set_error(Status::dtype, "unknown dtype");
+// Launches `launch` with T the element type of dt (core/dispatch.h), then checks the launch.
+#define ENTRENA_DISPATCH(dt, what, launch) \
+  return visit_dtype(dt, [&](auto tag) { using T = decltype(tag); launch; return check_launch(what); });
 
 }  // namespace
 

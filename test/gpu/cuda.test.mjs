@@ -9,91 +9,16 @@
 // Raw binding API (native/bindings.cc): elementwise ops read their shape and operand strides from
 // the scratch Float64Array given to init(): [0] ndim, [1..8] shape, operand o at 16 + 16·o:
 // [0] element offset, [1..8] strides (operand 0 is the output).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-// ENTRENA_TEST_CUDA_ADDON points the tests at another build of the addon (same raw API).
-const addonPath = process.env.ENTRENA_TEST_CUDA_ADDON ?? path.join(root, 'build-cuda', 'Release', 'entrena.node');
-
-let addon = null;
-let skipReason = null;
-let scratch = new Float64Array(128);
-if (!fs.existsSync(addonPath)) {
-  skipReason = 'no CUDA GPU: build-cuda/Release/entrena.node is not built (npm run build:cuda)';
-} else {
-  addon = createRequire(import.meta.url)(addonPath);
-  scratch = addon.init(scratch, (code, message) => Object.assign(new Error(message), { code })) ?? scratch;
-  if (!addon.cudaCompiled()) skipReason = 'no CUDA GPU: the addon was built without CUDA';
-  else if (!addon.cudaAvailable()) skipReason = 'no CUDA GPU: cudaAvailable() is false (no driver or device on this machine)';
-}
-
-// A test that needs the GPU: skips with the reason when there is none.
-function gpuTest(name, fn) {
-  test(name, (t) => {
-    if (skipReason) {
-      t.skip(skipReason);
-      return;
-    }
-    return fn(t);
-  });
-}
+import {
+  addon, scratch, gpuTest, root, CPU, CUDA, F32, F64, I32, ARRAY, NAME, upload, download, randomArray, close,
+} from '../helpers/cuda_addon.mjs';
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-const CPU = 0, CUDA = 1;
-const F32 = 0, F64 = 1, I32 = 2;
 const DTYPES = [F32, F64, I32];
-const ARRAY = { [F32]: Float32Array, [F64]: Float64Array, [I32]: Int32Array };
-const NAME = { [F32]: 'float32', [F64]: 'float64', [I32]: 'int32' };
-
-function upload(dev, typed) {
-  const h = addon.alloc(dev, Math.max(typed.byteLength, 4));
-  if (typed.byteLength) addon.write(h, 0, typed);
-  return h;
-}
-function download(h, dtype, count) {
-  const out = new ARRAY[dtype](count);
-  if (count) addon.read(h, 0, out);
-  return out;
-}
-
-// Deterministic host data (a small LCG; the tests must not depend on Math.random).
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-function randomArray(dtype, count, seed, lo = -3, hi = 3) {
-  const r = rng(seed);
-  const a = new ARRAY[dtype](count);
-  for (let i = 0; i < count; ++i) a[i] = dtype === I32 ? Math.floor(lo + (hi - lo + 1) * r()) : lo + (hi - lo) * r();
-  return a;
-}
-
-function close(got, want, { rtol, atol }, what) {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; ++i) {
-    const g = got[i], w = want[i];
-    if (Number.isNaN(w)) {
-      assert.ok(Number.isNaN(g), `${what}: element ${i}: expected NaN, received ${g}`);
-      continue;
-    }
-    if (!Number.isFinite(w)) {
-      assert.equal(g, w, `${what}: element ${i}`);
-      continue;
-    }
-    const tol = atol + rtol * Math.abs(w);
-    if (!(Math.abs(g - w) <= tol))
-      assert.fail(`${what}: element ${i}: cuda ${g} vs cpu ${w} (|diff| ${Math.abs(g - w)} > ${tol})`);
-  }
-}
 
 const TOL = {
   [F32]: { rtol: 2e-5, atol: 1e-6 },

@@ -165,32 +165,43 @@ export function std(a: Tensor, dim?: number | number[] | null, options: { unbias
   return variance(x, dim, options).sqrt();
 }
 
-function extremum(op: 'max' | 'min', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
+/**
+ * The native reduction `op` over one dim of `a`, or over all its elements when `dim` is omitted or
+ * `a` is 0-d (then `d` is null and the result is 0-d, or all ones in shape with `keepDim`).
+ */
+function reduceExtreme(op: 'max' | 'min' | 'argmax' | 'argmin', a: Tensor, dim: number | null | undefined,
+  keepDim: boolean): { x: Tensor; out: Tensor; d: number | null } {
   const x = assertTensor(a, op);
   if (x.size === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor (shape ${shapeStr(x.shape)})`);
   if (x.ndim === 0 && dim !== undefined && dim !== null) normalizeDim(dim, 0, op);
+  let r: Tensor, shape: number[], d: number | null = null;
   if (dim === undefined || dim === null || x.ndim === 0) {
     const flat = reshape(x, [x.size]);
-    const r = reduceDim(op, flat, 0);
-    const out = r.view([], [], 0);
-    r.dispose();
+    r = reduceDim(op, flat, 0);
     if (flat !== x) flat.dispose();
-    if (needsGrad(x)) {
-      // Ties share the gradient evenly, as torch.max() without a dim.
-      attach(out, op, [x], (g) => {
-        const mask = eq(x, out);
-        const count = sum(mask);
-        return [mul(div(mask, count), g)];
-      }, [x, out]);
-    }
-    return out;
+    shape = keepDim ? x.shape.map(() => 1) : [];
+  } else {
+    d = normalizeDim(dim, x.ndim, op);
+    r = reduceDim(op, x, d);
+    shape = finalShape(x.shape, [d], keepDim);
   }
-  const d = normalizeDim(dim, x.ndim, op);
-  const r = reduceDim(op, x, d);
-  const shape = finalShape(x.shape, [d], keepDim);
   const out = r.view(shape, contiguousOf(shape), 0);
   r.dispose();
-  if (needsGrad(x)) {
+  return { x, out, d };
+}
+
+function extremum(op: 'max' | 'min', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
+  // Over all elements the result is 0-d whatever keepDim says, as torch.max(x).
+  const { x, out, d } = reduceExtreme(op, a, dim, dim === undefined || dim === null ? false : keepDim);
+  if (!needsGrad(x)) return out;
+  if (d === null) {
+    // Ties share the gradient evenly, as torch.max() without a dim.
+    attach(out, op, [x], (g) => {
+      const mask = eq(x, out);
+      const count = sum(mask);
+      return [mul(div(mask, count), g)];
+    }, [x, out]);
+  } else {
     attach(out, op, [x], (g) => {
       // The gradient goes to the first extreme element of each slice (its argmax), as torch.max(dim).
       const idx = reduceDim(op === 'max' ? 'argmax' : 'argmin', x, d);
@@ -216,23 +227,7 @@ export function min(a: Tensor, dim?: number | null, options: { keepDim?: boolean
 }
 
 function argExtremum(op: 'argmax' | 'argmin', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
-  const x = assertTensor(a, op);
-  if (x.size === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor (shape ${shapeStr(x.shape)})`);
-  if (x.ndim === 0 && dim !== undefined && dim !== null) normalizeDim(dim, 0, op);
-  if (dim === undefined || dim === null || x.ndim === 0) {
-    const flat = reshape(x, [x.size]);
-    const r = reduceDim(op, flat, 0);
-    if (flat !== x) flat.dispose();
-    const out = r.view(keepDim ? x.shape.map(() => 1) : [], keepDim ? x.shape.map(() => 1) : [], 0);
-    r.dispose();
-    return out;
-  }
-  const d = normalizeDim(dim, x.ndim, op);
-  const r = reduceDim(op, x, d);
-  const shape = finalShape(x.shape, [d], keepDim);
-  const out = r.view(shape, contiguousOf(shape), 0);
-  r.dispose();
-  return out;
+  return reduceExtreme(op, a, dim, keepDim).out;
 }
 
 /** Index of the maximum along `dim` (int32; first occurrence; NaN counts as maximal). */
