@@ -148,6 +148,45 @@ inline int optim_states_used(OptimKind kind, int32_t flags, const double* h) {
   return 0;
 }
 
+// Every compute entry of the kernel table, once: X(name, parameter list). Backend's function
+// pointers, each backend's declarations (cpu/kernels.h, cuda/kernels.cuh) and each backend's table
+// (make_backend in cpu/backend.cc, cuda/backend.cu) are generated from this list, so an entry added
+// here must be written by every backend or the build fails.
+#define ENTRENA_KERNELS(X)                                                                          \
+  /* elementwise (Iter operand 0 is the output; where: out, cond, a, b; cast: a strided copy    */ \
+  /* with conversion)                                                                           */ \
+  X(unary, (UnaryOp op, DType dt, const Iter& it, double p0, double p1))                            \
+  X(binary, (BinaryOp op, DType dt, const Iter& it, double p0, double p1))                          \
+  X(where, (DType dt, DType cond_dt, const Iter& it))                                               \
+  X(cast, (DType out_dt, DType in_dt, const Iter& it))                                              \
+  X(fill, (DType dt, const Iter& it, double value))                                                 \
+  /* reductions and softmax over the middle axis of contiguous [outer, n, inner]                */ \
+  X(reduce, (ReduceOp op, DType dt, int64_t outer, int64_t n, int64_t inner, const void* in,       \
+             void* out, double p0))                                                                 \
+  X(softmax, (DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* in,         \
+              void* out))                                                                           \
+  X(softmax_backward, (DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* y, \
+                       const void* dy, void* dx))                                                   \
+  /* indexing over contiguous [outer, n, inner]; indices are int32                              */ \
+  X(index_select, (DType dt, int64_t outer, int64_t n_src, int64_t inner, const void* src,         \
+                   const int32_t* idx, int64_t n_idx, void* out))                                   \
+  X(index_add, (DType dt, int64_t outer, int64_t n_dst, int64_t inner, void* dst,                  \
+                const int32_t* idx, int64_t n_idx, const void* src))                                \
+  X(gather, (DType dt, int64_t outer, int64_t n_src, int64_t inner, const void* src,               \
+             const int32_t* idx, int64_t n_idx, void* out))                                         \
+  X(scatter_add, (DType dt, int64_t outer, int64_t n_dst, int64_t inner, void* dst,                \
+                  const int32_t* idx, int64_t n_idx, const void* src))                              \
+  /* random: element i depends only on (seed, offset, i), never on threads or launch shape      */ \
+  X(random_uniform, (DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset, double lo,    \
+                     double hi))                                                                    \
+  X(random_normal, (DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset, double mean,   \
+                    double std))                                                                    \
+  /* linear algebra, normalisation, optimisers                                                  */ \
+  X(gemm, (const GemmArgs& g))                                                                      \
+  X(batchnorm_forward, (const BatchNormArgs& a))                                                    \
+  X(batchnorm_backward, (const BatchNormArgs& a))                                                   \
+  X(optim_step, (const OptimArgs& a))
+
 struct Backend {
   const char* name;
   // memory
@@ -156,38 +195,10 @@ struct Backend {
   Status (*copy_from_host)(void* dst, const void* src, size_t bytes);
   Status (*copy_to_host)(void* dst, const void* src, size_t bytes);
   Status (*synchronize)();
-  // elementwise (Iter operand 0 is the output)
-  Status (*unary)(UnaryOp op, DType dt, const Iter& it, double p0, double p1);
-  Status (*binary)(BinaryOp op, DType dt, const Iter& it, double p0, double p1);
-  Status (*where)(DType dt, DType cond_dt, const Iter& it);       // operands: out, cond, a, b
-  Status (*cast)(DType out_dt, DType in_dt, const Iter& it);      // strided copy with conversion
-  Status (*fill)(DType dt, const Iter& it, double value);
-  // reductions and softmax over the middle axis of contiguous [outer, n, inner]
-  Status (*reduce)(ReduceOp op, DType dt, int64_t outer, int64_t n, int64_t inner, const void* in,
-                   void* out, double p0);
-  Status (*softmax)(DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* in,
-                    void* out);
-  Status (*softmax_backward)(DType dt, bool log, int64_t outer, int64_t n, int64_t inner,
-                             const void* y, const void* dy, void* dx);
-  // indexing over contiguous [outer, n, inner]; indices are int32
-  Status (*index_select)(DType dt, int64_t outer, int64_t n_src, int64_t inner, const void* src,
-                         const int32_t* idx, int64_t n_idx, void* out);
-  Status (*index_add)(DType dt, int64_t outer, int64_t n_dst, int64_t inner, void* dst,
-                      const int32_t* idx, int64_t n_idx, const void* src);
-  Status (*gather)(DType dt, int64_t outer, int64_t n_src, int64_t inner, const void* src,
-                   const int32_t* idx, int64_t n_idx, void* out);
-  Status (*scatter_add)(DType dt, int64_t outer, int64_t n_dst, int64_t inner, void* dst,
-                        const int32_t* idx, int64_t n_idx, const void* src);
-  // random: element i depends only on (seed, offset, i), never on threads or launch shape
-  Status (*random_uniform)(DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset, double lo,
-                           double hi);
-  Status (*random_normal)(DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset,
-                          double mean, double std);
-  // linear algebra, normalisation, optimisers
-  Status (*gemm)(const GemmArgs& g);
-  Status (*batchnorm_forward)(const BatchNormArgs& a);
-  Status (*batchnorm_backward)(const BatchNormArgs& a);
-  Status (*optim_step)(const OptimArgs& a);
+  // compute (see ENTRENA_KERNELS)
+#define ENTRENA_KERNEL_FIELD(name, params) Status(*name) params;
+  ENTRENA_KERNELS(ENTRENA_KERNEL_FIELD)
+#undef ENTRENA_KERNEL_FIELD
 };
 
 const Backend& cpu_backend();

@@ -56,24 +56,9 @@ Backend make_backend() {
   b.copy_from_host = copy_from_host;
   b.copy_to_host = copy_to_host;
   b.synchronize = synchronize;
-  b.unary = unary;
-  b.binary = binary;
-  b.where = where;
-  b.cast = cast;
-  b.fill = fill;
-  b.reduce = reduce;
-  b.softmax = softmax;
-  b.softmax_backward = softmax_backward;
-  b.index_select = index_select;
-  b.index_add = index_add;
-  b.gather = gather;
-  b.scatter_add = scatter_add;
-  b.random_uniform = random_uniform;
-  b.random_normal = random_normal;
-  b.gemm = gemm;
-  b.batchnorm_forward = batchnorm_forward;
-  b.batchnorm_backward = batchnorm_backward;
-  b.optim_step = optim_step;
+#define ENTRENA_SET_KERNEL(name, params) b.name = name;
+  ENTRENA_KERNELS(ENTRENA_SET_KERNEL)
+#undef ENTRENA_SET_KERNEL
   return b;
 }
 

@@ -24,41 +24,11 @@ Status synchronize();
 Status memory_info(int64_t* allocated, int64_t* cached, int64_t* free_bytes, int64_t* total_bytes);
 Status empty_cache();
 
-// ---- elementwise (elementwise.cu) ------------------------------------------------------------
-Status unary(UnaryOp op, DType dt, const Iter& it, double p0, double p1);
-Status binary(BinaryOp op, DType dt, const Iter& it, double p0, double p1);
-Status where(DType dt, DType cond_dt, const Iter& it);
-Status cast(DType out_dt, DType in_dt, const Iter& it);
-Status fill(DType dt, const Iter& it, double value);
-
-// ---- reductions and softmax (reduce.cu) ------------------------------------------------------
-Status reduce(ReduceOp op, DType dt, int64_t outer, int64_t n, int64_t inner, const void* in,
-              void* out, double p0);
-Status softmax(DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* in, void* out);
-Status softmax_backward(DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* y,
-                        const void* dy, void* dx);
-
-// ---- indexing (index.cu) ---------------------------------------------------------------------
-Status index_select(DType dt, int64_t outer, int64_t n_src, int64_t inner, const void* src,
-                    const int32_t* idx, int64_t n_idx, void* out);
-Status index_add(DType dt, int64_t outer, int64_t n_dst, int64_t inner, void* dst,
-                 const int32_t* idx, int64_t n_idx, const void* src);
-Status gather(DType dt, int64_t outer, int64_t n_src, int64_t inner, const void* src,
-              const int32_t* idx, int64_t n_idx, void* out);
-Status scatter_add(DType dt, int64_t outer, int64_t n_dst, int64_t inner, void* dst,
-                   const int32_t* idx, int64_t n_idx, const void* src);
-
-// ---- random (random.cu) ----------------------------------------------------------------------
-Status random_uniform(DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset, double lo, double hi);
-Status random_normal(DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset, double mean, double std);
-
-// ---- GEMM (gemm.cu) --------------------------------------------------------------------------
-Status gemm(const GemmArgs& g);
-
-// ---- batch normalisation (batchnorm.cu) and the fused optimizer step (optim.cu) ------------------
-Status batchnorm_forward(const BatchNormArgs& a);
-Status batchnorm_backward(const BatchNormArgs& a);
-Status optim_step(const OptimArgs& a);
+// ---- the kernel-table entries (core/backend.h, ENTRENA_KERNELS) -------------------------------
+// elementwise.cu, reduce.cu, index.cu, random.cu, gemm.cu, batchnorm.cu, optim.cu
+#define ENTRENA_DECLARE_KERNEL(name, params) Status name params;
+ENTRENA_KERNELS(ENTRENA_DECLARE_KERNEL)
+#undef ENTRENA_DECLARE_KERNEL
 
 // ---- shared helpers --------------------------------------------------------------------------
 
