@@ -3,13 +3,16 @@
 //
 // Run: node bench/gemm.mjs [--quick] [--only=1024,2048]   (needs the built addon: build/Release/entrena.node)
 // First checks every timed case against the reference GEMM (or, for n ≥ 1024 where the triple-loop
-// reference is too slow, against a sample of entries computed here in float64), then times medians
-// of several runs and prints GFLOP/s (2·M·N·K / seconds) beside PyTorch's torch.mm, which it measures
-// in the same run by spawning Debian's /usr/bin/python3 (python3-torch). Shape legend: M×K×N with
+// reference is too slow, against a sample of entries computed here in float64), then times and
+// prints GFLOP/s (2·M·N·K / seconds) beside PyTorch's torch.mm, measured in the same run by a
+// long-lived Debian /usr/bin/python3 (python3-torch): batches of ours and of PyTorch's alternate,
+// so the noise of a shared machine hits both sides of each pair; the ratio is the median of the
+// per-pair ratios. Shape legend: M×K×N with
 // C (M×N) = op(A) (M×K) · op(B) (K×N); NT means B is stored transposed (dX = dY·Wᵀ in a Linear
 // backward), TN means A is (dW = Xᵀ·dY). Environment: ENTRENA_NUM_THREADS, ENTRENA_GEMM=portable.
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -18,6 +21,8 @@ const b = createRequire(import.meta.url)('node-gyp-build')(root);
 b.init(new Float64Array(128));
 const threads = b.numThreads();
 const quick = process.argv.includes('--quick');
+const target = quick ? 0.03 : 0.12;  // seconds per timed batch, each side
+const runs = quick ? 3 : 9;
 
 const F32 = 0;
 const F64 = 1;
@@ -118,66 +123,76 @@ function check(c, s) {
 
 // ---- timing ---------------------------------------------------------------------------------------
 
-function time(c, s) {
+// One timed batch of ours: `reps` calls (chosen at the first batch to last about `target` seconds).
+function timer(c, s) {
   const flops = 2 * c.m * c.n * c.k;
   s.run();  // warm-up: page in buffers, grow the packing buffers
   let t0 = process.hrtime.bigint();
   s.run();
   const once = Number(process.hrtime.bigint() - t0) / 1e9;
-  const target = quick ? 0.03 : 0.15;  // seconds per timed run
   const reps = Math.max(1, Math.round(target / Math.max(once, 1e-7)));
-  const runs = quick ? 3 : 7;
-  const rates = [];
-  for (let r = 0; r < runs; r++) {
+  return () => {
     t0 = process.hrtime.bigint();
     for (let i = 0; i < reps; i++) s.run();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    rates.push((flops * reps) / dt / 1e9);
-  }
-  return median(rates);
+    return (flops * reps) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9;
+  };
 }
 
-// ---- PyTorch ---------------------------------------------------------------------------------------
+const pause = () => new Promise((resolve) => setTimeout(resolve, quick ? 50 : 150));
 
-const torchScript = String.raw`
-import json, sys, time, statistics
+// ---- PyTorch: a long-lived /usr/bin/python3 that times one batch of torch.mm per request ----------
+
+const torchServer = String.raw`
+import json, sys, time
 import torch
-cfg = json.load(sys.stdin)
-torch.set_num_threads(cfg["threads"])
-out = []
-for c in cfg["cases"]:
-    dt = torch.float32 if c["dt"] == 0 else torch.float64
-    m, k, n = c["m"], c["k"], c["n"]
-    a = torch.rand(k, m, dtype=dt).t() if c["ta"] else torch.rand(m, k, dtype=dt)
-    b = torch.rand(n, k, dtype=dt).t() if c["tb"] else torch.rand(k, n, dtype=dt)
-    o = torch.empty(m, n, dtype=dt)
-    torch.mm(a, b, out=o)
-    t = time.perf_counter(); torch.mm(a, b, out=o); once = time.perf_counter() - t
-    reps = max(1, round(cfg["target"] / max(once, 1e-7)))
-    rates = [2.0 * m * n * k / once / 1e9] if once >= 0.5 else []  # slow calls: keep the total short
-    for r in range(cfg["runs"] if once < 0.5 else 1):
-        t = time.perf_counter()
-        for i in range(reps): torch.mm(a, b, out=o)
-        rates.append(2.0 * m * n * k * reps / (time.perf_counter() - t) / 1e9)
-    out.append(statistics.median(rates))
-print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "rates": out}))
+threads = int(sys.argv[1]); target = float(sys.argv[2])
+torch.set_num_threads(threads)
+print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+cur = None
+for line in sys.stdin:
+    c = json.loads(line)
+    if cur is None or cur[0] != c["id"]:
+        dt = torch.float32 if c["dt"] == 0 else torch.float64
+        m, k, n = c["m"], c["k"], c["n"]
+        a = torch.rand(k, m, dtype=dt).t() if c["ta"] else torch.rand(m, k, dtype=dt)
+        b = torch.rand(n, k, dtype=dt).t() if c["tb"] else torch.rand(k, n, dtype=dt)
+        o = torch.empty(m, n, dtype=dt)
+        torch.mm(a, b, out=o)
+        t = time.perf_counter(); torch.mm(a, b, out=o); once = time.perf_counter() - t
+        cur = (c["id"], a, b, o, max(1, round(target / max(once, 1e-7))), 2.0 * m * n * k)
+    _, a, b, o, reps, flops = cur
+    t = time.perf_counter()
+    for i in range(reps): torch.mm(a, b, out=o)
+    print(json.dumps({"rate": flops * reps / (time.perf_counter() - t) / 1e9}), flush=True)
 `;
 
-function torchRates() {
+/** Starts the PyTorch timing process; resolves to { ask(case, id) → GFLOP/s, close(), version } or { note }. */
+async function startTorch() {
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     return { note: `PyTorch column skipped: ${py} cannot import torch (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})` };
   }
-  const input = JSON.stringify({ threads, target: quick ? 0.05 : 0.15, runs: quick ? 3 : 5, cases });
-  const r = spawnSync(py, ['-c', torchScript], {
-    input,
-    encoding: 'utf8',
+  const child = spawn(py, ['-c', torchServer, String(threads), String(target)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
-    timeout: 150_000,
   });
-  if (r.status !== 0) return { note: `PyTorch column skipped: the timing script failed (${(r.stderr || String(r.error)).trim().split('\n').pop()})` };
-  return JSON.parse(r.stdout.trim().split('\n').pop());
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the PyTorch timing process ended early');
+    return JSON.parse(value);
+  };
+  const hello = await next();
+  return {
+    version: hello.version,
+    threads: hello.threads,
+    async ask(c, id) {
+      child.stdin.write(JSON.stringify({ id, dt: c.dt, ta: c.ta, tb: c.tb, m: c.m, k: c.k, n: c.n }) + '\n');
+      return (await next()).rate;
+    },
+    close() { child.stdin.end(); },
+  };
 }
 
 // ---- main ------------------------------------------------------------------------------------------
@@ -187,35 +202,49 @@ const kernel = process.env.ENTRENA_GEMM === 'portable' ? 'portable' : features.a
 console.log(`entrena GEMM benchmark: ${threads} thread(s), kernel ${kernel}`);
 
 const started = Date.now();
-const ours = [];
-for (const c of cases) {
+const torch = await startTorch();
+if (torch.note) console.log(torch.note);
+else console.log(`PyTorch ${torch.version}, torch.set_num_threads(${torch.threads}), torch.mm; the two alternate batch by batch`);
+
+const rows = [];
+for (const [i, c] of cases.entries()) {
   const s = setup(c);
   try {
-    const rel = check(c, s);
-    ours.push({ rate: time(c, s), rel });
+    check(c, s);
+    const ours = timer(c, s);
+    const mine = [], theirs = [], ratios = [];
+    if (!torch.note) await torch.ask(c, i);  // PyTorch's warm-up batch
+    for (let r = 0; r < runs; r++) {
+      // Alternating batches see the same machine: a neighbour's load slows both sides of a pair.
+      // The pauses let each side's idle threads stop spinning (OpenBLAS's for up to ~0.1 s, ours
+      // for microseconds) before the other side is timed.
+      await pause();
+      const o = ours();
+      mine.push(o);
+      if (!torch.note) {
+        await pause();
+        const t = await torch.ask(c, i);
+        theirs.push(t);
+        ratios.push(o / t);
+      }
+    }
+    rows.push({
+      case: label(c) + (c.tag ? ` (${c.tag})` : ''),
+      ours: median(mine).toFixed(1),
+      torch: theirs.length ? median(theirs).toFixed(1) : '-',
+      ratio: ratios.length ? median(ratios).toFixed(2) + '×' : '-',
+    });
   } finally {
     s.free();
   }
 }
+if (!torch.note) torch.close();
 console.log(`checked all ${cases.length} cases against the reference (rtol 1e-4 of max|C| for f32, 1e-10 for f64)`);
 
-const torch = torchRates();
-if (torch.note) console.log(torch.note);
-else console.log(`PyTorch ${torch.version}, torch.set_num_threads(${torch.threads}), torch.mm`);
-
-const rows = cases.map((c, i) => {
-  const t = torch.rates ? torch.rates[i] : undefined;
-  return {
-    case: label(c) + (c.tag ? ` (${c.tag})` : ''),
-    ours: ours[i].rate.toFixed(1),
-    torch: t === undefined ? '-' : t.toFixed(1),
-    ratio: t === undefined ? '-' : (ours[i].rate / t).toFixed(2) + '×',
-  };
-});
 const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch' };
 const width = Object.fromEntries(Object.keys(head).map((k) => [k, Math.max(head[k].length, ...rows.map((r) => r[k].length))]));
 const line = (r) => `${r.case.padEnd(width.case)}  ${r.ours.padStart(width.ours)}  ${r.torch.padStart(width.torch)}  ${r.ratio.padStart(width.ratio)}`;
 console.log('\n' + line(head));
 console.log('-'.repeat(line(head).length));
 for (const r of rows) console.log(line(r));
-console.log(`\nmedians of ${quick ? 3 : 7} runs; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`\nmedians of ${runs} alternating batches of ~${target * 1000} ms each side, with pauses between (ratio: the median of the per-pair ratios); total ${((Date.now() - started) / 1000).toFixed(1)} s`);
