@@ -36,13 +36,13 @@ function runCases(b: any): Outcome {
     seed ^= seed << 5; seed >>>= 0;
     return (seed / 2 ** 32) * 2 - 1;
   };
-  // [m, n, k]: odd sizes, edge tiles in M and N, K = 0, and sizes that cross the MC (144), KC (256)
-  // and NC (4080 for f32, 2040 for f64) blocks; the larger ones take the threaded path, and the
+  // [m, n, k]: odd sizes, edge tiles in M and N, K = 0, and sizes that cross the MC (144), KC (320
+  // for f32, 256 for f64) and NC (4080 for f32, 2040 for f64) blocks; the larger ones take the threaded path, and the
   // largest (with batch ≥ 2) is split into more rectangles than there are threads.
   const shapes: number[][] = [
     [1, 1, 1], [1, 7, 3], [3, 1, 7], [7, 3, 1], [7, 17, 33], [17, 33, 7], [33, 65, 17], [6, 16, 64],
     [12, 32, 257], [65, 129, 33], [129, 65, 129], [5, 7, 0], [150, 40, 300], [2, 4100, 3], [1, 300, 65],
-    [300, 1, 65], [48, 48, 48], [97, 113, 71], [256, 260, 230],
+    [300, 1, 65], [48, 48, 48], [97, 113, 71], [256, 260, 230], [20, 36, 700], [13, 40, 333],
   ];
   const scalars: number[][] = [[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25], [0, 2], [2, 1], [1, -1], [0, 0]];
   const failures: string[] = [];
