@@ -11,15 +11,19 @@ const fx = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'e2e_ml
   grads: Record<string, number[]>; steps: { loss: number; params: Record<string, number[]> }[];
 };
 
+// ENTRENA_TEST_DEVICE=cuda runs the model on the GPU (or the emulated CUDA backend of
+// test/stress/cuda_emu.test.ts) against the same PyTorch numbers.
+const DEVICE = (process.env.ENTRENA_TEST_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
+
 function build() {
   const model = new E.nn.Sequential(new E.nn.Linear(20, 16), new E.nn.BatchNorm1d(16), new E.nn.ReLU(), new E.nn.Linear(16, 5));
   const sd: Record<string, E.Tensor> = {};
   for (const [k, v] of Object.entries(fx.state)) sd[k] = E.tensor(v, { shape: fx.shapes[k], dtype: k.endsWith('num_batches_tracked') ? 'int32' : 'float32' });
   model.loadStateDict(sd);
-  return model;
+  return model.to(DEVICE);
 }
-const x = E.tensor(fx.x, { shape: [32, 20] });
-const y = E.tensor(fx.y, { dtype: 'int32' });
+const x = E.tensor(fx.x, { shape: [32, 20], device: DEVICE });
+const y = E.tensor(fx.y, { dtype: 'int32', device: DEVICE });
 const close = (got: ArrayLike<number>, want: number[], rtol: number, atol: number, what: string) => {
   for (let i = 0; i < want.length; i++) if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) expect.fail(`${what}[${i}]: ${got[i]} vs PyTorch ${want[i]}`);
 };
@@ -28,6 +32,7 @@ describe('end to end: MLP with BatchNorm and cross-entropy', () => {
   it('loss and every gradient match PyTorch', () => {
     const model = build();
     const loss = new E.nn.CrossEntropyLoss().forward(model.forward(x), y);
+    expect(loss.device).toBe(DEVICE);
     expect(Math.abs(loss.item() - fx.loss)).toBeLessThanOrEqual(1e-5 * Math.abs(fx.loss) + 1e-6);
     loss.backward();
     for (const [name, p] of model.namedParameters()) close(p.grad!.data(), fx.grads[name], 1e-4, 1e-6, `grad ${name}`);

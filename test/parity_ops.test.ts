@@ -75,10 +75,14 @@ function tolFor(c: Case): { rtol: number; atol: number } {
 
 // ---- building inputs and running ops ----------------------------------------------------------------
 
+// ENTRENA_TEST_DEVICE=cuda runs every case on the GPU (or on the emulated CUDA backend of
+// test/stress/cuda_emu.test.ts); the fixtures and tolerances are the same.
+const DEVICE = (process.env.ENTRENA_TEST_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
+
 function makeTensor(s: TensorSpec): Tensor {
   const data = s.data.map(decode);
-  if (s.dtype === 'int32') return E.tensor(data, { shape: s.shape, dtype: 'int32' });
-  return E.tensor(data, { shape: s.shape, dtype: 'float32', requiresGrad: s.requiresGrad !== false });
+  if (s.dtype === 'int32') return E.tensor(data, { shape: s.shape, dtype: 'int32', device: DEVICE });
+  return E.tensor(data, { shape: s.shape, dtype: 'float32', requiresGrad: s.requiresGrad !== false, device: DEVICE });
 }
 
 function applyPre(t: Tensor, pre: TensorSpec['pre']): Tensor {
@@ -223,6 +227,7 @@ describe.each([...byOp.keys()])('parity %s', (op) => {
       return applyPre(leaf, spec.pre);
     });
     const out = OPS[c.op](args, c.params);
+    expect(out.device, 'the output stays on the inputs\' device').toBe(DEVICE);
     check('forward', out, c.out, tol);
     if (c.w && c.grads) {
       const w = makeTensor({ ...c.w, requiresGrad: false });

@@ -436,9 +436,21 @@ gpuTest('gemm 128×128 fast path matches the CPU: edge tiles, misaligned rows, b
       for (const s of sizes) gemmCase(F32, { ...s, ta, tb });
 });
 
-gpuTest('kernels that are not implemented on cuda say so', () => {
-  if (typeof addon.batchnormForward !== 'function') return;
-  const x = addon.alloc(CUDA, 64), y = addon.alloc(CUDA, 64);
-  assert.throws(() => addon.batchnormForward(F32, 2, 2, 1, 1e-5, 0.1, true, x, 0, y, 0, null, null, null, null, null, null),
-    (e) => e.code === 'ERR_KERNEL_NOT_AVAILABLE' || e.code === 'ERR_INVALID_ARGUMENT');
+gpuTest('invalid batch norm calls are rejected on cuda as on the cpu', () => {
+  for (const dev of [CPU, CUDA]) {
+    const x = addon.alloc(dev, 64), y = addon.alloc(dev, 64), other = addon.alloc(dev === CPU ? CUDA : CPU, 64);
+    try {
+      // Evaluation mode needs the running statistics.
+      assert.throws(() => addon.batchnormForward(F32, 2, 2, 1, 1e-5, 0.1, false, x, 0, y, 0, null, null, null, null, null, null),
+        (e) => e.code === 'ERR_INVALID_ARGUMENT', `device ${dev}`);
+      // The output on the other device.
+      assert.throws(() => addon.batchnormForward(F32, 2, 2, 1, 1e-5, 0.1, true, x, 0, other, 0, null, null, null, null, null, null),
+        (e) => e.code === 'ERR_DEVICE', `device ${dev}`);
+      // Past the end of the buffer (2·2·1 floats fit in 64 bytes; 4·4·2 do not).
+      assert.throws(() => addon.batchnormForward(F32, 4, 4, 2, 1e-5, 0.1, true, x, 0, y, 0, null, null, null, null, null, null),
+        (e) => e.code === 'ERR_INDEX', `device ${dev}`);
+    } finally {
+      addon.free(x); addon.free(y); addon.free(other);
+    }
+  }
 });

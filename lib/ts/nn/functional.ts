@@ -39,9 +39,9 @@ function channelShape(c: number, rank: number): number[] {
  * @example const y = nn.functional.batchNorm(x, { runningMean, runningVar, weight, bias, training: true, momentum: 0.1, eps: 1e-5, numBatchesTracked: null });
  */
 export function batchNorm(x: Tensor, args: BatchNormArgs): Tensor {
-  // The fused native kernels (native/cpu/batchnorm.cc) where the device has them; the composed
-  // reference elsewhere (and as their oracle in the tests).
-  if (fusedBatchNormEnabled && native.batchnormForward && x.device === 'cpu' && (x.ndim === 2 || x.ndim === 3)) return batchNormFused(x, args);
+  // The fused native kernels (native/cpu/batchnorm.cc, native/cuda/batchnorm.cu) for [N, C] and
+  // [N, C, L]; the composed reference for other ranks (and as their oracle in the tests).
+  if (fusedBatchNormEnabled && native.batchnormForward && (x.ndim === 2 || x.ndim === 3)) return batchNormFused(x, args);
   return batchNormReference(x, args);
 }
 

@@ -186,7 +186,7 @@ export abstract class Optimizer {
     }
     for (const list of buckets.values()) {
       const states = [0, 1, 2].map((s) => (used & (1 << s) && stateKeys[s] ? list.map((p) => this.tensorState(p, stateKeys[s]!, stateFill[s])) : null));
-      const canFuse = fusedEnabled && native.optimStep !== undefined && list[0].device === 'cpu' &&
+      const canFuse = fusedEnabled && native.optimStep !== undefined &&
         list.every((p) => p.offset === 0 && p.isContiguous() && p.grad!.offset === 0 && p.grad!.isContiguous());
       // (Views of a parameter, such as the transposed weight a Linear layer reads, share its
       // storage and see the update, as in PyTorch.)

@@ -1,0 +1,61 @@
+// cuda_emu.test.ts (stress) — the CUDA backend's kernels run without a GPU: scripts/cuda-emu/build.mjs
+// compiles native/cuda/*.cu as C++ against a host emulation of the CUDA runtime (every CUDA thread a
+// fiber, __syncthreads and warp shuffles as fiber switches; see scripts/cuda-emu/cuda_runtime.h),
+// and the GPU suites test/gpu/cuda.test.mjs and train_kernels.test.mjs run against that addon: every
+// op family, the GEMM tilings, batch norm and the fused optimizer steps on "cuda" must equal the CPU
+// backend as they must on a real GPU. This checks the kernels' logic (indexing, tiling, reductions,
+// synchronisation structure, error paths); races, speed and the real toolchain's code generation
+// are left to a run on a GPU (npm run test:gpu), which this does not replace.
+// Skips when g++ is missing. Slow: the build takes about a minute on two cores, the suites two.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const addon = join(root, 'build-cuda-emu', 'entrena.node');
+const gxx = spawnSync('g++', ['--version']).status === 0;
+
+describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', () => {
+  it('builds the addon with the emulated CUDA backend', () => {
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'cuda-emu', 'build.mjs')], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(addon)).toBe(true);
+  }, 900_000);
+
+  for (const suite of ['cuda.test.mjs', 'train_kernels.test.mjs']) {
+    it(`test/gpu/${suite}: every test runs (none skipped) and passes against the emulated device`, () => {
+      const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(root, 'test', 'gpu', suite)], {
+        cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, ENTRENA_TEST_CUDA_ADDON: addon },
+      });
+      const count = (what: string) => Number(r.stdout.match(new RegExp(`^# ${what} (\\d+)$`, 'm'))?.[1] ?? NaN);
+      const failed = r.stdout.split('\n').filter((l) => /^not ok/.test(l));
+      console.log(`${suite} under cuda-emu: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+      expect(failed, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
+      expect(count('fail')).toBe(0);
+      expect(count('skipped')).toBe(0);
+      expect(count('pass')).toBeGreaterThan(5);
+      expect(r.status).toBe(0);
+    }, 900_000);
+  }
+
+  it('the TypeScript layer on the emulated device: every op against PyTorch, the end-to-end MLP with fused BatchNorm and Adam, the DataLoader', () => {
+    // ENTRENA_ADDON makes the library load this addon; ENTRENA_TEST_DEVICE=cuda puts the parity and
+    // end-to-end tests' tensors on the device (data and tensor run their cuda-only tests).
+    const report = join(root, 'build-cuda-emu', 'vitest.json');
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/parity_ops.test.ts',
+      'test/e2e.test.ts', 'test/data.test.ts', 'test/tensor.test.ts', '--reporter=json', `--outputFile=${report}`], {
+      cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, ENTRENA_ADDON: addon, ENTRENA_TEST_DEVICE: 'cuda' },
+    });
+    const json = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number;
+      testResults: { assertionResults: { status: string; fullName: string; failureMessages: string[] }[] }[] };
+    const failures = json.testResults.flatMap((f) => f.assertionResults).filter((a) => a.status === 'failed')
+      .map((a) => `${a.fullName}: ${a.failureMessages.join(' ').slice(0, 400)}`);
+    console.log(`TypeScript suites on the emulated cuda device: ${json.numPassedTests} passed, ${json.numFailedTests} failed, ${json.numPendingTests} skipped`);
+    expect(failures).toEqual([]);
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    expect(json.numPassedTests).toBeGreaterThan(800);
+    // The one test that skips: "without a GPU, to('cuda') throws", which needs no device.
+    expect(json.numPendingTests).toBeLessThanOrEqual(1);
+  }, 900_000);
+});
