@@ -269,3 +269,23 @@ describe('progress display', () => {
     expect(plain).toEqual(['epoch 1/1  loss 0.2500  lr 0.100  2.0s\n']);
   });
 });
+
+// Runs where a CUDA device is present (a GPU, or the emulated device of test/stress/cuda_emu.test.ts).
+describe.skipIf(!E.cuda.isAvailable())(`predict across devices${E.cuda.isAvailable() ? '' : ' (skipped: no CUDA device or a CPU-only build)'}`, () => {
+  it('a cuda model takes a cpu x batch by batch and returns its output on the cpu, equal to the cpu model', () => {
+    E.manualSeed(3);
+    const model = new E.nn.Sequential(new E.nn.Linear(5, 8), new E.nn.ReLU(), new E.nn.Linear(8, 3));
+    const x = E.randn([37, 5]);
+    const onCpu = E.predict(model, x, { batchSize: 10 });
+    model.to('cuda');
+    const before = E.memory();
+    const out = E.predict(model, x, { batchSize: 10 });
+    expect(out.device).toBe('cpu');
+    expect(out.shape).toEqual([37, 3]);
+    const a = out.data(), b = onCpu.data();
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(b[i]));
+    // Only the result is left behind (the batches moved to the device were released).
+    const after = E.memory();
+    expect(after.cuda.tensors).toBe(before.cuda.tensors);
+  });
+});

@@ -39,12 +39,12 @@ describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', (
     }, 900_000);
   }
 
-  it('the TypeScript layer on the emulated device: every op against PyTorch, the end-to-end MLP with fused BatchNorm and Adam, the DataLoader', () => {
+  it('the TypeScript layer on the emulated device: every op against PyTorch, the end-to-end MLP with fused BatchNorm and Adam, the DataLoader, predict', () => {
     // ENTRENA_ADDON makes the library load this addon; ENTRENA_TEST_DEVICE=cuda puts the parity and
     // end-to-end tests' tensors on the device (data and tensor run their cuda-only tests).
     const report = join(root, 'build-cuda-emu', 'vitest.json');
     const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/parity_ops.test.ts',
-      'test/e2e.test.ts', 'test/data.test.ts', 'test/tensor.test.ts', '--reporter=json', `--outputFile=${report}`], {
+      'test/e2e.test.ts', 'test/data.test.ts', 'test/tensor.test.ts', 'test/train.test.ts', '--reporter=json', `--outputFile=${report}`], {
       cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, ENTRENA_ADDON: addon, ENTRENA_TEST_DEVICE: 'cuda' },
     });
     const json = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number;

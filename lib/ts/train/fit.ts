@@ -227,7 +227,9 @@ export async function evaluate(model: TrainableModel, source: BatchSource, optio
 }
 
 /**
- * The model's output for `x` in eval mode, without gradients, computed in batches.
+ * The model's output for `x` in eval mode, without gradients, computed in batches. `x` may live on
+ * another device than the model (test data kept on the CPU, a model on the GPU): each batch is
+ * moved to the model's device and the result comes back on `x`'s device.
  * @example const probs = predict(model, xTest).softmax(-1);
  */
 export function predict(model: TrainableModel, x: Tensor, options: { batchSize?: number } = {}): Tensor {
@@ -235,12 +237,14 @@ export function predict(model: TrainableModel, x: Tensor, options: { batchSize?:
   if (!(x instanceof Tensor)) throw new ArgumentError(`predict: expected x to be a Tensor, received ${describe(x)}`);
   const bs = options.batchSize ?? 1024;
   const wasTraining = (m as unknown as { training?: boolean }).training;
+  const device = m.parameters()[0]?.device ?? x.device;
+  const forward = (xb: Tensor): Tensor => device === x.device ? m.forward(xb) : tidy(() => m.forward(xb.to(device)).to(x.device));
   m.eval();
   try {
     return noGrad(() => {
-      if (x.ndim === 0 || x.shape[0] <= bs) return m.forward(x);
+      if (x.ndim === 0 || x.shape[0] <= bs) return forward(x);
       const parts: Tensor[] = [];
-      for (let i = 0; i < x.shape[0]; i += bs) parts.push(tidy(() => m.forward(x.narrow(0, i, Math.min(bs, x.shape[0] - i)))));
+      for (let i = 0; i < x.shape[0]; i += bs) parts.push(tidy(() => forward(x.narrow(0, i, Math.min(bs, x.shape[0] - i)))));
       return tidy(() => {
         const r = parts.length === 1 ? parts[0] : concatParts(parts);
         return r;
