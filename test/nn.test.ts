@@ -29,7 +29,10 @@ function close(actual: Tensor | number | Nested, expected: Nested, what: string,
     if (!ok) throw new Error(`${what}[${i}]: got ${a[i]}, expected ${e[i]}`);
   }
 }
-function t32(v: Nested): Tensor { return tensor(v as number[]); }
+// ENTRENA_TEST_DEVICE=cuda runs the layer and loss cases on the GPU (or the emulated CUDA backend of
+// test/stress/cuda_emu.test.ts) against the same PyTorch numbers.
+const device = (process.env.ENTRENA_TEST_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
+function t32(v: Nested): Tensor { return tensor(v as number[], { device }); }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function build(ctor: any[]): nn.Module {
@@ -47,10 +50,12 @@ describe('layers match PyTorch', () => {
         const m = build(c.ctor);
         const sd: Record<string, Tensor> = {};
         for (const [k, v] of Object.entries(c.state)) sd[k] = t32(v as Nested);
+        m.to(device);
         m.loadStateDict(sd); // no num_batches_tracked: allowed
         m.train(c.train);
-        const x = tensor(c.x, { requiresGrad: true });
+        const x = tensor(c.x, { requiresGrad: true, device });
         const y = m.forward(x);
+        expect(y.device).toBe(device);
         close(y, c.y, 'y');
         y.mul(t32(c.gy)).sum().backward();
         close(x.grad!, c.dx, 'dx');
@@ -73,11 +78,11 @@ describe('losses match PyTorch', () => {
         for (const k of ['weight', 'posWeight']) if (o[k]) o[k] = t32(o[k] as Nested);
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
         const loss = new (nn as any)[cls](o) as nn.Loss;
-        const x = tensor(c.x, { requiresGrad: true });
-        const target = tensor(c.target, { dtype: c.targetDtype });
+        const x = tensor(c.x, { requiresGrad: true, device });
+        const target = tensor(c.target, { dtype: c.targetDtype, device });
         const out = loss.forward(x, target);
         close(out, c.out, 'loss', 1e-4, 1e-5);
-        out.mul(tensor(c.gout)).sum().backward();
+        out.mul(tensor(c.gout, { device })).sum().backward();
         const dx = x.grad!;
         expect(Array.from(dx.data()).every(Number.isFinite)).toBe(true);
         close(dx, c.dx, 'dx', 1e-4, 1e-5);
@@ -145,7 +150,7 @@ describe('module contract and utils match PyTorch', () => {
   for (const c of fx.clipGradNorm) {
     test(`clipGradNorm normType ${c.normType} maxNorm ${c.maxNorm}`, () => {
       const ps = c.grads.map((g: Nested) => {
-        const p = zeros(shapeOf(g), { requiresGrad: true });
+        const p = zeros(shapeOf(g), { requiresGrad: true, device });
         p.grad = t32(g);
         return p;
       });

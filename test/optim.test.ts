@@ -11,11 +11,14 @@ interface Step { W: number[]; b: number[] }
 interface Case { name: string; kind: string; options: Record<string, unknown>; groupB: Record<string, unknown> | null; trajectory: Step[]; losses?: number[] }
 const fx = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'optim.json'), 'utf8')) as { x: number[]; y: number[]; W0: number[]; b0: number[]; cases: Case[] };
 
-const X = E.tensor(fx.x, { shape: [8, 4] });
-const Y = E.tensor(fx.y, { shape: [8, 3] });
+// ENTRENA_TEST_DEVICE=cuda runs the trajectories on the GPU (or the emulated CUDA backend of
+// test/stress/cuda_emu.test.ts): the fused step is then the CUDA kernel.
+const device = (process.env.ENTRENA_TEST_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
+const X = E.tensor(fx.x, { shape: [8, 4], device });
+const Y = E.tensor(fx.y, { shape: [8, 3], device });
 function problem() {
-  const W = E.tensor(fx.W0, { shape: [3, 4], requiresGrad: true });
-  const b = E.tensor(fx.b0, { shape: [3], requiresGrad: true });
+  const W = E.tensor(fx.W0, { shape: [3, 4], requiresGrad: true, device });
+  const b = E.tensor(fx.b0, { shape: [3], requiresGrad: true, device });
   const loss = () => E.tanh(X.matmul(W.T).add(b)).sub(Y).square().mean();
   return { W, b, loss };
 }
