@@ -133,9 +133,11 @@ template <typename T> ENTRENA_HD T clamp_(T a, T lo, T hi) {
 template <typename T> ENTRENA_HD T pow_(T a, T b) { return std::pow(a, b); }
 template <> ENTRENA_HD int32_t pow_<int32_t>(int32_t a, int32_t b) {
   if (b < 0) return a == 1 ? 1 : (a == -1 ? (b % 2 ? -1 : 1) : 0);
-  int32_t r = 1;
-  while (b) { if (b & 1) r *= a; a *= a; b >>= 1; }
-  return r;
+  // Unsigned arithmetic wraps modulo 2^32, as PyTorch's int32 pow does; signed overflow would be
+  // undefined behaviour (UBSan found it under the CUDA emulation, test/stress/cuda_emu.test.ts).
+  uint32_t r = 1, x = static_cast<uint32_t>(a);
+  while (b) { if (b & 1) r *= x; x *= x; b >>= 1; }
+  return static_cast<int32_t>(r);
 }
 template <typename T> ENTRENA_HD T gelu_grad_(T x) {
   const T kInvSqrt2 = T(0.70710678118654752440), kInvSqrt2Pi = T(0.39894228040143267794);

@@ -17,7 +17,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const out = path.join(root, 'build-cuda-emu');
+// CUDA_EMU_SANITIZE=1: AddressSanitizer + UBSan build in build-cuda-emu-asan/ (an out-of-bounds
+// access by a kernel to device memory, which is host heap here, or to __shared__ arrays is reported:
+// a stand-in for compute-sanitizer's memcheck, not for its racecheck).
+const sanitize = process.env.CUDA_EMU_SANITIZE === '1';
+const SAN = ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=address'];
+const out = path.join(root, sanitize ? 'build-cuda-emu-asan' : 'build-cuda-emu');
 const addon = path.join(out, 'entrena.node');
 const CXX = process.env.CXX ?? 'g++';
 
@@ -95,7 +100,7 @@ async function main() {
     sources.push(dst);
   }
   const napi = createRequire(path.join(root, 'package.json'))('node-addon-api').include_dir;
-  const flags = ['-std=c++17', '-O2', '-g0', '-fPIC', '-pthread', '-fexceptions', '-fno-math-errno', '-ffp-contract=off',
+  const flags = [...(sanitize ? [...SAN, '-O1', '-g'] : ['-O2', '-g0']), '-std=c++17', '-fPIC', '-pthread', '-fexceptions', '-fno-math-errno', '-ffp-contract=off',
     '-Wno-unknown-pragmas', '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DBUILDING_NODE_EXTENSION',
     '-DNODE_GYP_MODULE_NAME=entrena', `-I${path.join(root, 'scripts', 'cuda-emu')}`, `-I${path.join(root, 'native', 'cuda')}`,
     `-I${nodeInclude()}`, `-I${path.resolve(root, napi)}`, `-I${path.join(root, 'node_modules', 'node-addon-api')}`];
@@ -111,7 +116,7 @@ async function main() {
   };
   await Promise.all([worker(), worker()]);
   if (!ok) { console.error('cuda-emu: compilation failed'); return false; }
-  const link = spawnSync(CXX, ['-shared', '-pthread', '-o', addon, ...objs], { stdio: 'inherit' });
+  const link = spawnSync(CXX, ['-shared', '-pthread', ...(sanitize ? SAN : []), '-o', addon, ...objs], { stdio: 'inherit' });
   if (link.status !== 0) { console.error('cuda-emu: link failed'); return false; }
   console.log(addon);
   return true;

@@ -15,6 +15,16 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..', '..');
 const addon = join(root, 'build-cuda-emu', 'entrena.node');
 const gxx = spawnSync('g++', ['--version']).status === 0;
+const libasan = gxx ? spawnSync('g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim() : '';
+
+/** Runs one test/gpu suite against `addonPath`; returns the TAP counts and the output. */
+function runSuite(suite: string, addonPath: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(root, 'test', 'gpu', suite)], {
+    cwd: root, encoding: 'utf8', timeout: 1_500_000, env: { ...process.env, ...env, ENTRENA_TEST_CUDA_ADDON: addonPath },
+  });
+  const count = (what: string) => Number(r.stdout.match(new RegExp(`^# ${what} (\\d+)$`, 'm'))?.[1] ?? NaN);
+  return { r, pass: count('pass'), fail: count('fail'), skipped: count('skipped'), notOk: r.stdout.split('\n').filter((l) => /^not ok/.test(l)) };
+}
 
 describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', () => {
   it('builds the addon with the emulated CUDA backend', () => {
@@ -25,16 +35,12 @@ describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', (
 
   for (const suite of ['cuda.test.mjs', 'train_kernels.test.mjs']) {
     it(`test/gpu/${suite}: every test runs (none skipped) and passes against the emulated device`, () => {
-      const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(root, 'test', 'gpu', suite)], {
-        cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, ENTRENA_TEST_CUDA_ADDON: addon },
-      });
-      const count = (what: string) => Number(r.stdout.match(new RegExp(`^# ${what} (\\d+)$`, 'm'))?.[1] ?? NaN);
-      const failed = r.stdout.split('\n').filter((l) => /^not ok/.test(l));
-      console.log(`${suite} under cuda-emu: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
-      expect(failed, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
-      expect(count('fail')).toBe(0);
-      expect(count('skipped')).toBe(0);
-      expect(count('pass')).toBeGreaterThan(5);
+      const { r, pass, fail, skipped, notOk } = runSuite(suite, addon);
+      console.log(`${suite} under cuda-emu: ${pass} passed, ${fail} failed, ${skipped} skipped`);
+      expect(notOk, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
+      expect(fail).toBe(0);
+      expect(skipped).toBe(0);
+      expect(pass).toBeGreaterThan(5);
       expect(r.status).toBe(0);
     }, 900_000);
   }
@@ -60,4 +66,25 @@ describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', (
     // The one test that skips: "without a GPU, to('cuda') throws", which needs no device.
     expect(json.numPendingTests).toBeLessThanOrEqual(1);
   }, 900_000);
+
+  // The memcheck half of compute-sanitizer, emulated: the same suites against a build with
+  // AddressSanitizer + UBSan, where device memory is host heap and __shared__ arrays are statics, so
+  // an out-of-bounds access by any thread of any kernel is reported. (Races are not checked.)
+  it.skipIf(!libasan.startsWith('/') || !existsSync(libasan))('the GPU suites under AddressSanitizer + UBSan: no report, every test passes', () => {
+    const b = spawnSync(process.execPath, [join(root, 'scripts', 'cuda-emu', 'build.mjs')], {
+      cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, CUDA_EMU_SANITIZE: '1' },
+    });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+    const asanAddon = join(root, 'build-cuda-emu-asan', 'entrena.node');
+    for (const suite of ['cuda.test.mjs', 'train_kernels.test.mjs']) {
+      const { r, pass, fail, skipped, notOk } = runSuite(suite, asanAddon, { LD_PRELOAD: libasan, ASAN_OPTIONS: 'detect_leaks=0' });
+      const reports = (r.stdout + r.stderr).split('\n').filter((l) => /ERROR: AddressSanitizer|runtime error:/.test(l));
+      console.log(`${suite} under cuda-emu + ASan/UBSan: ${pass} passed, ${fail} failed, ${skipped} skipped, ${reports.length} sanitizer reports`);
+      expect(reports).toEqual([]);
+      expect(notOk, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
+      expect(fail).toBe(0);
+      expect(skipped).toBe(0);
+      expect(pass).toBeGreaterThan(5);
+    }
+  }, 3_000_000);
 });
