@@ -6,10 +6,11 @@
 // backend as they must on a real GPU. This checks the kernels' logic (indexing, tiling, reductions,
 // synchronisation structure, error paths); races, speed and the real toolchain's code generation
 // are left to a run on a GPU (npm run test:gpu), which this does not replace.
-// Skips when g++ is missing. Slow: the build takes about a minute on two cores, the suites two.
+// Skips when g++ is missing (the ASan part when libasan is). Slow: on two cores the build takes about
+// a minute and the suites two; the ASan build and its run about six more.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -50,6 +51,7 @@ describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', (
     // modules of the parity, nn, optim and end-to-end tests on the device (the fused BatchNorm and
     // optimizer steps are then the CUDA kernels); data, tensor and train run their cuda-only tests.
     const report = join(root, 'build-cuda-emu', 'vitest.json');
+    rmSync(report, { force: true });  // a crashed run must not be read as the last one's report
     const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/parity_ops.test.ts',
       'test/nn.test.ts', 'test/optim.test.ts', 'test/e2e.test.ts', 'test/data.test.ts', 'test/tensor.test.ts', 'test/train.test.ts',
       '--reporter=json', `--outputFile=${report}`], {
