@@ -83,6 +83,7 @@ struct Block {
   std::vector<dim3> tid;
   std::vector<std::unique_ptr<char[]>> stacks;
   std::vector<uint64_t> exchange;  // __shfl_*: one 8-byte slot per thread
+  std::vector<unsigned> order;     // the order of one pass
   ucontext_t scheduler;
   int current = 0;
   void (*body)(void*) = nullptr;
@@ -104,7 +105,30 @@ inline void barrier() {
   swapcontext(&b->ctx[b->current], &b->scheduler);
 }
 
-// Runs body(arg) once per thread of one block, round-robin between barriers.
+// The order in which a block's threads run between two barriers: CUDA_EMU_ORDER=forward (default),
+// reverse, or shuffle (a new permutation per pass, seeded by CUDA_EMU_SEED). A kernel that reads
+// shared or global data written by another thread in the same barrier interval (a missing
+// __syncthreads) gets the value it expects in one order and a stale one in another, so the suites
+// run under all three: the racecheck that this emulation can offer.
+enum class Order { forward, reverse, shuffle };
+inline Order order() {
+  static const Order o = [] {
+    const char* e = std::getenv("CUDA_EMU_ORDER");
+    if (e && std::strcmp(e, "reverse") == 0) return Order::reverse;
+    if (e && std::strcmp(e, "shuffle") == 0) return Order::shuffle;
+    return Order::forward;
+  }();
+  return o;
+}
+inline uint64_t& shuffle_state() {
+  static uint64_t s = [] {
+    const char* e = std::getenv("CUDA_EMU_SEED");
+    return e ? std::strtoull(e, nullptr, 10) | 1 : 0x9E3779B97F4A7C15ull;
+  }();
+  return s;
+}
+
+// Runs body(arg) once per thread of one block, all threads to their next barrier in each pass.
 inline void run_block(Block& b, unsigned nthreads, void (*body)(void*), void* arg) {
   if (b.ctx.size() < nthreads) {
     b.ctx.resize(nthreads);
@@ -126,9 +150,20 @@ inline void run_block(Block& b, unsigned nthreads, void (*body)(void*), void* ar
   }
   Block* saved = t_block;
   t_block = &b;
+  std::vector<unsigned>& perm = b.order;
+  perm.resize(nthreads);
+  for (unsigned i = 0; i < nthreads; ++i) perm[i] = order() == Order::reverse ? nthreads - 1 - i : i;
   for (bool any = true; any;) {
     any = false;
-    for (unsigned i = 0; i < nthreads; ++i) {
+    if (order() == Order::shuffle) {
+      uint64_t& st = shuffle_state();
+      for (unsigned i = nthreads; i > 1; --i) {  // Fisher–Yates with xorshift64
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        std::swap(perm[i - 1], perm[st % i]);
+      }
+    }
+    for (unsigned q = 0; q < nthreads; ++q) {
+      const unsigned i = perm[q];
       if (b.done[i]) continue;
       b.current = static_cast<int>(i);
       threadIdx = b.tid[i];

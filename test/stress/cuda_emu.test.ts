@@ -7,7 +7,7 @@
 // synchronisation structure, error paths); races, speed and the real toolchain's code generation
 // are left to a run on a GPU (npm run test:gpu), which this does not replace.
 // Skips when g++ is missing (the ASan part when libasan is). Slow: on two cores the build takes about
-// a minute and the suites two; the ASan build and its run about six more.
+// a minute, the suites in three orders four, the ASan build and its run about six.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -34,16 +34,22 @@ describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', (
     expect(existsSync(addon)).toBe(true);
   }, 900_000);
 
-  for (const suite of ['cuda.test.mjs', 'train_kernels.test.mjs']) {
-    it(`test/gpu/${suite}: every test runs (none skipped) and passes against the emulated device`, () => {
-      const { r, pass, fail, skipped, notOk } = runSuite(suite, addon);
-      console.log(`${suite} under cuda-emu: ${pass} passed, ${fail} failed, ${skipped} skipped`);
-      expect(notOk, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
-      expect(fail).toBe(0);
-      expect(skipped).toBe(0);
-      expect(pass).toBeGreaterThan(5);
-      expect(r.status).toBe(0);
-    }, 900_000);
+  // Each suite in three orders of a block's threads between barriers (scripts/cuda-emu/cuda_runtime.h,
+  // CUDA_EMU_ORDER): a missing __syncthreads makes a kernel read another thread's stale value in
+  // at least one of them. (Removing the one in reduce.cu's tree loop fails forward and shuffle,
+  // passes reverse: hence all three.)
+  for (const order of ['forward', 'reverse', 'shuffle']) {
+    for (const suite of ['cuda.test.mjs', 'train_kernels.test.mjs']) {
+      it(`test/gpu/${suite} (${order} order): every test runs (none skipped) and passes against the emulated device`, () => {
+        const { r, pass, fail, skipped, notOk } = runSuite(suite, addon, { CUDA_EMU_ORDER: order, CUDA_EMU_SEED: '20261123' });
+        console.log(`${suite} under cuda-emu (${order}): ${pass} passed, ${fail} failed, ${skipped} skipped`);
+        expect(notOk, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
+        expect(fail).toBe(0);
+        expect(skipped).toBe(0);
+        expect(pass).toBeGreaterThan(5);
+        expect(r.status).toBe(0);
+      }, 900_000);
+    }
   }
 
   it('the TypeScript layer on the emulated device: ops, layers, losses and optimizers against PyTorch, the end-to-end MLP, the DataLoader, predict', () => {
