@@ -66,6 +66,14 @@ struct BatchNormArgs {
   const void* dy; void* dx; void* dweight; void* dbias;
 };
 
+// The argument checks both backends' batch norm entries make first (name: the entry, for the message).
+inline Status check_batchnorm_args(const BatchNormArgs& a, const char* name) {
+  if (a.dtype != DType::f32 && a.dtype != DType::f64)
+    return set_error(Status::dtype, "%s: expected float32 or float64, got %s", name, dtype_name(a.dtype));
+  if (a.n < 0 || a.c < 0 || a.l < 0) return set_error(Status::shape, "%s: negative extent", name);
+  return Status::ok;
+}
+
 enum class OptimKind : int32_t { sgd = 0, adam = 1, adagrad = 2, rmsprop = 3, adamax = 4, nadam = 5 };
 
 // OptimArgs::flags bits (one meaning each, shared by all kinds; a kind ignores bits it does not use).

@@ -291,23 +291,16 @@ Status backward(const BatchNormArgs& a) {
   return Status::ok;
 }
 
-Status check_args(const BatchNormArgs& a, const char* name) {
-  if (a.dtype != DType::f32 && a.dtype != DType::f64)
-    return set_error(Status::dtype, "%s: expected float32 or float64, got %s", name, dtype_name(a.dtype));
-  if (a.n < 0 || a.c < 0 || a.l < 0) return set_error(Status::shape, "%s: negative extent", name);
-  return Status::ok;
-}
-
 }  // namespace
 
 Status batchnorm_forward(const BatchNormArgs& a) {
-  ENTRENA_TRY(check_args(a, "batchnorm_forward"));
+  ENTRENA_TRY(check_batchnorm_args(a, "batchnorm_forward"));
   if (a.n * a.c * a.l == 0) return Status::ok;
   return a.dtype == DType::f32 ? forward<float>(a) : forward<double>(a);
 }
 
 Status batchnorm_backward(const BatchNormArgs& a) {
-  ENTRENA_TRY(check_args(a, "batchnorm_backward"));
+  ENTRENA_TRY(check_batchnorm_args(a, "batchnorm_backward"));
   if (a.c == 0) return Status::ok;
   return a.dtype == DType::f32 ? backward<float>(a) : backward<double>(a);
 }
