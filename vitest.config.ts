@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The suites that run the compiled dist/ must not pass on stale code: compile it first when a
+    // lib/ts file is newer (a compile error fails the run).
+    globalSetup: ['test/helpers/build_dist.ts'],
     exclude: ['test/gpu/**', 'test/stress/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

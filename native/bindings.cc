@@ -2,8 +2,8 @@
 //
 // What crosses: tensors' memory as opaque handles (an External wrapping a Storage this file owns),
 // and numbers. The shape, strides and offsets of elementwise operands travel through a scratch
-// Float64Array that JavaScript fills before the call (lib/ts/native.ts writes it), which keeps a
-// small op's boundary cost to one N-API call with a handful of arguments.
+// Float64Array that JavaScript fills before the call (`setIter` in lib/ts/core/kernels.ts writes
+// it), which keeps a small op's boundary cost to one N-API call with a handful of arguments.
 //
 // Safety: every handle is checked (ours, not disposed, on the expected device) and every view is
 // bounds-checked against its buffer before a kernel runs, so no JavaScript input can make native
@@ -48,7 +48,8 @@ struct AddonData {
 };
 
 // Scratch layout (doubles): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element offset,
-// [1..8] strides. Must match lib/ts/native.ts.
+// [1..8] strides. Its one writer is `setIter` in lib/ts/core/kernels.ts, which must match it
+// (lib/ts/native.ts only allocates the buffer and registers it through init).
 constexpr int kScratchShape = 1;
 constexpr int kScratchOperands = 16;
 constexpr int kScratchOperandStride = 16;
@@ -399,7 +400,7 @@ Span3 span_args(const Napi::CallbackInfo& info, size_t i) {
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t op = int_arg(info, 0);
-  if (op < 0 || op > 7) throw_code(env, "ERR_INVALID_ARGUMENT", "unknown reduction");
+  if (op < 0 || op > static_cast<int64_t>(ReduceOp::prod)) throw_code(env, "ERR_INVALID_ARGUMENT", "unknown reduction");
   DType dt = dtype_arg(info, 1);
   Span3 s = span_args(info, 2);
   Storage *in = storage_arg(info, 5), *out = storage_arg(info, 7);
@@ -451,39 +452,41 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 }
 
 // index(kind, dtype, outer, nSrcOrDst, inner, src, srcOff, idx, idxOff, nIdx, out, outOff)
-// kind 0 index_select, 1 index_add (out is dst, src is added), 2 gather, 3 scatter_add.
+// kind: IndexKind (core/ops.h): select, add (out is dst, src is added), gather, scatter_add.
 Napi::Value Index(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t kind = int_arg(info, 0);
+  const int64_t kind_arg = int_arg(info, 0);
+  if (kind_arg < 0 || kind_arg > static_cast<int64_t>(IndexKind::scatter_add)) throw_code(env, "ERR_INVALID_ARGUMENT", "unknown index kind");
+  const IndexKind kind = static_cast<IndexKind>(kind_arg);
   DType dt = dtype_arg(info, 1);
   Span3 s = span_args(info, 2);
   Storage *src = storage_arg(info, 5), *idx = storage_arg(info, 7), *out = storage_arg(info, 10);
   require_same_device(env, {src, idx, out});
   int64_t so = int_arg(info, 6), io = int_arg(info, 8), n_idx = int_arg(info, 9), oo = int_arg(info, 11);
   if (n_idx < 0) throw_code(env, "ERR_SHAPE", "negative index count");
-  bool per_element = kind == 2 || kind == 3;
+  bool per_element = kind == IndexKind::gather || kind == IndexKind::scatter_add;
   int64_t idx_count = per_element ? mul_checked(env, {s.outer, n_idx, s.inner}) : n_idx;
   check_range(env, idx, DType::i32, io, idx_count);
   int64_t big = mul_checked(env, {s.outer, s.n, s.inner}), small = mul_checked(env, {s.outer, n_idx, s.inner});
   const Backend& b = backend_for(env, src->device);
   const int32_t* ip = reinterpret_cast<const int32_t*>(at(idx, DType::i32, io));
   switch (kind) {
-    case 0:
+    case IndexKind::select:
       check_range(env, src, dt, so, big);
       check_range(env, out, dt, oo, small);
       check(env, kernel(env, b, b.index_select, "index_select")(dt, s.outer, s.n, s.inner, at(src, dt, so), ip, n_idx, at(out, dt, oo)));
       break;
-    case 1:
+    case IndexKind::add:
       check_range(env, src, dt, so, small);
       check_range(env, out, dt, oo, big);
       check(env, kernel(env, b, b.index_add, "index_add")(dt, s.outer, s.n, s.inner, at(out, dt, oo), ip, n_idx, at(src, dt, so)));
       break;
-    case 2:
+    case IndexKind::gather:
       check_range(env, src, dt, so, big);
       check_range(env, out, dt, oo, small);
       check(env, kernel(env, b, b.gather, "gather")(dt, s.outer, s.n, s.inner, at(src, dt, so), ip, n_idx, at(out, dt, oo)));
       break;
-    case 3:
+    case IndexKind::scatter_add:
       check_range(env, src, dt, so, small);
       check_range(env, out, dt, oo, big);
       check(env, kernel(env, b, b.scatter_add, "scatter_add")(dt, s.outer, s.n, s.inner, at(out, dt, oo), ip, n_idx, at(src, dt, so)));
@@ -620,7 +623,8 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 }
 
 // ---- fused training kernels: batchnorm and optimizer steps (native/cpu/batchnorm.cc, optim.cc) --
-// Semantics, h[] layouts and flags are documented on BatchNormArgs / OptimArgs in core/backend.h.
+// Semantics, the optimizers' named host scalars and flags are documented on BatchNormArgs /
+// OptimArgs in core/backend.h.
 
 // A per-channel array argument: null/undefined → nullptr, else a handle holding `c` elements at
 // offset 0, on `dev`.
@@ -639,7 +643,7 @@ BnShape bn_shape(const Napi::CallbackInfo& info, BatchNormArgs* a) {
   BnShape s{dtype_arg(info, 0), int_arg(info, 1), int_arg(info, 2), int_arg(info, 3), 0};
   if (s.dt == DType::i32) throw_code(info.Env(), "ERR_DTYPE", "batch norm needs float32 or float64, got int32");
   if (s.n < 0 || s.c < 0 || s.l < 0) throw_code(info.Env(), "ERR_SHAPE", "negative batch norm extent");
-  s.total = s.n * s.c * s.l;
+  s.total = mul_checked(info.Env(), {s.n, s.c, s.l});
   a->dtype = s.dt; a->n = s.n; a->c = s.c; a->l = s.l;
   return s;
 }
@@ -711,12 +715,13 @@ Napi::Value BatchnormBackward(const Napi::CallbackInfo& info) {
 // optimStep(kind, dtype, params, grads, state0|null, state1|null, state2|null, sizes, h, flags)
 //   params, grads: arrays of handles (tensor i's data at element offset 0); state0..2: null, or
 //   arrays of the same length whose entries are handles or null (entries the kind/flags need
-//   must be handles); sizes: element counts; h: a Float64Array of 16 host scalars.
+//   must be handles); sizes: element counts; h: a Float64Array of kOptimScalarSlots host scalars,
+//   the kind's named scalars at the slots of ENTRENA_OPTIM_SCALARS_<kind> (core/backend.h).
 // Every handle must be live and on one device and hold sizes[i] elements of `dtype`.
 Napi::Value OptimStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t kind = int_arg(info, 0);
-  if (kind < 0 || kind > 5) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: unknown optimizer kind " + std::to_string(kind));
+  if (!optim_kind_valid(kind)) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: unknown optimizer kind " + std::to_string(kind));
   DType dt = dtype_arg(info, 1);
   if (dt == DType::i32) throw_code(env, "ERR_DTYPE", "optimStep: parameters must be float32 or float64, got int32");
   auto array_at = [&](size_t i, const char* name) -> Napi::Array {
@@ -729,14 +734,14 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
     throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: params (" + std::to_string(count) + "), grads (" + std::to_string(grads.Length()) +
                                                 ") and sizes (" + std::to_string(sizes_arr.Length()) + ") must have the same length");
   if (!info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[8].As<Napi::Float64Array>().ElementLength() < 16)
-    throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: h must be a Float64Array of 16 scalars");
+      info[8].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kOptimScalarSlots))
+    throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: h must be a Float64Array of " + std::to_string(kOptimScalarSlots) + " scalars");
   OptimArgs a{};
   a.kind = static_cast<OptimKind>(kind);
   a.dtype = dt;
   a.count = count;
   Napi::Float64Array h = info[8].As<Napi::Float64Array>();
-  for (int k = 0; k < 16; ++k) a.h[k] = h[k];
+  for (int k = 0; k < kOptimScalarSlots; ++k) a.h[k] = h[k];
   a.flags = static_cast<int32_t>(int_arg(info, 9));
   const int used = optim_states_used(a.kind, a.flags, a.h);
 
@@ -771,7 +776,8 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
     const std::string name = "state" + std::to_string(k);
     if (v.IsNull() || v.IsUndefined()) {
       if ((used >> k & 1) && count > 0)
-        throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: this optimizer configuration needs " + name + ", got null");
+        throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: this optimizer configuration needs " + name + " (" +
+                                                    optim_state_name(a.kind, k) + "), got null");
       continue;
     }
     if (!v.IsArray()) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: " + name + " must be an array or null");
@@ -786,7 +792,8 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
       const std::string what = name + "[" + std::to_string(i) + "]";
       if (e.IsNull() || e.IsUndefined()) {
         if ((used >> k & 1) && sizes[i] > 0)
-          throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: this optimizer configuration needs " + what + ", got null");
+          throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: this optimizer configuration needs " + what + " (" +
+                                                      optim_state_name(a.kind, k) + "), got null");
         continue;
       }
       state_ptrs[k][i] = handle(e, what, sizes[i]);

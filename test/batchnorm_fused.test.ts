@@ -15,15 +15,20 @@ function run(fused: boolean, shape: number[], opts: { affine?: boolean; momentum
     const w = E.randn(shape, { dtype });
     // Two steps so that the running statistics (and eval after training) are exercised.
     const outs: number[][] = [];
+    // The op that made each output: the fused path is one 'batchNorm' node (x requires grad, so
+    // the graph is recorded in eval too); the composed one ends in an elementwise op.
+    const lastOps: string[] = [];
     for (let step = 0; step < 2; step++) {
       if (training) bn.train(); else bn.eval();
       const y = bn.forward(x);
+      lastOps.push(y.gradFn?.name ?? 'none');
       y.mul(w).sum().backward();
       outs.push(Array.from(y.data()));
     }
     const grads = [x, ...bn.parameters()].map((t) => Array.from(t.grad?.data() ?? []));
-    const stats = bn.buffers ? Object.values(bn.stateDict()).map((t) => Array.from(t.data())) : [];
-    return { outs, grads, stats };
+    // Parameters and buffers by name, so that the two paths are compared entry by entry.
+    const stats = Object.entries(bn.stateDict()).map(([name, t]) => ({ name, values: Array.from(t.data()) }));
+    return { outs, grads, stats, lastOps };
   } finally {
     setFusedBatchNorm(true);
   }
@@ -41,13 +46,30 @@ const cases: [string, number[], { affine?: boolean; momentum?: number | null; tr
 describe.each(['float32', 'float64'] as const)('fused BatchNorm1d equals the composed reference (%s)', (dtype) => {
   it.each(cases)('%s', (_name, shape, opts, training) => {
     const a = run(true, shape, opts, training, dtype), b = run(false, shape, opts, training, dtype);
+    // Each path ran: the fused kernel for a, the composed reference for b.
+    expect(a.lastOps).toEqual(['batchNorm', 'batchNorm']);
+    for (const op of b.lastOps) expect(['add', 'sub', 'mul', 'div']).toContain(op);
     const tol = dtype === 'float32' ? 2e-5 : 1e-10;
-    const cmp = (x: number[][], y: number[][], what: string) => x.forEach((row, i) => row.forEach((v, j) => {
-      if (!(Math.abs(v - y[i][j]) <= tol + tol * Math.abs(y[i][j]))) expect.fail(`${what}[${i}][${j}]: fused ${v}, reference ${y[i][j]}`);
-    }));
+    const cmp = (x: number[][], y: number[][], what: string) => {
+      expect(x.map((row) => row.length), `${what}: sizes`).toEqual(y.map((row) => row.length));
+      x.forEach((row, i) => row.forEach((v, j) => {
+        if (!(Math.abs(v - y[i][j]) <= tol + tol * Math.abs(y[i][j]))) expect.fail(`${what}[${i}][${j}]: fused ${v}, reference ${y[i][j]}`);
+      }));
+    };
     cmp(a.outs, b.outs, 'output');
     cmp(a.grads, b.grads, 'gradient');
-    cmp(a.stats, b.stats, 'state');
+    // The state dict holds what the options promise (γ, β when affine; the running statistics and
+    // the batch count when tracked), the same entries on both paths, with the same values.
+    const expected = [...(opts.affine === false ? [] : ['weight', 'bias']), ...(opts.trackRunningStats === false ? [] : ['running_mean', 'running_var', 'num_batches_tracked'])];
+    expect(a.stats.map((e) => e.name)).toEqual(expected);
+    expect(b.stats.map((e) => e.name)).toEqual(expected);
+    cmp(a.stats.map((e) => e.values), b.stats.map((e) => e.values), 'state');
+    // Training with tracked statistics moves them off their initial values (mean 0, variance 1, count 0).
+    if (training && opts.trackRunningStats !== false) {
+      const count = a.stats.find((e) => e.name === 'num_batches_tracked')!.values;
+      expect(count).toEqual([2]);
+      expect(a.stats.find((e) => e.name === 'running_mean')!.values.some((v) => v !== 0)).toBe(true);
+    }
   });
 });
 

@@ -547,7 +547,7 @@ describe('augment', () => {
     }
   });
   it('validates', () => {
-    expectThrows(() => augment.randomHorizontalFlip({ p: 2 }), 'ERR_INVALID_ARGUMENT', /p to be a probability/);
+    expectThrows(() => augment.randomHorizontalFlip({ p: 2 }), 'ERR_INVALID_ARGUMENT', /p to be a number in \[0, 1\]/);
     expectThrows(() => augment.randomRotation({ degrees: -5 }), 'ERR_INVALID_ARGUMENT', /degrees/);
     expectThrows(() => augment.randomScale({ min: 2, max: 1 }), 'ERR_INVALID_ARGUMENT', /min ≤ max/);
     expectThrows(() => augment.randomNoise({ std: -1 }), 'ERR_INVALID_ARGUMENT', /std/);

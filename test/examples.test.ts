@@ -1,16 +1,17 @@
 // examples.test.ts — runs a few of the fastest examples (examples/*.mjs) with --smoke in a child
 // process against dist/, and checks that they exit 0 and write their plot into the output folder.
-import { describe, expect, it } from 'vitest';
+// dist/ is compiled by the globalSetup (test/helpers/build_dist.ts); missing or stale, it fails
+// this suite rather than skipping it.
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { requireDist } from './helpers/dist.js';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..');
-const built = existsSync(join(root, 'dist', 'index.js'));
-const skipReason = 'dist/index.js is missing: build it with `npm install` or `npx tsc -p tsconfig.json`';
 
 const cases: [string, string][] = [
   ['05_early_stopping.mjs', '05_early_stopping.svg'],
@@ -18,7 +19,8 @@ const cases: [string, string][] = [
   ['12_regression_csv.mjs', '12_regression_csv.svg'],
 ];
 
-describe.skipIf(!built)(`examples (--smoke)${built ? '' : ` — skipped: ${skipReason}`}`, () => {
+describe('examples (--smoke)', () => {
+  beforeAll(() => { requireDist(); });
   for (const [script, plot] of cases) {
     it(`${script} exits 0 and writes ${plot}`, async () => {
       const out = mkdtempSync(join(tmpdir(), 'entrena-examples-'));

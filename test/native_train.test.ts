@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  adagradHost, adamaxHost, adamHost, nadamHost, OptimFlag, rmspropHost, sgdHost, statesUsed, type FusedStep,
+  adagradHost, adamaxHost, adamHost, nadamHost, OPTIM_SCALAR, OptimFlag, readScalars, rmspropHost, sgdHost, statesUsed, type FusedStep,
 } from '../lib/ts/optim/fused_host.js';
 
 type Handle = unknown;
@@ -199,6 +199,12 @@ describe('batchnorm argument validation', () => {
     b.free(gone);
     expect(() => b.batchnormForward(0, 4, 3, 1, 1e-5, 0.1, true, gone, 0, y, 0, null, null, null, null, null, null)).toThrow(/disposed/);
   });
+  it('rejects extents whose product n·c·l overflows 64-bit counts (it would wrap to 0 and pass the range checks)', () => {
+    const one = filled('f32', 1, 1);
+    expect(() => b.batchnormForward(0, 2 ** 32, 1, 2 ** 32, 1e-5, 0.1, true, x, 0, y, 0, null, null, null, null, null, null)).toThrow(/overflow/);
+    expect(() => b.batchnormForward(0, 2 ** 31, 2 ** 33, 1, 1e-5, 0.1, true, x, 0, y, 0, null, null, null, null, null, null)).toThrow(/overflow/);
+    expect(() => b.batchnormBackward(0, 2 ** 32, 1, 2 ** 32, 1e-5, true, x, 0, y, 0, null, one, one, null, null, y, 0, null, null)).toThrow(/overflow/);
+  });
 });
 
 // ---- optimizers ----------------------------------------------------------------------------------
@@ -288,7 +294,7 @@ describe('fused optimizer steps against torch.optim (20 steps)', () => {
 
 /** Plain float64 Adam/AdamW, the formula of OptimArgs in core/backend.h. */
 function adamReference(p: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, s: FusedStep): void {
-  const [lr, b1, b2, eps, wd, stepSize, bc2s] = s.h;
+  const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, stepSize, biasCorrection2Sqrt: bc2s } = readScalars(s.h, OPTIM_SCALAR.adam);
   for (let i = 0; i < p.length; i++) {
     let gi = g[i];
     if (s.flags & OptimFlag.decoupled) p[i] *= 1 - lr * wd;
@@ -347,9 +353,9 @@ describe('optimStep argument validation', () => {
     expect(() => b.optimStep(1, 0, [p], [g], [m], [small], null, [4], adam.h, adam.flags)).toThrow(/state1\[0\]/);
   });
   it('rejects a missing state the configuration needs', () => {
-    expect(() => b.optimStep(1, 0, [p], [g], [m], null, null, [4], adam.h, adam.flags)).toThrow(/needs state1/);
+    expect(() => b.optimStep(1, 0, [p], [g], [m], null, null, [4], adam.h, adam.flags)).toThrow(/needs state1 \(exp_avg_sq\)/);
     const ams = adamHost({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: true, decoupled: false }, 1);
-    expect(() => b.optimStep(1, 0, [p], [g], [m], [v], [null], [4], ams.h, ams.flags)).toThrow(/needs state2\[0\]/);
+    expect(() => b.optimStep(1, 0, [p], [g], [m], [v], [null], [4], ams.h, ams.flags)).toThrow(/needs state2\[0\] \(max_exp_avg_sq\)/);
     const sgd = sgdHost({ lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false }, true);
     expect(() => b.optimStep(0, 0, [p], [g], null, null, null, [4], sgd.h, sgd.flags)).toThrow(/needs state0/);
   });

@@ -5,13 +5,17 @@
 //   - a save that fails with ENOSPC (a 64 KiB tmpfs) leaves the previous checkpoint intact;
 //   - a run killed mid-epoch and resumed from its last checkpoint ends bit for bit where the
 //     uninterrupted run ends (CPU; model, Adam, StepLR, Dropout's RNG and the shuffled loader).
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../lib/ts/index.js';
-import { distReady, killRounds, resumeMatches, tinyTmpfs } from './stress/checkpoint_harness.js';
+import { requireDist } from './helpers/dist.js';
+import { killRounds, resumeMatches, tinyTmpfs } from './stress/checkpoint_harness.js';
 
-describe.skipIf(!distReady)('checkpoint durability (fast)', () => {
+describe('checkpoint durability (fast)', () => {
+  // The child processes run dist/ (compiled by the globalSetup); missing or stale, it fails this
+  // suite (never skips it).
+  beforeAll(() => { requireDist(); });
   it('SIGKILL at random points during saves: the previous checkpoint always loads intact (4 kills)', async () => {
     const r = await killRounds(4, 42);
     expect(r.failures).toEqual([]);

@@ -4,14 +4,13 @@
 //
 // This file uses the compiled dist/ only (workers cannot load TypeScript) and never lib/ts: two
 // copies of the library in one thread would share the addon (see the README's Reliability notes).
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { cpSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
+import { distIndex as dist, requireDist } from './helpers/dist.js';
 
 // The training, as a string so that the worker and this thread run the very same code.
 const TRAIN = `
@@ -38,7 +37,9 @@ function inWorker(seed: number): Promise<unknown> {
   });
 }
 
-describe.skipIf(!existsSync(dist))('worker_threads', () => {
+describe('worker_threads', () => {
+  // dist/ is compiled by the globalSetup; missing or stale, it fails this suite (never skips it).
+  beforeAll(() => { requireDist(); });
   it('4 workers train at once; each equals the same training on the main thread', async () => {
     const E = await import(pathToFileURL(dist).href);
     const train = new Function('E', 'seed', `${TRAIN}; return train(E, seed);`) as (e: unknown, s: number) => Promise<{ weights: number[][]; losses: number[]; big: number }>;

@@ -184,11 +184,38 @@ describe('callbacks', () => {
     expect(last.map((l) => l.name)).toEqual(['0 (Linear)', '1 (ReLU)', '2 (Linear)', '3 (ReLU)', '4 (Linear)']);
     expect(last[0].gradNorm).toBeGreaterThan(0);
     expect(Number.isNaN(last[1].gradNorm)).toBe(true);
-    expect(last[1].dead).toBeGreaterThanOrEqual(0);
+    // A ReLU after a randomly initialised Linear: some units dead, not all; the fraction is only
+    // defined for the ReLU family (NaN for a Linear).
+    expect(last[1].dead).toBeGreaterThan(0);
+    expect(last[1].dead).toBeLessThan(1);
+    expect(Number.isNaN(last[0].dead)).toBe(true);
     // The model's forward methods are restored after training.
     const layers = (s.model as unknown as { namedModules(): [string, object][] }).namedModules().filter(([n]) => n !== '');
     expect(layers.length).toBe(5);
     for (const [, layer] of layers) expect(Object.prototype.hasOwnProperty.call(layer, 'forward')).toBe(false);
+  });
+});
+
+describe('GradientMonitor statistics', () => {
+  it('counts dead ReLU outputs and saturated Tanh outputs exactly', async () => {
+    // Zero weights: each unit's output is its bias for every sample. ReLU units with a negative
+    // bias are dead (2 of 4); Tanh units with |bias| ≥ 3 are saturated (tanh(3) ≈ 0.995; 3 of 4).
+    const model = new nn.Sequential(new nn.Linear(2, 4), new nn.ReLU(), new nn.Linear(4, 4), new nn.Tanh());
+    const [l0, , l2] = [...model] as [E.nn.Linear, unknown, E.nn.Linear];
+    E.noGrad(() => {
+      l0.weight.fill_(0); l0.bias!.copy_(E.tensor([-1, -2, 1, 2]));
+      l2.weight.fill_(0); l2.bias!.copy_(E.tensor([3, -3, 0.5, 4]));
+    });
+    const x = E.randn([8, 2]), y = E.randn([8, 4]);
+    const monitor = new callbacks.GradientMonitor();
+    // lr 0: the weights (and hence the statistics) stay as set.
+    await E.fit(model, { train: [[x, y]], loss: new nn.MSELoss(), optimizer: new optim.SGD(model.parameters(), { lr: 0 }), epochs: 1, callbacks: [monitor], progress: false });
+    const [lin0, relu, lin2, tanh] = monitor.epochs[0];
+    expect(relu.dead).toBe(0.5);
+    expect(tanh.saturated).toBe(0.75);
+    expect(Number.isNaN(relu.saturated) && Number.isNaN(tanh.dead) && Number.isNaN(lin0.dead) && Number.isNaN(lin2.saturated)).toBe(true);
+    // Activation statistics of the ReLU: outputs 0, 0, 1, 2 for every sample.
+    expect(relu.activationMean).toBeCloseTo(0.75, 6);
   });
 });
 

@@ -1,6 +1,9 @@
 /**
  * native.ts — loads the addon and declares the whole native surface in one interface
- * (DESIGN principle 6). Nothing outside lib/ts/ops and lib/ts/tensor.ts should call the binding.
+ * (DESIGN principle 6), with the op-id tables that mirror native/core/ops.h (test/contracts.test.ts
+ * checks both sides are equal). The binding is called only from lib/ts/core/ (the tensor core and
+ * its raw kernel calls), lib/ts/ops/ and lib/ts/optim/fused_host.ts (the optimizers' fused step);
+ * layers, losses, optimizers and the rest of the library reach native code through those.
  *
  * Which binary: `ENTRENA_ADDON` (a path) if set; else the CUDA build `build-cuda/Release/entrena.node`
  * when it exists (the user built it on purpose with `npm run build:cuda`), is newer than the local
@@ -96,8 +99,8 @@ export const addonPath: string = loaded.path;
 
 /**
  * The scratch buffer through which elementwise ops pass their iteration shape and operand strides
- * (layout in native/bindings.cc): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element
- * offset, [1..8] strides.
+ * (layout in native/bindings.cc, written by `setIter` in lib/ts/core/kernels.ts): [0] ndim,
+ * [1..8] shape, operand o at 16 + 16·o: [0] element offset, [1..8] strides.
  */
 const ownScratch = new Float64Array(128);
 export const scratch: Float64Array = native.init(ownScratch, makeError) ?? ownScratch;
@@ -105,13 +108,13 @@ export const scratch: Float64Array = native.init(ownScratch, makeError) ?? ownSc
 export const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
 export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
 
-/** Unary op ids: mirror ENTRENA_UNARY_OPS in native/core/ops.h. */
+/** Unary op ids: mirror ENTRENA_UNARY_OPS in native/core/ops.h (ids of removed ops are not reused). */
 export const UNARY = {
-  identity: 0, neg: 1, abs: 2, exp: 3, log: 4, sqrt: 5, rsqrt: 6, square: 7, sign: 8, sigmoid: 9,
+  neg: 1, abs: 2, exp: 3, log: 4, sqrt: 5, rsqrt: 6, square: 7, sign: 8, sigmoid: 9,
   tanh: 10, relu: 11, leaky_relu: 12, elu: 13, selu: 14, gelu: 15, gelu_tanh: 16, silu: 17, mish: 18,
-  softplus: 19, log1p: 20, expm1: 21, sin: 22, cos: 23, reciprocal: 24, clamp: 25, pow_scalar: 26,
+  softplus: 19, log1p: 20, expm1: 21, sin: 22, cos: 23, reciprocal: 24, clamp: 25,
   floor: 27, ceil: 28, round: 29, add_scalar: 30, mul_scalar: 31, affine: 32, rsub_scalar: 33,
-  rdiv_scalar: 34, rpow_scalar: 35, isnan: 36, isfinite: 37, hardtanh: 38, log_sigmoid: 39,
+  isnan: 36, isfinite: 37, hardtanh: 38, log_sigmoid: 39,
 } as const;
 export type UnaryName = keyof typeof UNARY;
 
@@ -125,5 +128,7 @@ export const BINARY = {
 } as const;
 export type BinaryName = keyof typeof BINARY;
 
+/** Reduction ids: mirror `ReduceOp` in native/core/ops.h. */
 export const REDUCE = { sum: 0, mean: 1, max: 2, min: 3, argmax: 4, argmin: 5, var: 6, prod: 7 } as const;
+/** Index kinds: mirror `IndexKind` in native/core/ops.h (scatter_add there). */
 export const INDEX = { select: 0, add: 1, gather: 2, scatterAdd: 3 } as const;

@@ -6,6 +6,7 @@
 // memory of the backend's own device; sizes and strides are in elements.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include "ops.h"
 #include "status.h"
 #include "view.h"
@@ -74,7 +75,45 @@ inline Status check_batchnorm_args(const BatchNormArgs& a, const char* name) {
   return Status::ok;
 }
 
-enum class OptimKind : int32_t { sgd = 0, adam = 1, adagrad = 2, rmsprop = 3, adamax = 4, nadam = 5 };
+// ---- fused optimizer steps: the contract with lib/ts/optim/fused_host.ts -------------------------
+// Written once, here; fused_host.ts mirrors each list (OptimKind, OptimFlag, OPTIM_SCALAR,
+// OPTIM_STATE, OPTIM_SCALAR_SLOTS; names in camelCase there) and test/contracts.test.ts reads both
+// files and fails on any difference (DESIGN principle 17).
+
+// The kinds: X(name, id).
+#define ENTRENA_OPTIM_KINDS(X) X(sgd, 0) X(adam, 1) X(adagrad, 2) X(rmsprop, 3) X(adamax, 4) X(nadam, 5)
+
+// The host scalars of each kind, by name: X(name, slot), where slot indexes OptimArgs::h (the
+// Float64Array of kOptimScalarSlots that JavaScript passes). Kernels read them by name through
+// OptimHost<kind> below, never by position; what each means is on OptimArgs.
+#define ENTRENA_OPTIM_SCALARS_sgd(X) X(lr, 0) X(momentum, 1) X(dampening, 2) X(weight_decay, 3)
+#define ENTRENA_OPTIM_SCALARS_adam(X)                                                               \
+  X(lr, 0) X(beta1, 1) X(beta2, 2) X(eps, 3) X(weight_decay, 4) X(step_size, 5) X(bias_correction2_sqrt, 6)
+#define ENTRENA_OPTIM_SCALARS_adagrad(X) X(clr, 0) X(weight_decay, 1) X(eps, 2)
+#define ENTRENA_OPTIM_SCALARS_rmsprop(X) X(lr, 0) X(alpha, 1) X(eps, 2) X(weight_decay, 3) X(momentum, 4)
+#define ENTRENA_OPTIM_SCALARS_adamax(X) X(lr, 0) X(beta1, 1) X(beta2, 2) X(eps, 3) X(weight_decay, 4) X(clr, 5)
+#define ENTRENA_OPTIM_SCALARS_nadam(X)                                                              \
+  X(lr, 0) X(beta1, 1) X(beta2, 2) X(eps, 3) X(weight_decay, 4) X(bias_correction2, 5) X(grad_coef, 6)  \
+  X(exp_avg_coef, 7)
+
+// The state tensors of each kind: X(name, k), k = 0, 1, 2 for OptimArgs::state0..state2. Names
+// are PyTorch's state keys (optimizer.state[p]['exp_avg']); the optimizer classes store the
+// tensors under the camelCase twins. Which of them a step needs: optim_states_used.
+#define ENTRENA_OPTIM_STATES_sgd(X) X(momentum_buffer, 0)
+#define ENTRENA_OPTIM_STATES_adam(X) X(exp_avg, 0) X(exp_avg_sq, 1) X(max_exp_avg_sq, 2)
+#define ENTRENA_OPTIM_STATES_adagrad(X) X(sum, 0)
+#define ENTRENA_OPTIM_STATES_rmsprop(X) X(square_avg, 0) X(momentum_buffer, 1) X(grad_avg, 2)
+#define ENTRENA_OPTIM_STATES_adamax(X) X(exp_avg, 0) X(exp_inf, 1)
+#define ENTRENA_OPTIM_STATES_nadam(X) X(exp_avg, 0) X(exp_avg_sq, 1)
+
+// Length of OptimArgs::h: room for the longest kind, and a fixed size for the boundary.
+constexpr int kOptimScalarSlots = 16;
+
+enum class OptimKind : int32_t {
+#define ENTRENA_ENUM(name, id) name = id,
+  ENTRENA_OPTIM_KINDS(ENTRENA_ENUM)
+#undef ENTRENA_ENUM
+};
 
 // OptimArgs::flags bits (one meaning each, shared by all kinds; a kind ignores bits it does not use).
 enum OptimFlag : int32_t {
@@ -97,59 +136,130 @@ struct OptimArgs {
   // host scalars below rounded once to that dtype. g is the gradient; "g += wd·p" is applied
   // to a local copy, never written back to grad. Step-dependent scalars (bias corrections,
   // decayed learning rates, NAdam's μ products) are computed on the host
-  // (lib/ts/optim/fused_host.ts) with step = the 1-based number of this step.
+  // (lib/ts/optim/fused_host.ts) with step = the 1-based number of this step. The scalars are
+  // named below as in ENTRENA_OPTIM_SCALARS_<kind> (their slots in h are listed there), the
+  // states as in ENTRENA_OPTIM_STATES_<kind>.
   //
-  // kind = sgd (torch/optim/sgd.py): state0 = momentum_buffer (when h[1] ≠ 0)
-  //   h[0] lr, h[1] momentum, h[2] dampening, h[3] weight_decay; flags kOptimNesterov, kOptimFirstStep
+  // kind = sgd (torch/optim/sgd.py): state0 = momentum_buffer (when momentum ≠ 0)
+  //   lr, momentum, dampening, weight_decay; flags kOptimNesterov, kOptimFirstStep
   //   g += wd·p;  if momentum ≠ 0: buf = first ? g : momentum·buf + (1 − dampening)·g;
   //   d = nesterov ? g + momentum·buf : buf;  (momentum = 0: d = g);  p −= lr·d
   // kind = adam (torch/optim/adam.py, adamw.py; Kingma & Ba 2014, Loshchilov & Hutter 2017):
   //   state0 = exp_avg, state1 = exp_avg_sq, state2 = max_exp_avg_sq (amsgrad)
-  //   h[0] lr, h[1] beta1, h[2] beta2, h[3] eps, h[4] weight_decay,
-  //   h[5] step_size = lr/(1 − beta1^step), h[6] bias_correction2_sqrt = sqrt(1 − beta2^step);
-  //   flags kOptimAmsgrad, kOptimDecoupled
+  //   lr, beta1, beta2, eps, weight_decay, step_size = lr/(1 − beta1^step),
+  //   bias_correction2_sqrt = sqrt(1 − beta2^step); flags kOptimAmsgrad, kOptimDecoupled
   //   decoupled ? p ·= 1 − lr·wd : g += wd·p;  m = beta1·m + (1 − beta1)·g;  v = beta2·v + (1 − beta2)·g·g
-  //   amsgrad: vmax = max(vmax, v), v̂ = vmax, else v̂ = v;  denom = sqrt(v̂)/h[6] + eps;  p −= h[5]·m/denom
+  //   amsgrad: vmax = max(vmax, v), v̂ = vmax, else v̂ = v;  denom = sqrt(v̂)/bias_correction2_sqrt + eps;
+  //   p −= step_size·m/denom
   // kind = adagrad (torch/optim/adagrad.py; Duchi et al. 2011): state0 = sum
-  //   h[0] clr = lr/(1 + (step − 1)·lr_decay), h[1] weight_decay, h[2] eps
+  //   clr = lr/(1 + (step − 1)·lr_decay), weight_decay, eps
   //   g += wd·p;  sum += g·g;  p −= clr·g/(sqrt(sum) + eps)
   // kind = rmsprop (torch/optim/rmsprop.py; Hinton's lecture 6e, Graves 2013 for centred):
-  //   state0 = square_avg, state1 = momentum_buffer (when h[4] > 0), state2 = grad_avg (centred)
-  //   h[0] lr, h[1] alpha, h[2] eps, h[3] weight_decay, h[4] momentum; flags kOptimCentered
+  //   state0 = square_avg, state1 = momentum_buffer (when momentum > 0), state2 = grad_avg (centred)
+  //   lr, alpha, eps, weight_decay, momentum; flags kOptimCentered
   //   g += wd·p;  sq = alpha·sq + (1 − alpha)·g·g;  centred: ga = alpha·ga + (1 − alpha)·g,
   //   avg = sqrt(sq − ga·ga) + eps, else avg = sqrt(sq) + eps;
   //   momentum > 0: buf = momentum·buf + g/avg, p −= lr·buf;  else p −= lr·g/avg
   // kind = adamax (torch/optim/adamax.py; Kingma & Ba 2014 §7.1): state0 = exp_avg, state1 = exp_inf
-  //   h[0] lr, h[1] beta1, h[2] beta2, h[3] eps, h[4] weight_decay, h[5] clr = lr/(1 − beta1^step)
+  //   lr, beta1, beta2, eps, weight_decay, clr = lr/(1 − beta1^step)
   //   g += wd·p;  m = beta1·m + (1 − beta1)·g;  u = max(beta2·u, |g| + eps) (NaN propagates);  p −= clr·m/u
   // kind = nadam (torch/optim/nadam.py of PyTorch ≥ 2.0 — 1.13's _single_tensor_nadam multiplied
   //   μ_t into mu_product_next twice, pytorch/pytorch#92699; 1.13's foreach path was already right;
   //   Dozat 2016): state0 = exp_avg, state1 = exp_avg_sq
-  //   h[0] lr, h[1] beta1, h[2] beta2, h[3] eps, h[4] weight_decay,
-  //   h[5] bias_correction2 = 1 − beta2^step,
-  //   h[6] grad coefficient = lr·(1 − μ_t)/(1 − Π_{i≤t} μ_i),
-  //   h[7] exp_avg coefficient = lr·μ_{t+1}/(1 − Π_{i≤t} μ_i · μ_{t+1}),
+  //   lr, beta1, beta2, eps, weight_decay, bias_correction2 = 1 − beta2^step,
+  //   grad_coef = lr·(1 − μ_t)/(1 − Π_{i≤t} μ_i),
+  //   exp_avg_coef = lr·μ_{t+1}/(1 − Π_{i≤t} μ_i · μ_{t+1}),
   //   with μ_t = beta1·(1 − 0.5·0.96^(t·momentum_decay)); the product Π lives on the host.
   //   g += wd·p;  m = beta1·m + (1 − beta1)·g;  v = beta2·v + (1 − beta2)·g·g;
-  //   denom = sqrt(v/h[5]) + eps;  p −= h[6]·g/denom;  p −= h[7]·m/denom
+  //   denom = sqrt(v/bias_correction2) + eps;  p −= grad_coef·g/denom;  p −= exp_avg_coef·m/denom
   OptimKind kind;
   DType dtype;
   int64_t count;
   void* const* param; const void* const* grad;
   void* const* state0; void* const* state1; void* const* state2;
   const int64_t* sizes;
-  double h[16];
+  double h[kOptimScalarSlots];  // the host scalars of `kind`: read them with OptimHost<kind>::read
   int32_t flags;
 };
+
+// OptimHost<K>: the host scalars of kind K by name (one double per entry of
+// ENTRENA_OPTIM_SCALARS_<K>), read from OptimArgs::h. E.g. OptimHost<OptimKind::adam>::read(a.h).step_size.
+template <OptimKind K> struct OptimHost;
+#define ENTRENA_OPTIM_FIELD(name, slot) double name;
+#define ENTRENA_OPTIM_READ(name, slot) s.name = h[slot];
+#define ENTRENA_OPTIM_HOST(kind, id)                                                                \
+  template <> struct OptimHost<OptimKind::kind> {                                                   \
+    ENTRENA_OPTIM_SCALARS_##kind(ENTRENA_OPTIM_FIELD)                                               \
+    static OptimHost read(const double* h) {                                                        \
+      OptimHost s{};                                                                                \
+      ENTRENA_OPTIM_SCALARS_##kind(ENTRENA_OPTIM_READ) return s;                                    \
+    }                                                                                               \
+  };
+ENTRENA_OPTIM_KINDS(ENTRENA_OPTIM_HOST)
+#undef ENTRENA_OPTIM_HOST
+#undef ENTRENA_OPTIM_READ
+#undef ENTRENA_OPTIM_FIELD
+
+// Compile-time checks of the lists: every slot in range, none used twice within a kind.
+constexpr bool optim_slots_ok(std::initializer_list<int> slots, int limit) {
+  for (const int* a = slots.begin(); a != slots.end(); ++a) {
+    if (*a < 0 || *a >= limit) return false;
+    for (const int* b = slots.begin(); b != a; ++b)
+      if (*a == *b) return false;
+  }
+  return true;
+}
+#define ENTRENA_OPTIM_SLOT(name, slot) slot,
+#define ENTRENA_OPTIM_CHECK(kind, id)                                                               \
+  static_assert(optim_slots_ok({ENTRENA_OPTIM_SCALARS_##kind(ENTRENA_OPTIM_SLOT)}, kOptimScalarSlots), \
+                "ENTRENA_OPTIM_SCALARS_" #kind ": a slot is out of range or used twice");           \
+  static_assert(optim_slots_ok({ENTRENA_OPTIM_STATES_##kind(ENTRENA_OPTIM_SLOT)}, 3),                \
+                "ENTRENA_OPTIM_STATES_" #kind ": a state index is out of range or used twice");
+ENTRENA_OPTIM_KINDS(ENTRENA_OPTIM_CHECK)
+#undef ENTRENA_OPTIM_CHECK
+#undef ENTRENA_OPTIM_SLOT
+
+// Whether `kind` names an OptimKind (for values that come from JavaScript).
+inline bool optim_kind_valid(int64_t kind) {
+  switch (kind) {
+#define ENTRENA_CASE(name, id) case id:
+    ENTRENA_OPTIM_KINDS(ENTRENA_CASE)
+#undef ENTRENA_CASE
+    return true;
+  }
+  return false;
+}
+
+inline const char* optim_kind_name(OptimKind k) {
+  switch (k) {
+#define ENTRENA_CASE(name, id) case OptimKind::name: return #name;
+    ENTRENA_OPTIM_KINDS(ENTRENA_CASE)
+#undef ENTRENA_CASE
+  }
+  return "?";
+}
+
+// The name of state `s` (0..2) of `kind` (ENTRENA_OPTIM_STATES_<kind>), or "unused".
+inline const char* optim_state_name(OptimKind kind, int s) {
+  switch (kind) {
+#define ENTRENA_STATE(name, k) if (s == k) return #name;
+#define ENTRENA_CASE(name, id) case OptimKind::name: { ENTRENA_OPTIM_STATES_##name(ENTRENA_STATE) break; }
+    ENTRENA_OPTIM_KINDS(ENTRENA_CASE)
+#undef ENTRENA_CASE
+#undef ENTRENA_STATE
+  }
+  return "unused";
+}
 
 // Which of state0/1/2 an update reads and writes (bit s = state s), from kind, flags and h[].
 // The binding and every backend use it to validate before running the kernel.
 inline int optim_states_used(OptimKind kind, int32_t flags, const double* h) {
   switch (kind) {
-    case OptimKind::sgd: return h[1] != 0 ? 1 : 0;
+    case OptimKind::sgd: return OptimHost<OptimKind::sgd>::read(h).momentum != 0 ? 1 : 0;
     case OptimKind::adam: return (flags & kOptimAmsgrad) ? 7 : 3;
     case OptimKind::adagrad: return 1;
-    case OptimKind::rmsprop: return 1 | (h[4] > 0 ? 2 : 0) | ((flags & kOptimCentered) ? 4 : 0);
+    case OptimKind::rmsprop:
+      return 1 | (OptimHost<OptimKind::rmsprop>::read(h).momentum > 0 ? 2 : 0) | ((flags & kOptimCentered) ? 4 : 0);
     case OptimKind::adamax: return 3;
     case OptimKind::nadam: return 3;
   }

@@ -7,7 +7,10 @@
 // Derivative functors (`*_backward`) take the incoming gradient as `a` and the saved input (or
 // output, where the rule is cheaper in it) as `b`.
 //
-// The numbering of each enum is part of the boundary: lib/ts/native.ts mirrors it.
+// The numbering of each enum is part of the boundary: lib/ts/native.ts mirrors it, and
+// test/contracts.test.ts reads both files and fails on any difference. Ids of removed ops are not
+// reused (unary 0, 26, 34, 35 were identity, pow_scalar, rdiv_scalar, rpow_scalar), so a stale
+// caller gets "unknown unary op", never a different op.
 #pragma once
 #include <cmath>
 #include "view.h"
@@ -19,7 +22,6 @@ namespace entrena {
 // Softplus: (1/β)·log(1+exp(β·a)), linear above the threshold, as torch.nn.Softplus.
 // SELU constants are those of Klambauer et al. 2017 (and torch).
 #define ENTRENA_UNARY_OPS(X)                                                                      \
-  X(identity, 0, a)                                                                               \
   X(neg, 1, -a)                                                                                   \
   X(abs, 2, (a < T(0) ? -a : a))                                                                  \
   X(exp, 3, std::exp(a))                                                                          \
@@ -47,7 +49,6 @@ namespace entrena {
   X(cos, 23, std::cos(a))                                                                         \
   X(reciprocal, 24, T(1) / a)                                                                     \
   X(clamp, 25, clamp_(a, T(p0), T(p1)))                                                           \
-  X(pow_scalar, 26, pow_(a, T(p0)))                                                               \
   X(floor, 27, std::floor(a))                                                                     \
   X(ceil, 28, std::ceil(a))                                                                       \
   X(round, 29, std::nearbyint(a))                                                                 \
@@ -55,8 +56,6 @@ namespace entrena {
   X(mul_scalar, 31, a * T(p0))                                                                    \
   X(affine, 32, a * T(p0) + T(p1))                                                                \
   X(rsub_scalar, 33, T(p0) - a)                                                                   \
-  X(rdiv_scalar, 34, T(p0) / a)                                                                   \
-  X(rpow_scalar, 35, pow_(T(p0), a))                                                              \
   X(isnan, 36, (a != a ? T(1) : T(0)))                                                            \
   X(isfinite, 37, (a - a == a - a ? T(1) : T(0)))                                                 \
   X(hardtanh, 38, clamp_(a, T(p0), T(p1)))                                                        \
@@ -109,6 +108,10 @@ enum class BinaryOp : int32_t {
 
 // Reductions over the middle axis of a contiguous [outer, n, inner] array.
 enum class ReduceOp : int32_t { sum = 0, mean = 1, max = 2, min = 3, argmax = 4, argmin = 5, var = 6, prod = 7 };
+
+// Indexing along the middle axis of contiguous [outer, n, inner] (the binding's `index` entry):
+// select and gather read src into out; add and scatter_add accumulate src into dst.
+enum class IndexKind : int32_t { select = 0, add = 1, gather = 2, scatter_add = 3 };
 
 // ---- scalar helpers used by the functors (host and device) --------------------------------------
 template <typename T> ENTRENA_HD T sigmoid_(T a) {

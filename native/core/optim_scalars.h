@@ -1,7 +1,8 @@
 // optim_scalars.h — the host side of a fused optimizer step shared by every backend: the argument
-// checks, and the host scalars rounded to the parameter dtype once per call. Shared by native/cpu/optim.cc and native/cuda/optim.cu so that both devices
-// round the step's constants identically (the h[] layout of each kind is documented on OptimArgs
-// in backend.h).
+// checks, and the host scalars rounded to the parameter dtype once per call. Shared by
+// native/cpu/optim.cc and native/cuda/optim.cu so that both devices round the step's constants
+// identically. The named host scalars of each kind (ENTRENA_OPTIM_SCALARS_<kind>, read through
+// OptimHost<kind>) and their meaning are declared once, with OptimArgs in backend.h.
 #pragma once
 #include "backend.h"
 
@@ -18,52 +19,53 @@ template <typename T> struct Scalars {
 };
 
 template <typename T> Scalars<T> make_scalars(const OptimArgs& a) {
-  const double* h = a.h;
   Scalars<T> s{};
   switch (a.kind) {
-    case OptimKind::sgd:
-      s.lr = T(h[0]); s.neg_lr = T(-h[0]); s.momentum = T(h[1]); s.one_minus_dampening = T(1 - h[2]); s.wd = T(h[3]);
+    case OptimKind::sgd: {
+      const auto h = OptimHost<OptimKind::sgd>::read(a.h);
+      s.lr = T(h.lr); s.neg_lr = T(-h.lr); s.momentum = T(h.momentum); s.one_minus_dampening = T(1 - h.dampening);
+      s.wd = T(h.weight_decay);
       break;
-    case OptimKind::adam:
-      s.beta1 = T(h[1]); s.one_minus_beta1 = T(1 - h[1]); s.beta2 = T(h[2]); s.one_minus_beta2 = T(1 - h[2]);
-      s.eps = T(h[3]); s.wd = T(h[4]); s.neg_step_size = T(-h[5]); s.bc2_sqrt = T(h[6]);
-      s.decay_factor = T(1 - h[0] * h[4]);  // AdamW: param.mul_(1 - lr * weight_decay)
+    }
+    case OptimKind::adam: {
+      const auto h = OptimHost<OptimKind::adam>::read(a.h);
+      s.beta1 = T(h.beta1); s.one_minus_beta1 = T(1 - h.beta1); s.beta2 = T(h.beta2); s.one_minus_beta2 = T(1 - h.beta2);
+      s.eps = T(h.eps); s.wd = T(h.weight_decay); s.neg_step_size = T(-h.step_size); s.bc2_sqrt = T(h.bias_correction2_sqrt);
+      s.decay_factor = T(1 - h.lr * h.weight_decay);  // AdamW: param.mul_(1 - lr * weight_decay)
       break;
-    case OptimKind::adagrad:
-      s.neg_clr = T(-h[0]); s.wd = T(h[1]); s.eps = T(h[2]);
+    }
+    case OptimKind::adagrad: {
+      const auto h = OptimHost<OptimKind::adagrad>::read(a.h);
+      s.neg_clr = T(-h.clr); s.wd = T(h.weight_decay); s.eps = T(h.eps);
       break;
-    case OptimKind::rmsprop:
-      s.neg_lr = T(-h[0]); s.alpha = T(h[1]); s.one_minus_alpha = T(1 - h[1]); s.eps = T(h[2]); s.wd = T(h[3]);
-      s.momentum = T(h[4]);
+    }
+    case OptimKind::rmsprop: {
+      const auto h = OptimHost<OptimKind::rmsprop>::read(a.h);
+      s.neg_lr = T(-h.lr); s.alpha = T(h.alpha); s.one_minus_alpha = T(1 - h.alpha); s.eps = T(h.eps); s.wd = T(h.weight_decay);
+      s.momentum = T(h.momentum);
       break;
-    case OptimKind::adamax:
-      s.beta1 = T(h[1]); s.one_minus_beta1 = T(1 - h[1]); s.beta2 = T(h[2]); s.eps = T(h[3]); s.wd = T(h[4]);
-      s.neg_clr = T(-h[5]);
+    }
+    case OptimKind::adamax: {
+      const auto h = OptimHost<OptimKind::adamax>::read(a.h);
+      s.beta1 = T(h.beta1); s.one_minus_beta1 = T(1 - h.beta1); s.beta2 = T(h.beta2); s.eps = T(h.eps); s.wd = T(h.weight_decay);
+      s.neg_clr = T(-h.clr);
       break;
-    case OptimKind::nadam:
-      s.beta1 = T(h[1]); s.one_minus_beta1 = T(1 - h[1]); s.beta2 = T(h[2]); s.one_minus_beta2 = T(1 - h[2]);
-      s.eps = T(h[3]); s.wd = T(h[4]); s.bc2 = T(h[5]); s.neg_grad_coef = T(-h[6]); s.neg_avg_coef = T(-h[7]);
+    }
+    case OptimKind::nadam: {
+      const auto h = OptimHost<OptimKind::nadam>::read(a.h);
+      s.beta1 = T(h.beta1); s.one_minus_beta1 = T(1 - h.beta1); s.beta2 = T(h.beta2); s.one_minus_beta2 = T(1 - h.beta2);
+      s.eps = T(h.eps); s.wd = T(h.weight_decay); s.bc2 = T(h.bias_correction2); s.neg_grad_coef = T(-h.grad_coef);
+      s.neg_avg_coef = T(-h.exp_avg_coef);
       break;
+    }
   }
   return s;
-}
-
-inline const char* optim_kind_name(OptimKind k) {
-  switch (k) {
-    case OptimKind::sgd: return "sgd";
-    case OptimKind::adam: return "adam";
-    case OptimKind::adagrad: return "adagrad";
-    case OptimKind::rmsprop: return "rmsprop";
-    case OptimKind::adamax: return "adamax";
-    case OptimKind::nadam: return "nadam";
-  }
-  return "?";
 }
 
 // The checks every backend's optim_step makes before touching memory: a known kind, a floating
 // dtype, the pointer arrays, and every state the kind and flags use (optim_states_used).
 inline Status check_optim_args(const OptimArgs& a) {
-  if (static_cast<int32_t>(a.kind) < 0 || static_cast<int32_t>(a.kind) > 5)
+  if (!optim_kind_valid(static_cast<int32_t>(a.kind)))
     return set_error(Status::invalid_argument, "optim_step: unknown optimizer kind %d", static_cast<int>(a.kind));
   if (a.dtype != DType::f32 && a.dtype != DType::f64)
     return set_error(Status::dtype, "optim_step: parameters must be float32 or float64, got %s", dtype_name(a.dtype));
@@ -79,8 +81,8 @@ inline Status check_optim_args(const OptimArgs& a) {
       return set_error(Status::invalid_argument, "optim_step: tensor %lld has no parameter or gradient memory", static_cast<long long>(i));
     for (int k = 0; k < 3; ++k)
       if ((used >> k & 1) && (!states[k] || !states[k][i]))
-        return set_error(Status::invalid_argument, "optim_step (%s): tensor %lld needs state%d, which is missing", optim_kind_name(a.kind),
-                         static_cast<long long>(i), k);
+        return set_error(Status::invalid_argument, "optim_step (%s): tensor %lld needs state%d (%s), which is missing",
+                         optim_kind_name(a.kind), static_cast<long long>(i), k, optim_state_name(a.kind, k));
   }
   return Status::ok;
 }

@@ -1,11 +1,11 @@
 // optim.cc — the fused CPU optimizer step: one call updates every parameter tensor of one dtype.
 //
 // What it is: the per-element update rules of SGD, Adam/AdamW, Adagrad, RMSprop, Adamax and NAdam
-// exactly as PyTorch's torch/optim/*.py `_single_tensor_*` functions write them (the formulas, h[]
-// layouts and flags are documented once, on OptimArgs in core/backend.h). What it is not: the
-// optimizer classes — hyper-parameter validation, parameter groups, lazy state and the
-// step-dependent scalars (bias corrections etc.) live in TypeScript (lib/ts/optim/fused_host.ts
-// computes h[]); state tensors arrive allocated and initialised.
+// exactly as PyTorch's torch/optim/*.py `_single_tensor_*` functions write them (the formulas, the
+// named host scalars of each kind and the flags are documented once, on OptimArgs in
+// core/backend.h). What it is not: the optimizer classes — hyper-parameter validation, parameter
+// groups, lazy state and the step-dependent scalars (bias corrections etc.) live in TypeScript
+// (lib/ts/optim/fused_host.ts computes the scalars); state tensors arrive allocated and initialised.
 //
 // Numerics: arithmetic runs in the parameter dtype (as PyTorch's CPU kernels do for float32), with
 // every host scalar rounded once to that dtype, and the operations in PyTorch's order
@@ -164,7 +164,7 @@ void run_piece(const OptimArgs& a, const Scalars<T>& s, int64_t i, int64_t off, 
   const int f = a.flags;
   switch (a.kind) {
     case OptimKind::sgd: {
-      const bool mom = a.h[1] != 0, nest = f & kOptimNesterov, first = f & kOptimFirstStep;
+      const bool mom = OptimHost<OptimKind::sgd>::read(a.h).momentum != 0, nest = f & kOptimNesterov, first = f & kOptimFirstStep;
 #define ENTRENA_SGD(W, M, N, F) if (wd == W && mom == M && nest == N && first == F) return sgd_piece<T, W, M, N, F>(p, g, s0, n, s);
       ENTRENA_SGD(false, false, false, false) ENTRENA_SGD(true, false, false, false)
       ENTRENA_SGD(false, false, true, false) ENTRENA_SGD(true, false, true, false)
@@ -186,7 +186,7 @@ void run_piece(const OptimArgs& a, const Scalars<T>& s, int64_t i, int64_t off, 
     case OptimKind::adagrad:
       return wd ? adagrad_piece<T, true>(p, g, s0, n, s) : adagrad_piece<T, false>(p, g, s0, n, s);
     case OptimKind::rmsprop: {
-      const bool mom = a.h[4] > 0, cen = f & kOptimCentered;
+      const bool mom = OptimHost<OptimKind::rmsprop>::read(a.h).momentum > 0, cen = f & kOptimCentered;
 #define ENTRENA_RMS(W, M, C) if (wd == W && mom == M && cen == C) return rmsprop_piece<T, W, M, C>(p, g, s0, s1, s2, n, s);
       ENTRENA_RMS(false, false, false) ENTRENA_RMS(true, false, false) ENTRENA_RMS(false, true, false)
       ENTRENA_RMS(true, true, false) ENTRENA_RMS(false, false, true) ENTRENA_RMS(true, false, true)

@@ -2,8 +2,8 @@
 //
 // What it is: the CUDA twin of native/cpu/optim.cc — the per-element update rules of SGD,
 // Adam/AdamW, Adagrad, RMSprop, Adamax and NAdam as PyTorch's torch/optim/*.py `_single_tensor_*`
-// functions write them. Formulas, h[] layouts, flags and which states each kind uses are
-// documented once, on OptimArgs in core/backend.h; lib/ts/optim/fused_host.ts computes h[].
+// functions write them. Formulas, named host scalars, flags and which states each kind uses are
+// documented once, on OptimArgs in core/backend.h; lib/ts/optim/fused_host.ts computes the scalars.
 //
 // Shape legend: `count` tensors; tensor i is sizes[i] contiguous elements of param, grad and the
 // states it uses (state0..2, each the param's dtype). The pointer arrays of OptimArgs are HOST
@@ -254,7 +254,9 @@ Status step(const OptimArgs& a) {
   o.decoupled = f & kOptimDecoupled;
   o.amsgrad = f & kOptimAmsgrad;
   o.centered = f & kOptimCentered;
-  o.momentum = a.kind == OptimKind::sgd ? a.h[1] != 0 : a.kind == OptimKind::rmsprop ? a.h[4] > 0 : false;
+  o.momentum = a.kind == OptimKind::sgd       ? OptimHost<OptimKind::sgd>::read(a.h).momentum != 0
+               : a.kind == OptimKind::rmsprop ? OptimHost<OptimKind::rmsprop>::read(a.h).momentum > 0
+                                              : false;
   Table tab{};
   int n = 0;
   int64_t acc = 0;

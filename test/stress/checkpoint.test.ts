@@ -1,15 +1,19 @@
 // checkpoint.test.ts (stress) — checkpoint durability at length: 40 SIGKILLs at random points of a
 // save loop, ENOSPC on a tiny tmpfs at several fill levels, and resume-after-kill compared bit for
 // bit with the uninterrupted run at several crash points (first batch, mid-epoch, last epoch).
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../../lib/ts/index.js';
-import { distReady, killRounds, resumeMatches, tinyTmpfs } from './checkpoint_harness.js';
+import { requireDist } from '../helpers/dist.js';
+import { killRounds, resumeMatches, tinyTmpfs } from './checkpoint_harness.js';
 
 const KILLS = Number(process.env.ENTRENA_STRESS_KILLS ?? 40);
 
-describe.skipIf(!distReady)('checkpoint durability (stress)', () => {
+describe('checkpoint durability (stress)', () => {
+  // The child processes run dist/ (compiled by the globalSetup); missing or stale, it fails this
+  // suite (never skips it).
+  beforeAll(() => { requireDist(); });
   it(`${KILLS} SIGKILLs during saves: every checkpoint left behind loads and is intact`, async () => {
     const r = await killRounds(KILLS, 7);
     console.log(`checkpoint kills: ${r.epochs.length}/${KILLS} survived intact (epochs found: ${r.epochs.join(', ')}); ${r.leftovers} temporary file(s) left by interrupted writes`);

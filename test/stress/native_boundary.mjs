@@ -210,7 +210,22 @@ const OVERFLOW = {
     // A stride of 2^62 with two elements: (shape - 1) · stride overflows the span check.
     scratch.fill(0); scratch[0] = 1; scratch[1] = 5;
     for (const o of [0, 1]) { scratch[16 + 16 * o] = 0; scratch[16 + 16 * o + 1] = 2 ** 62; }
-    native.unary(0, 0, native.alloc(0, 64), native.alloc(0, 64), 0, 0);
+    native.unary(1, 0, native.alloc(0, 64), native.alloc(0, 64), 0, 0);  // 1: neg
+  },
+  // Batch norm's n·c·l = 2^64 wraps to 0 the same way; the per-channel arrays (c elements) are
+  // null or hold the one channel, so only the [n, c, l] extent check stands between the call and
+  // a kernel that walks 2^64 elements of 64-byte buffers.
+  batchnormForward: () => {
+    const h = () => native.alloc(0, 64);
+    native.batchnormForward(0, 2 ** 32, 1, 2 ** 32, 1e-5, 0.1, true, h(), 0, h(), 0, null, null, null, null, null, null);
+  },
+  batchnormForwardChannels: () => {
+    const h = () => native.alloc(0, 64);
+    native.batchnormForward(0, 2 ** 31, 2 ** 33, 1, 1e-5, 0.1, true, h(), 0, h(), 0, null, null, null, null, null, null);
+  },
+  batchnormBackward: () => {
+    const h = () => native.alloc(0, 64);
+    native.batchnormBackward(0, 2 ** 32, 1, 2 ** 32, 1e-5, true, h(), 0, h(), 0, null, h(), h(), null, null, h(), 0, null, null);
   },
 };
 

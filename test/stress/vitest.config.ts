@@ -10,6 +10,9 @@ export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     include: ['test/stress/**/*.test.ts'],
+    // Several of these suites run the compiled dist/ in child processes: compile it first when a
+    // lib/ts file is newer (a compile error fails the run).
+    globalSetup: ['test/helpers/build_dist.ts'],
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',

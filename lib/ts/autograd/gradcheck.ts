@@ -4,7 +4,7 @@
  * |J_analytic[k, j] − J_numeric[k, j]| ≤ atol + rtol · |J_numeric[k, j]|.
  */
 import { ArgumentError, EntrenaError, describe } from '../errors.js';
-import { native } from '../native.js';
+import { writeHost } from '../core/kernels.js';
 import { Tensor } from '../tensor.js';
 import { noGrad } from './engine.js';
 import { tensor } from '../ops/creation.js';
@@ -12,7 +12,7 @@ import { tensor } from '../ops/creation.js';
 export interface GradcheckOptions { eps?: number; atol?: number; rtol?: number }
 
 function write(t: Tensor, values: Float64Array): void {
-  native.write(t.storage.handle, t.offset * 8, values);
+  writeHost(t, values);
 }
 
 /**

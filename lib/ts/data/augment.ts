@@ -17,6 +17,7 @@
  * images or GPU batches would want a native kernel (on CUDA a host round trip is paid). Noise and
  * brightness are tensor ops and stay on the batch's device.
  */
+import { checkNumber, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
 import { rand, randn, tensor } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -33,7 +34,7 @@ function checkBatch(batch: unknown, where: string): Layout {
   if (batch.dtype === 'int32') throw new DTypeError(`${where}: expected a float32 or float64 batch, received int32; cast it first`);
   if (batch.ndim === 4) return { n: batch.shape[0], c: batch.shape[1], h: batch.shape[2], w: batch.shape[3] };
   if (batch.ndim === 3) return { n: batch.shape[0], c: 1, h: batch.shape[1], w: batch.shape[2] };
-  throw new ShapeError(`${where}: expected a batch of shape [N, C, H, W] or [N, H, W], received [${batch.shape.join(', ')}]`);
+  throw new ShapeError(`${where}: expected a batch of shape [N, C, H, W] or [N, H, W], received ${shapeStr(batch.shape)}`);
 }
 
 function checkOptions(options: unknown, where: string): number | undefined {
@@ -51,11 +52,6 @@ function uniforms(n: number): Float64Array {
   return v;
 }
 
-function checkNumber(v: unknown, name: string, where: string, min: number, inclusive = true): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || (inclusive ? v < min : v <= min))
-    throw new ArgumentError(`${where}: expected ${name} to be a finite number ${inclusive ? '≥' : '>'} ${min}, received ${describe(v)}`);
-  return v;
-}
 
 function fromValues(values: Float32Array | Float64Array, like: Tensor): Tensor {
   return tensor(values, { shape: like.shape.slice(), dtype: like.dtype, device: like.device });
@@ -70,8 +66,7 @@ function fromValues(values: Float32Array | Float64Array, like: Tensor): Tensor {
  */
 export function randomHorizontalFlip(options: { p?: number } = {}): Transform {
   const where = 'randomHorizontalFlip';
-  const p = options.p ?? 0.5;
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ArgumentError(`${where}: expected p to be a probability in [0, 1], received ${describe(p)}`);
+  const p = checkNumber(options.p ?? 0.5, where, 'p', { min: 0, max: 1 });
   return (batch, opts) => {
     const { n, c, h, w } = checkBatch(batch, where);
     const u = withSeed(checkOptions(opts, where), () => uniforms(n));
@@ -130,6 +125,21 @@ function warp(batch: Tensor, layout: Layout, m: Float64Array, fill: number): Ten
   return fromValues(out, batch);
 }
 
+/**
+ * A transform that warps each sample with the 2×2 matrix (output offset → input offset, row-major)
+ * that `matrixOf` gives for the sample's uniform draw u ∈ [0, 1).
+ */
+function randomWarp(where: string, fill: unknown, matrixOf: (u: number) => [number, number, number, number]): Transform {
+  const f = checkNumber(fill ?? 0, where, 'fill');
+  return (batch, opts) => {
+    const layout = checkBatch(batch, where);
+    const u = withSeed(checkOptions(opts, where), () => uniforms(layout.n));
+    const m = new Float64Array(4 * layout.n);
+    for (let i = 0; i < layout.n; i++) m.set(matrixOf(u[i]), 4 * i);
+    return warp(batch, layout, m, f);
+  };
+}
+
 function checkRange(v: unknown, name: string, where: string): [number, number] {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return [-v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number' && Number.isFinite(e)) && v[0] <= v[1]) return [v[0], v[1]];
@@ -147,20 +157,12 @@ export function randomRotation(options: { degrees: number | [number, number]; fi
   const where = 'randomRotation';
   if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { degrees }, received ${describe(options)}`);
   const [lo, hi] = checkRange(options.degrees, 'degrees', where);
-  const fill = options.fill ?? 0;
-  if (typeof fill !== 'number') throw new ArgumentError(`${where}: expected fill to be a number, received ${describe(fill)}`);
-  return (batch, opts) => {
-    const layout = checkBatch(batch, where);
-    const u = withSeed(checkOptions(opts, where), () => uniforms(layout.n));
-    const m = new Float64Array(4 * layout.n);
-    for (let i = 0; i < layout.n; i++) {
-      const t = ((lo + u[i] * (hi - lo)) * Math.PI) / 180;
-      // Output offset → input offset: the inverse rotation, in image coordinates (y pointing down).
-      const cs = Math.cos(t), sn = Math.sin(t);
-      m[4 * i] = cs; m[4 * i + 1] = -sn; m[4 * i + 2] = sn; m[4 * i + 3] = cs;
-    }
-    return warp(batch, layout, m, fill);
-  };
+  return randomWarp(where, options.fill, (u) => {
+    const t = ((lo + u * (hi - lo)) * Math.PI) / 180;
+    // Output offset → input offset: the inverse rotation, in image coordinates (y pointing down).
+    const cs = Math.cos(t), sn = Math.sin(t);
+    return [cs, -sn, sn, cs];
+  });
 }
 
 /**
@@ -172,21 +174,13 @@ export function randomRotation(options: { degrees: number | [number, number]; fi
 export function randomScale(options: { min: number; max: number; fill?: number }): Transform {
   const where = 'randomScale';
   if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { min, max }, received ${describe(options)}`);
-  const min = checkNumber(options.min, 'min', where, 0, false);
-  const max = checkNumber(options.max, 'max', where, 0, false);
+  const min = checkNumber(options.min, where, 'min', { min: 0, minExclusive: true, finite: true });
+  const max = checkNumber(options.max, where, 'max', { min: 0, minExclusive: true, finite: true });
   if (min > max) throw new ArgumentError(`${where}: expected min ≤ max, received min ${min} and max ${max}`);
-  const fill = options.fill ?? 0;
-  if (typeof fill !== 'number') throw new ArgumentError(`${where}: expected fill to be a number, received ${describe(fill)}`);
-  return (batch, opts) => {
-    const layout = checkBatch(batch, where);
-    const u = withSeed(checkOptions(opts, where), () => uniforms(layout.n));
-    const m = new Float64Array(4 * layout.n);
-    for (let i = 0; i < layout.n; i++) {
-      const s = min + u[i] * (max - min);
-      m[4 * i] = 1 / s; m[4 * i + 3] = 1 / s;
-    }
-    return warp(batch, layout, m, fill);
-  };
+  return randomWarp(where, options.fill, (u) => {
+    const s = min + u * (max - min);
+    return [1 / s, 0, 0, 1 / s];
+  });
 }
 
 /**
@@ -197,7 +191,7 @@ export function randomScale(options: { min: number; max: number; fill?: number }
 export function randomNoise(options: { std: number }): Transform {
   const where = 'randomNoise';
   if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { std }, received ${describe(options)}`);
-  const std = checkNumber(options.std, 'std', where, 0);
+  const std = checkNumber(options.std, where, 'std', { min: 0, finite: true });
   return (batch, opts) => {
     checkBatch(batch, where);
     const seed = checkOptions(opts, where);
@@ -214,7 +208,7 @@ export function randomNoise(options: { std: number }): Transform {
 export function randomBrightness(options: { delta: number }): Transform {
   const where = 'randomBrightness';
   if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { delta }, received ${describe(options)}`);
-  const delta = checkNumber(options.delta, 'delta', where, 0);
+  const delta = checkNumber(options.delta, where, 'delta', { min: 0, finite: true });
   return (batch, opts) => {
     const { n } = checkBatch(batch, where);
     const u = withSeed(checkOptions(opts, where), () => uniforms(n));

@@ -10,7 +10,7 @@
  * case); categorical columns are one-hot encoded (default) or replaced by their category index.
  */
 import { readFileSync } from 'node:fs';
-import { ArgumentError, FormatError, describe } from '../errors.js';
+import { ArgumentError, DTypeError, FormatError, describe } from '../errors.js';
 import { tensor } from '../ops/index.js';
 import { Tensor, checkDevice, type DeviceName, type DType } from '../tensor.js';
 
@@ -73,7 +73,7 @@ export function readCsv(path: string, options: ReadCsvOptions = {}): CsvData {
     throw new ArgumentError(`${where}: expected categoricalEncoding 'onehot' or 'index', received ${describe(categoricalEncoding)}`);
   if (missing !== 'error' && missing !== 'nan') throw new ArgumentError(`${where}: expected missing 'error' or 'nan', received ${describe(missing)}`);
   for (const [k, v] of [['dtype', dtype], ['targetDtype', targetDtype]] as const)
-    if (v !== 'float32' && v !== 'float64' && v !== 'int32') throw new ArgumentError(`${where}: expected ${k} 'float32', 'float64' or 'int32', received ${describe(v)}`);
+    if (v !== 'float32' && v !== 'float64' && v !== 'int32') throw new DTypeError(`${where}: expected ${k} 'float32', 'float64' or 'int32', received ${describe(v)}`);
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device, where);
   const nameList = (v: unknown, k: string): string[] | undefined => {
     if (v === undefined) return undefined;

@@ -6,14 +6,11 @@
  * disposes them. `randomSplit` returns datasets over new tensors (row copies gathered natively);
  * those the caller owns (`dispose()` on the dataset frees them).
  */
+import { shapeStr } from '../check.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { indexSelect, narrow, squeeze, tensor } from '../ops/index.js';
 import { Tensor, keep } from '../tensor.js';
 import { Xoshiro128, checkSeed, permutation, seedFromGlobalRng, shuffleInPlace } from './random.js';
-
-function shapeStr(s: number[]): string {
-  return `[${s.join(', ')}]`;
-}
 
 /**
  * Pairs inputs `x` and targets `y` row by row (the first dimension), as `torch.utils.data.TensorDataset`.

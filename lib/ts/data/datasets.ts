@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkNumber, checkPositiveInt, shapeStr } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
 import { randn, reshape, tensor } from '../ops/index.js';
 import { Tensor, checkDevice, type DeviceName } from '../tensor.js';
@@ -26,9 +27,9 @@ export function spirals(options: { samples?: number; classes?: number; noise?: n
   const where = 'spirals';
   if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
   const { samples = 1000, classes = 3, noise = 0.2 } = options;
-  if (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 0) throw new ArgumentError(`${where}: expected samples to be a non-negative integer, received ${describe(samples)}`);
-  if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1) throw new ArgumentError(`${where}: expected classes to be a positive integer, received ${describe(classes)}`);
-  if (typeof noise !== 'number' || !Number.isFinite(noise) || noise < 0) throw new ArgumentError(`${where}: expected noise to be a non-negative number, received ${describe(noise)}`);
+  checkNumber(samples, where, 'samples', { min: 0, integer: true });
+  checkPositiveInt(classes, where, 'classes');
+  checkNumber(noise, where, 'noise', { min: 0, finite: true });
   const seed = checkSeed(options.seed ?? 0, where)!;
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device, where);
   let jitter: Float64Array = new Float64Array(0);
@@ -110,12 +111,12 @@ export function fashionMnist(options: { dir?: string; flatten?: boolean; device?
     const raw = readIdx(imagesPath);
     if (raw.ndim !== 3 || raw.shape[1] !== 28 || raw.shape[2] !== 28) {
       raw.dispose();
-      throw new FormatError(`${where}: ${imagesPath} holds shape [${raw.shape.join(', ')}], expected [N, 28, 28] images`);
+      throw new FormatError(`${where}: ${imagesPath} holds shape ${shapeStr(raw.shape)}, expected [N, 28, 28] images`);
     }
     const y = readIdx(labelsPath, { dtype: 'int32', device });
     if (y.ndim !== 1 || y.shape[0] !== raw.shape[0]) {
       raw.dispose(); y.dispose();
-      throw new FormatError(`${where}: ${labelsPath} holds shape [${y.shape.join(', ')}], expected [${raw.shape[0]}] labels (one per image of ${imagesPath})`);
+      throw new FormatError(`${where}: ${labelsPath} holds shape ${shapeStr(y.shape)}, expected [${raw.shape[0]}] labels (one per image of ${imagesPath})`);
     }
     const scaled = raw.div(255);
     raw.dispose();

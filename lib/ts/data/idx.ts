@@ -8,9 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { shapeStr } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
 import { tensor } from '../ops/index.js';
-import { Tensor, checkDevice, type DeviceName, type DType } from '../tensor.js';
+import { Tensor, checkDType, checkDevice, type DeviceName, type DType } from '../tensor.js';
 
 const IDX_TYPES: Record<number, { name: string; size: number; dtype: DType }> = {
   0x08: { name: 'ubyte', size: 1, dtype: 'float32' },
@@ -42,8 +43,7 @@ export function readIdx(path: string, options: ReadIdxOptions = {}): Tensor {
   const where = 'readIdx';
   if (typeof path !== 'string' || path === '') throw new ArgumentError(`${where}: expected path to be a non-empty string, received ${describe(path)}`);
   if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
-  if (options.dtype !== undefined && options.dtype !== 'float32' && options.dtype !== 'float64' && options.dtype !== 'int32')
-    throw new ArgumentError(`${where}: expected dtype 'float32', 'float64' or 'int32', received ${describe(options.dtype)}`);
+  if (options.dtype !== undefined) checkDType(options.dtype, where);
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device, where);
   let bytes: Buffer = readFileSync(path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -57,9 +57,9 @@ export function readIdx(path: string, options: ReadIdxOptions = {}): Tensor {
   const count = shape.reduce((a, b) => a * b, 1);
   const expected = offset + count * type.size;
   if (bytes.length < expected)
-    throw new FormatError(`${where}: ${path} is truncated: its header declares shape [${shape.join(', ')}] of ${type.name} (${count * type.size} bytes of data), but only ${bytes.length - offset} bytes follow the header`);
+    throw new FormatError(`${where}: ${path} is truncated: its header declares shape ${shapeStr(shape)} of ${type.name} (${count * type.size} bytes of data), but only ${bytes.length - offset} bytes follow the header`);
   if (bytes.length > expected)
-    throw new FormatError(`${where}: ${path} has ${bytes.length - expected} bytes after the ${count} ${type.name} values its header declares (shape [${shape.join(', ')}])`);
+    throw new FormatError(`${where}: ${path} has ${bytes.length - expected} bytes after the ${count} ${type.name} values its header declares (shape ${shapeStr(shape)})`);
   const values = decode(bytes, offset, count, type.size, bytes[2]);
   return tensor(values, { shape, dtype: options.dtype ?? type.dtype, device });
 }

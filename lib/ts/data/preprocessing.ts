@@ -8,13 +8,10 @@
  * `transform` then runs as broadcast tensor ops on the input's device. `toJSON` / `fromJSON` save
  * and restore a fitted transformer (plain numbers, so JSON.stringify works on it).
  */
+import { shapeStr } from '../check.js';
 import { ArgumentError, FormatError, ShapeError, describe } from '../errors.js';
 import { tensor } from '../ops/index.js';
-import { Tensor, tidy, type DType } from '../tensor.js';
-
-function shapeStr(s: number[]): string {
-  return `[${s.join(', ')}]`;
-}
+import { Tensor, checkDType, tidy, type DType } from '../tensor.js';
 
 function checkInput(x: unknown, where: string): Tensor {
   if (!(x instanceof Tensor)) throw new ArgumentError(`${where}: expected a Tensor, received ${describe(x)}`);
@@ -50,6 +47,14 @@ function checkFeatures(x: Tensor, expected: number, where: string): void {
   const f = featureCount(x);
   if (f !== expected)
     throw new ShapeError(`${where}: expected input with ${expected} features (last dimension), received shape ${shapeStr(x.shape)}`);
+}
+
+/** Checks the input of `transform` / `inverseTransform`: a tensor, a fitted scaler, the fitted feature count. */
+function checkFittedInput(x: unknown, fitted: number[] | null, where: string): Tensor {
+  const t = checkInput(x, where);
+  checkFitted(fitted, where);
+  checkFeatures(t, fitted!.length, where);
+  return t;
 }
 
 function numberArray(v: unknown, name: string, where: string): number[] {
@@ -110,10 +115,7 @@ export class StandardScaler {
 
   /** (x − mean) / std, a new tensor (float32 for int32 input). */
   transform(x: Tensor): Tensor {
-    const where = 'StandardScaler.transform';
-    checkInput(x, where);
-    checkFitted(this.mean, where);
-    checkFeatures(x, this.mean!.length, where);
+    checkFittedInput(x, this.mean, 'StandardScaler.transform');
     return tidy(() => x.sub(paramTensor(this.mean!, x)).div(paramTensor(this.std!, x)));
   }
 
@@ -122,10 +124,7 @@ export class StandardScaler {
 
   /** z · std + mean: back to the original units. */
   inverseTransform(z: Tensor): Tensor {
-    const where = 'StandardScaler.inverseTransform';
-    checkInput(z, where);
-    checkFitted(this.mean, where);
-    checkFeatures(z, this.mean!.length, where);
+    checkFittedInput(z, this.mean, 'StandardScaler.inverseTransform');
     return tidy(() => z.mul(paramTensor(this.std!, z)).add(paramTensor(this.mean!, z)));
   }
 
@@ -207,10 +206,7 @@ export class MinMaxScaler {
 
   /** x · scale + min, a new tensor (float32 for int32 input). */
   transform(x: Tensor): Tensor {
-    const where = 'MinMaxScaler.transform';
-    checkInput(x, where);
-    checkFitted(this.scale, where);
-    checkFeatures(x, this.scale!.length, where);
+    checkFittedInput(x, this.scale, 'MinMaxScaler.transform');
     return tidy(() => {
       const y = x.mul(paramTensor(this.scale!, x)).add(paramTensor(this.min!, x));
       return this.clip ? y.clamp(this.range[0], this.range[1]) : y;
@@ -222,10 +218,7 @@ export class MinMaxScaler {
 
   /** (x' − min) / scale: back to the original units. */
   inverseTransform(z: Tensor): Tensor {
-    const where = 'MinMaxScaler.inverseTransform';
-    checkInput(z, where);
-    checkFitted(this.scale, where);
-    checkFeatures(z, this.scale!.length, where);
+    checkFittedInput(z, this.scale, 'MinMaxScaler.inverseTransform');
     return tidy(() => z.sub(paramTensor(this.min!, z)).div(paramTensor(this.scale!, z)));
   }
 
@@ -282,8 +275,7 @@ export class OneHotEncoder {
     const { handleUnknown = 'error', dtype = 'float32' } = options;
     if (handleUnknown !== 'error' && handleUnknown !== 'ignore')
       throw new ArgumentError(`OneHotEncoder: expected handleUnknown to be 'error' or 'ignore', received ${describe(handleUnknown)}`);
-    if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32')
-      throw new ArgumentError(`OneHotEncoder: expected dtype 'float32', 'float64' or 'int32', received ${describe(dtype)}`);
+    checkDType(dtype, 'OneHotEncoder');
     this.handleUnknown = handleUnknown;
     this.dtype = dtype;
   }

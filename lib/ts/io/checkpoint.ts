@@ -8,6 +8,7 @@
  * dicts, user extras) in `__metadata__.entrena_checkpoint` as JSON.
  */
 import { readFileSync } from 'node:fs';
+import { checkNumber } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { getRngState, setRngState } from '../ops/creation.js';
@@ -62,7 +63,7 @@ function restoreTensors(value: unknown, lookup: (name: string) => Tensor): unkno
  */
 export function saveCheckpoint(contents: CheckpointContents, path: string): void {
   if (!contents || !contents.model || typeof contents.model.stateDict !== 'function') throw new ArgumentError(`io.saveCheckpoint: expected { model, optimizer?, epoch, ... }, received ${describe(contents)}`);
-  if (!Number.isInteger(contents.epoch) || contents.epoch < 0) throw new ArgumentError(`io.saveCheckpoint: expected epoch to be a non-negative integer, received ${describe(contents.epoch)}`);
+  checkNumber(contents.epoch, 'io.saveCheckpoint', 'epoch', { min: 0, integer: true });
   const named: [string, Tensor][] = Object.entries(contents.model.stateDict()).map(([k, t]) => [`model.${k}`, t]);
   const optTensors: [string, Tensor][] = [];
   const schedTensors: [string, Tensor][] = [];

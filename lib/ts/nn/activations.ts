@@ -3,18 +3,14 @@
  * its native functor and derivative functor (lib/ts/ops/elementwise.ts). PReLU holds a learnable
  * slope; RReLU draws random slopes in training.
  */
+import { checkNumber, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { elu, full, gelu, leakyRelu, logSoftmax, mish, relu, selu, sigmoid, silu, softmax, softplus, tanh } from '../ops/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, tidy } from '../tensor.js';
 import { prelu, rrelu } from './functional.js';
-import { Module, checkInput, checkNumber, checkOptions, checkPositiveInt } from './module.js';
+import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
 import type { FactoryOptions } from './layers.js';
 
-function floatInput(x: unknown, where: string): Tensor {
-  const t = checkInput(x, where);
-  if (t.dtype === 'int32') throw new ArgumentError(`${where}: expected a floating-point input (float32 or float64), received int32; convert it with .cast('float32')`);
-  return t;
-}
 
 /** max(0, x). @example new nn.ReLU().forward(tensor([-1, 2])) // [0, 2] */
 export class ReLU extends Module {
@@ -29,7 +25,7 @@ export class LeakyReLU extends Module {
     const o = checkOptions<{ negativeSlope?: number }>(options, 'LeakyReLU', ['negativeSlope']);
     this.negativeSlope = checkNumber(o.negativeSlope ?? 0.01, 'LeakyReLU', 'negativeSlope');
   }
-  override forward(x: Tensor): Tensor { return leakyRelu(floatInput(x, 'LeakyReLU'), this.negativeSlope); }
+  override forward(x: Tensor): Tensor { return leakyRelu(checkFloatInput(x, 'LeakyReLU'), this.negativeSlope); }
   protected override extraRepr(): string { return `negativeSlope=${this.negativeSlope}`; }
 }
 
@@ -50,7 +46,11 @@ export class PReLU extends Module {
     this.registerParameter('weight', full([this.numParameters], this.init, { dtype: o.dtype ?? 'float32', device: o.device ?? 'cpu' }));
   }
   protected override resetOwnParameters(): void { this.weight.fill_(this.init); }
-  override forward(x: Tensor): Tensor { return prelu(floatInput(x, 'PReLU'), this.weight); }
+  override forward(x: Tensor): Tensor {
+    const input = checkFloatInput(x, 'PReLU');
+    // Composed of several ops: the intermediates live as long as the graph, not beyond.
+    return tidy(() => prelu(input, this.weight));
+  }
   protected override extraRepr(): string { return `numParameters=${this.numParameters}`; }
 }
 
@@ -69,7 +69,11 @@ export class RReLU extends Module {
     this.upper = checkNumber(o.upper ?? 1 / 3, 'RReLU', 'upper');
     if (this.lower > this.upper) throw new ArgumentError(`RReLU: expected lower <= upper, received lower = ${this.lower}, upper = ${this.upper}`);
   }
-  override forward(x: Tensor): Tensor { return rrelu(floatInput(x, 'RReLU'), this.lower, this.upper, this.training); }
+  override forward(x: Tensor): Tensor {
+    const input = checkFloatInput(x, 'RReLU');
+    // The random slopes live as long as the graph, not beyond.
+    return tidy(() => rrelu(input, this.lower, this.upper, this.training));
+  }
   protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
 }
 
@@ -81,13 +85,13 @@ export class ELU extends Module {
     const o = checkOptions<{ alpha?: number }>(options, 'ELU', ['alpha']);
     this.alpha = checkNumber(o.alpha ?? 1, 'ELU', 'alpha');
   }
-  override forward(x: Tensor): Tensor { return elu(floatInput(x, 'ELU'), this.alpha); }
+  override forward(x: Tensor): Tensor { return elu(checkFloatInput(x, 'ELU'), this.alpha); }
   protected override extraRepr(): string { return `alpha=${this.alpha}`; }
 }
 
 /** Scaled ELU with the self-normalising constants (Klambauer et al. 2017). @example new nn.SELU() */
 export class SELU extends Module {
-  override forward(x: Tensor): Tensor { return selu(floatInput(x, 'SELU')); }
+  override forward(x: Tensor): Tensor { return selu(checkFloatInput(x, 'SELU')); }
 }
 
 /** GELU, exact (erf) or the tanh approximation (Hendrycks & Gimpel 2016). @example new nn.GELU({ approximate: 'tanh' }) */
@@ -100,28 +104,28 @@ export class GELU extends Module {
     if (a !== 'none' && a !== 'tanh') throw new ArgumentError(`GELU: expected approximate 'none' or 'tanh', received ${describe(a)}`);
     this.approximate = a;
   }
-  override forward(x: Tensor): Tensor { return gelu(floatInput(x, 'GELU'), this.approximate); }
+  override forward(x: Tensor): Tensor { return gelu(checkFloatInput(x, 'GELU'), this.approximate); }
   protected override extraRepr(): string { return `approximate='${this.approximate}'`; }
 }
 
 /** x·σ(x), also called Swish (Ramachandran et al. 2017). @example new nn.SiLU() */
 export class SiLU extends Module {
-  override forward(x: Tensor): Tensor { return silu(floatInput(x, 'SiLU')); }
+  override forward(x: Tensor): Tensor { return silu(checkFloatInput(x, 'SiLU')); }
 }
 
 /** x·tanh(softplus(x)) (Misra 2019). @example new nn.Mish() */
 export class Mish extends Module {
-  override forward(x: Tensor): Tensor { return mish(floatInput(x, 'Mish')); }
+  override forward(x: Tensor): Tensor { return mish(checkFloatInput(x, 'Mish')); }
 }
 
 /** 1 / (1 + e⁻ˣ). @example new nn.Sigmoid() */
 export class Sigmoid extends Module {
-  override forward(x: Tensor): Tensor { return sigmoid(floatInput(x, 'Sigmoid')); }
+  override forward(x: Tensor): Tensor { return sigmoid(checkFloatInput(x, 'Sigmoid')); }
 }
 
 /** tanh(x). @example new nn.Tanh() */
 export class Tanh extends Module {
-  override forward(x: Tensor): Tensor { return tanh(floatInput(x, 'Tanh')); }
+  override forward(x: Tensor): Tensor { return tanh(checkFloatInput(x, 'Tanh')); }
 }
 
 /** (1/β)·log(1 + e^{βx}), linear where βx > threshold. @example new nn.Softplus({ beta: 1, threshold: 20 }) */
@@ -135,20 +139,17 @@ export class Softplus extends Module {
     if (this.beta === 0) throw new ArgumentError('Softplus: expected beta to be non-zero, received 0');
     this.threshold = checkNumber(o.threshold ?? 20, 'Softplus', 'threshold');
   }
-  override forward(x: Tensor): Tensor { return softplus(floatInput(x, 'Softplus'), this.beta, this.threshold); }
+  override forward(x: Tensor): Tensor { return softplus(checkFloatInput(x, 'Softplus'), this.beta, this.threshold); }
   protected override extraRepr(): string { return `beta=${this.beta}, threshold=${this.threshold}`; }
 }
 
-function checkDim(dim: unknown, where: string): number {
-  if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ArgumentError(`${where}: expected dim to be an integer (for example -1), received ${describe(dim)}`);
-  return dim;
-}
+const checkDim = (dim: unknown, where: string): number => checkNumber(dim, where, 'dim', { integer: true });
 
 /** Softmax along `dim`. @example new nn.Softmax(-1).forward(logits) */
 export class Softmax extends Module {
   readonly dim: number;
   constructor(dim: number) { super(); this.dim = checkDim(dim, 'Softmax'); }
-  override forward(x: Tensor): Tensor { return softmax(floatInput(x, 'Softmax'), this.dim); }
+  override forward(x: Tensor): Tensor { return softmax(checkFloatInput(x, 'Softmax'), this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
@@ -156,6 +157,6 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   readonly dim: number;
   constructor(dim: number) { super(); this.dim = checkDim(dim, 'LogSoftmax'); }
-  override forward(x: Tensor): Tensor { return logSoftmax(floatInput(x, 'LogSoftmax'), this.dim); }
+  override forward(x: Tensor): Tensor { return logSoftmax(checkFloatInput(x, 'LogSoftmax'), this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
 }

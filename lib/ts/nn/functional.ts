@@ -5,12 +5,9 @@
  * (`native.batchnormForward` / `batchnormBackward`, DESIGN principle 3) plugs in at
  * `batchNorm` and must match `batchNormReference`.
  */
-import { attach, needsGrad, noGrad } from '../autograd/engine.js';
-import { DTYPE_CODE, native } from '../native.js';
-import { contiguous } from '../ops/copy.js';
-import { rawBinary } from '../ops/elementwise.js';
+import { noGrad } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { leakyRelu, rand, where } from '../ops/index.js';
+import { batchNormFused, canFuseBatchNorm, composite, dropoutFused, leakyRelu, rand, where } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
 
 /** Batch-norm state and options (the tensors of a BatchNorm1d). */
@@ -39,9 +36,9 @@ function channelShape(c: number, rank: number): number[] {
  * @example const y = nn.functional.batchNorm(x, { runningMean, runningVar, weight, bias, training: true, momentum: 0.1, eps: 1e-5, numBatchesTracked: null });
  */
 export function batchNorm(x: Tensor, args: BatchNormArgs): Tensor {
-  // The fused native kernels (native/cpu/batchnorm.cc, native/cuda/batchnorm.cu) for [N, C] and
-  // [N, C, L]; the composed reference for other ranks (and as their oracle in the tests).
-  if (fusedBatchNormEnabled && native.batchnormForward && (x.ndim === 2 || x.ndim === 3)) return batchNormFused(x, args);
+  // The fused native kernels for [N, C] and [N, C, L] of one dtype; the composed reference for
+  // other ranks (and as their oracle in the tests).
+  if (fusedBatchNormEnabled && canFuseBatchNorm(x, args.weight, args.bias, args)) return batchNormFused(x, args.weight, args.bias, args);
   return batchNormReference(x, args);
 }
 
@@ -51,89 +48,39 @@ export function setFusedBatchNorm(on: boolean): void {
   fusedBatchNormEnabled = on;
 }
 
-/**
- * One native call forward, one backward: batch statistics, normalisation, affine transform and
- * the running-statistics update (momentum, or the cumulative factor 1/numBatchesTracked when
- * momentum is null) in the forward; dx, dweight, dbias together in the backward.
- */
-function batchNormFused(x: Tensor, a: BatchNormArgs): Tensor {
-  const useBatch = a.training || !a.runningMean || !a.runningVar;
-  const n = x.shape[0], c = x.shape[1], l = x.ndim === 3 ? x.shape[2] : 1;
-  const dt = DTYPE_CODE[x.dtype];
-  const xc = contiguous(x);
-  const y = Tensor.empty(x.shape.slice(), x.dtype, x.device);
-  const saveMean = useBatch ? Tensor.empty([c], x.dtype, x.device) : null;
-  const saveInvstd = useBatch ? Tensor.empty([c], x.dtype, x.device) : null;
-  let factor = a.momentum ?? 0;
-  if (a.training && a.numBatchesTracked) {
-    noGrad(() => tidy(() => { a.numBatchesTracked!.copy_(a.numBatchesTracked!.add(1)); }));
-    if (a.momentum === null) factor = 1 / a.numBatchesTracked.item();
-  }
-  const track = a.training && a.runningMean && a.runningVar;
-  const h = (t: Tensor | null) => (t ? t.storage.handle : null);
-  if (x.size) {
-    native.batchnormForward!(dt, n, c, l, a.eps, factor, useBatch, xc.storage.handle, xc.offset, y.storage.handle, 0, h(a.weight), h(a.bias),
-      track || !useBatch ? h(a.runningMean) : null, track || !useBatch ? h(a.runningVar) : null, h(saveMean), h(saveInvstd));
-  }
-  const inputs = [x, a.weight, a.bias].filter((t): t is Tensor => t !== null);
-  if (needsGrad(...inputs)) {
-    const { weight, runningMean, runningVar } = a;
-    attach(y, 'batchNorm', inputs, (g) => {
-      const gc = contiguous(g);
-      const dx = x.requiresGrad ? Tensor.empty(x.shape.slice(), x.dtype, x.device) : null;
-      const dw = weight && weight.requiresGrad ? Tensor.empty([c], x.dtype, x.device) : null;
-      const db = a.bias && a.bias.requiresGrad ? Tensor.empty([c], x.dtype, x.device) : null;
-      if (x.size) {
-        native.batchnormBackward!(dt, n, c, l, a.eps, useBatch, xc.storage.handle, xc.offset, gc.storage.handle, gc.offset, h(weight), h(saveMean), h(saveInvstd),
-          useBatch ? null : h(runningMean), useBatch ? null : h(runningVar), h(dx), 0, h(dw), h(db));
-      } else {
-        for (const t of [dw, db]) t?.fill_(0);
-      }
-      if (gc !== g) gc.dispose();
-      const out: (Tensor | null)[] = [dx];
-      if (a.weight) out.push(dw);
-      if (a.bias) out.push(db);
-      return out;
-    }, [xc, ...(saveMean ? [saveMean, saveInvstd!] : [])]);
-  } else {
-    if (xc !== x) xc.dispose();
-    saveMean?.dispose();
-    saveInvstd?.dispose();
-  }
-  return y;
-}
-
 /** The composed batch norm (the reference for the fused kernel). */
 export function batchNormReference(x: Tensor, a: BatchNormArgs): Tensor {
-  const dims = x.ndim === 2 ? [0] : [0, 2];
-  const c = x.shape[1];
-  const cs = channelShape(c, x.ndim);
-  const useBatch = a.training || !a.runningMean || !a.runningVar;
-  let mean: Tensor, varB: Tensor;
-  if (useBatch) {
-    mean = x.mean(dims, { keepDim: true });
-    varB = x.variance(dims, { unbiased: false, keepDim: true });
-    if (a.training && a.runningMean && a.runningVar) {
-      const n = x.size / c;
-      noGrad(() => tidy(() => {
-        if (a.numBatchesTracked) a.numBatchesTracked.copy_(a.numBatchesTracked.add(1));
-        const factor = a.momentum === null ? 1 / (a.numBatchesTracked ? a.numBatchesTracked.item() : 1) : a.momentum;
-        const m = mean.detach().reshape([c]);
-        const vUnbiased = varB.detach().reshape([c]).mul(n / Math.max(n - 1, 1));
-        a.runningMean!.copy_(a.runningMean!.mul(1 - factor).add(m.mul(factor)));
-        a.runningVar!.copy_(a.runningVar!.mul(1 - factor).add(vUnbiased.mul(factor)));
-      }));
-    } else if (a.training && a.numBatchesTracked) {
-      noGrad(() => tidy(() => { a.numBatchesTracked!.copy_(a.numBatchesTracked!.add(1)); }));
+  return composite(() => {
+    const dims = x.ndim === 2 ? [0] : [0, 2];
+    const c = x.shape[1];
+    const cs = channelShape(c, x.ndim);
+    const useBatch = a.training || !a.runningMean || !a.runningVar;
+    let mean: Tensor, varB: Tensor;
+    if (useBatch) {
+      mean = x.mean(dims, { keepDim: true });
+      varB = x.variance(dims, { unbiased: false, keepDim: true });
+      if (a.training && a.runningMean && a.runningVar) {
+        const n = x.size / c;
+        noGrad(() => tidy(() => {
+          if (a.numBatchesTracked) a.numBatchesTracked.copy_(a.numBatchesTracked.add(1));
+          const factor = a.momentum === null ? 1 / (a.numBatchesTracked ? a.numBatchesTracked.item() : 1) : a.momentum;
+          const m = mean.detach().reshape([c]);
+          const vUnbiased = varB.detach().reshape([c]).mul(n / Math.max(n - 1, 1));
+          a.runningMean!.copy_(a.runningMean!.mul(1 - factor).add(m.mul(factor)));
+          a.runningVar!.copy_(a.runningVar!.mul(1 - factor).add(vUnbiased.mul(factor)));
+        }));
+      } else if (a.training && a.numBatchesTracked) {
+        noGrad(() => tidy(() => { a.numBatchesTracked!.copy_(a.numBatchesTracked!.add(1)); }));
+      }
+    } else {
+      mean = a.runningMean!.reshape(cs);
+      varB = a.runningVar!.reshape(cs);
     }
-  } else {
-    mean = a.runningMean!.reshape(cs);
-    varB = a.runningVar!.reshape(cs);
-  }
-  let y = x.sub(mean).div(varB.add(a.eps).sqrt());
-  if (a.weight) y = y.mul(a.weight.reshape(cs));
-  if (a.bias) y = y.add(a.bias.reshape(cs));
-  return y;
+    let y = x.sub(mean).div(varB.add(a.eps).sqrt());
+    if (a.weight) y = y.mul(a.weight.reshape(cs));
+    if (a.bias) y = y.add(a.bias.reshape(cs));
+    return y;
+  });
 }
 
 /**
@@ -141,14 +88,16 @@ export function batchNormReference(x: Tensor, a: BatchNormArgs): Tensor {
  * @example nn.functional.layerNorm(x, [8], weight, bias, 1e-5)
  */
 export function layerNorm(x: Tensor, normalizedShape: number[], weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
-  const k = normalizedShape.length;
-  const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-  const mean = x.mean(dims, { keepDim: true });
-  const v = x.variance(dims, { unbiased: false, keepDim: true });
-  let y = x.sub(mean).div(v.add(eps).sqrt());
-  if (weight) y = y.mul(weight);
-  if (bias) y = y.add(bias);
-  return y;
+  return composite(() => {
+    const k = normalizedShape.length;
+    const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+    const mean = x.mean(dims, { keepDim: true });
+    const v = x.variance(dims, { unbiased: false, keepDim: true });
+    let y = x.sub(mean).div(v.add(eps).sqrt());
+    if (weight) y = y.mul(weight);
+    if (bias) y = y.add(bias);
+    return y;
+  });
 }
 
 function checkP(p: number, where: string): void {
@@ -165,14 +114,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   checkP(p, 'dropout');
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  // Two kernels: one uniform draw per element, then one functor that keeps (and scales by
-  // 1/(1 − p)) the elements whose draw is ≥ p; the backward applies the same functor to the gradient.
-  const u = noGrad(() => rand(x.shape, { dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device }));
-  const scale = 1 / (1 - p);
-  const out = rawBinary('dropout_apply', x, u, p, scale, x.dtype === 'int32' ? 'float32' : x.dtype);
-  if (needsGrad(x)) attach(out, 'dropout', [x], (g) => [rawBinary('dropout_apply', g, u, p, scale, g.dtype)], [u]);
-  else u.dispose();
-  return out;
+  return dropoutFused(x, p);
 }
 
 /** SELU's α (Klambauer et al. 2017). */
@@ -188,17 +130,19 @@ const SELU_SCALE = 1.0507009873554804934193349852946;
  * @example nn.functional.alphaDropout(x, 0.1, true)
  */
 export function alphaDropout(x: Tensor, p = 0.5, training = true): Tensor {
-  checkP(p, 'alphaDropout');
-  if (!training || p === 0) return x;
-  if (p === 1) return x.mul(0);
-  const alpha = SELU_ALPHA * SELU_SCALE; // 1.7580993408473766
-  const a = 1 / Math.sqrt((alpha * alpha * p + 1) * (1 - p));
-  const [scale, shift] = noGrad(() => tidy(() => {
-    const mask = rand(x.shape, { dtype: x.dtype === 'int32' ? 'float32' : x.dtype, device: x.device }).ge(p);
-    const b = mask.sub(1).mul(alpha * a).add(alpha * a * p);
-    return [mask.mul(a), b];
-  }));
-  return x.mul(scale).add(shift);
+  return composite(() => {
+    checkP(p, 'alphaDropout');
+    if (!training || p === 0) return x;
+    if (p === 1) return x.mul(0);
+    const alpha = SELU_ALPHA * SELU_SCALE; // 1.7580993408473766
+    const a = 1 / Math.sqrt((alpha * alpha * p + 1) * (1 - p));
+    const [scale, shift] = noGrad(() => tidy(() => {
+      const mask = rand(x.shape, { dtype: x.dtype === 'int32' ? 'float32' : x.dtype, device: x.device }).ge(p);
+      const b = mask.sub(1).mul(alpha * a).add(alpha * a * p);
+      return [mask.mul(a), b];
+    }));
+    return x.mul(scale).add(shift);
+  });
 }
 
 /**
@@ -207,12 +151,14 @@ export function alphaDropout(x: Tensor, p = 0.5, training = true): Tensor {
  * @example nn.functional.rrelu(x, 1 / 8, 1 / 3, true)
  */
 export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false): Tensor {
-  if (!training) return leakyRelu(x, (lower + upper) / 2);
-  const noise = noGrad(() => tidy(() => {
-    const r = rand(x.shape, { dtype: x.dtype, device: x.device }).mul(upper - lower).add(lower);
-    return where(x.le(0), r, 1);
-  }));
-  return x.mul(noise);
+  return composite(() => {
+    if (!training) return leakyRelu(x, (lower + upper) / 2);
+    const noise = noGrad(() => tidy(() => {
+      const r = rand(x.shape, { dtype: x.dtype, device: x.device }).mul(upper - lower).add(lower);
+      return where(x.le(0), r, 1);
+    }));
+    return x.mul(noise);
+  });
 }
 
 /**
@@ -221,14 +167,16 @@ export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false)
  * @example nn.functional.prelu(x, weight)
  */
 export function prelu(x: Tensor, weight: Tensor): Tensor {
-  const n = weight.size;
-  let w = weight;
-  if (n > 1) {
-    if (x.ndim === 0) throw new ShapeError(`PReLU: expected an input with a channel dimension for ${n} parameters, received shape []`);
-    const chDim = x.ndim === 1 ? 0 : 1;
-    if (x.shape[chDim] !== n)
-      throw new ShapeError(`PReLU: expected input with ${n} channels (dimension ${chDim}), received shape [${x.shape.join(', ')}]`);
-    w = x.ndim <= 2 ? weight : weight.reshape(channelShape(n, x.ndim));
-  }
-  return where(x.gt(0), x, x.mul(w));
+  return composite(() => {
+    const n = weight.size;
+    let w = weight;
+    if (n > 1) {
+      if (x.ndim === 0) throw new ShapeError(`PReLU: expected an input with a channel dimension for ${n} parameters, received shape []`);
+      const chDim = x.ndim === 1 ? 0 : 1;
+      if (x.shape[chDim] !== n)
+        throw new ShapeError(`PReLU: expected input with ${n} channels (dimension ${chDim}), received shape [${x.shape.join(', ')}]`);
+      w = x.ndim <= 2 ? weight : weight.reshape(channelShape(n, x.ndim));
+    }
+    return where(x.gt(0), x, x.mul(w));
+  });
 }

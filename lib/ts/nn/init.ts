@@ -9,25 +9,19 @@
  * bit for bit; it does not reproduce PyTorch's random stream.
  */
 import { noGrad } from '../autograd/engine.js';
+import { checkNumber, shapeStr } from '../check.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { normalInPlace, randn, tensor, uniformInPlace } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
+import { checkFloatInput } from './module.js';
 
 export type Nonlinearity =
   | 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv_transpose1d' | 'conv_transpose2d' | 'conv_transpose3d'
   | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
 
-function target(t: unknown, where: string): Tensor {
-  if (!(t instanceof Tensor)) throw new ArgumentError(`${where}: expected a Tensor, received ${describe(t)}`);
-  t.assertAlive(where);
-  if (t.dtype === 'int32') throw new ArgumentError(`${where}: expected a floating-point tensor, received int32`);
-  return t;
-}
-function num(v: unknown, where: string, name: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`${where}: expected ${name} to be a finite number, received ${describe(v)}`);
-  return v;
-}
+const target = (t: unknown, where: string): Tensor => checkFloatInput(t, where, 'tensor');
+const num = (v: unknown, where: string, name: string): number => checkNumber(v, where, name, { finite: true });
 
 /**
  * The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain: 1 for linear, conv and
@@ -59,7 +53,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  * @example nn.init.calculateFans(zeros([64, 3, 3, 3])) // [27, 576]
  */
 export function calculateFans(t: Tensor, where = 'calculateFans'): [number, number] {
-  if (t.ndim < 2) throw new ShapeError(`${where}: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape [${t.shape.join(', ')}])`);
+  if (t.ndim < 2) throw new ShapeError(`${where}: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape ${shapeStr(t.shape)})`);
   let receptive = 1;
   for (let i = 2; i < t.ndim; i++) receptive *= t.shape[i];
   return [t.shape[1] * receptive, t.shape[0] * receptive];
@@ -83,7 +77,7 @@ export function uniform(t: Tensor, a = 0, b = 1): Tensor {
 export function normal(t: Tensor, mean = 0, std = 1): Tensor {
   const x = target(t, 'normal');
   num(mean, 'normal', 'mean');
-  if (num(std, 'normal', 'std') < 0) throw new ArgumentError(`normal: expected std >= 0, received ${std}`);
+  checkNumber(std, 'normal', 'std', { min: 0, finite: true });
   noGrad(() => normalInPlace(x, mean, std));
   return x;
 }
@@ -106,10 +100,10 @@ export function ones(t: Tensor): Tensor { return constant(target(t, 'ones'), 1);
  */
 export function truncNormal(t: Tensor, options: { mean?: number; std?: number; a?: number; b?: number } = {}): Tensor {
   const x = target(t, 'truncNormal');
-  const mean = num(options.mean ?? 0, 'truncNormal', 'mean'), std = num(options.std ?? 1, 'truncNormal', 'std');
+  const mean = num(options.mean ?? 0, 'truncNormal', 'mean');
+  const std = checkNumber(options.std ?? 1, 'truncNormal', 'std', { min: 0, finite: true });
   const a = options.a ?? -2, b = options.b ?? 2;
   if (!(a < b)) throw new ArgumentError(`truncNormal: expected a < b, received a = ${a}, b = ${b}`);
-  if (!(std >= 0)) throw new ArgumentError(`truncNormal: expected std >= 0, received ${std}`);
   // Standardised bounds; rejection needs a reasonable acceptance probability.
   const lo = std > 0 ? (a - mean) / std : -Infinity, hi = std > 0 ? (b - mean) / std : Infinity;
   if (std > 0 && (hi < -5 || lo > 5 || hi - lo < 0.05)) throw new ArgumentError(`truncNormal: the interval [${a}, ${b}] is too far from N(${mean}, ${std}²) to sample by rejection`);
@@ -189,8 +183,7 @@ export interface VarianceScalingOptions {
  */
 export function varianceScaling(t: Tensor, options: VarianceScalingOptions = {}): Tensor {
   const x = target(t, 'varianceScaling');
-  const scale = num(options.scale ?? 1, 'varianceScaling', 'scale');
-  if (scale <= 0) throw new ArgumentError(`varianceScaling: expected scale > 0, received ${scale}`);
+  const scale = checkNumber(options.scale ?? 1, 'varianceScaling', 'scale', { min: 0, minExclusive: true, finite: true });
   const mode = options.mode ?? 'fanIn', distribution = options.distribution ?? 'truncatedNormal';
   if (mode !== 'fanIn' && mode !== 'fanOut' && mode !== 'fanAvg') throw new ArgumentError(`varianceScaling: expected mode 'fanIn', 'fanOut' or 'fanAvg', received ${describe(mode)}`);
   const [fi, fo] = calculateFans(x, 'varianceScaling');
@@ -224,7 +217,7 @@ export function lecunNormal(t: Tensor): Tensor {
 export function orthogonal(t: Tensor, options: { gain?: number } = {}): Tensor {
   const x = target(t, 'orthogonal');
   const gain = num(options.gain ?? 1, 'orthogonal', 'gain');
-  if (x.ndim < 2) throw new ShapeError(`orthogonal: only tensors with 2 or more dimensions are supported, received shape [${x.shape.join(', ')}]`);
+  if (x.ndim < 2) throw new ShapeError(`orthogonal: only tensors with 2 or more dimensions are supported, received shape ${shapeStr(x.shape)}`);
   if (x.size === 0) return x;
   const rows = x.shape[0], cols = x.size / rows;
   noGrad(() => {

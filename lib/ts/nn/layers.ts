@@ -3,27 +3,22 @@
  * Dropout, AlphaDropout, Identity, Flatten. Defaults, initialisation and state-dict names are
  * torch.nn's. Inputs are validated here with messages naming what was expected and what came.
  */
-import { ArgumentError, ShapeError, describe } from '../errors.js';
+import { checkNumber, checkPositiveInt, shapeStr } from '../check.js';
+import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
 import { linear, ones, zeros } from '../ops/index.js';
-import { Tensor, type DeviceName, type DType } from '../tensor.js';
+import { Tensor, checkDevice, tidy, type DeviceName, type DType } from '../tensor.js';
 import { alphaDropout, batchNorm, dropout, layerNorm } from './functional.js';
 import { kaimingUniform, uniform, calculateFans } from './init.js';
 import * as init from './init.js';
-import { Module, checkInput, checkNumber, checkOptions, checkPositiveInt } from './module.js';
+import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
 
 /** Where a layer's tensors are created. */
 export interface FactoryOptions { dtype?: 'float32' | 'float64'; device?: DeviceName }
 
 function factory(o: FactoryOptions, where: string): { dtype: DType; device: DeviceName } {
   const dtype = o.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') throw new ArgumentError(`${where}: expected dtype 'float32' or 'float64', received ${describe(dtype)}`);
-  const device = o.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'cuda') throw new ArgumentError(`${where}: expected device 'cpu' or 'cuda', received ${describe(device)}`);
-  return { dtype, device };
-}
-function shp(s: number[]): string { return `[${s.join(', ')}]`; }
-function checkFloat(x: Tensor, where: string): void {
-  if (x.dtype === 'int32') throw new ArgumentError(`${where}: expected a floating-point input (float32 or float64), received int32; convert it with .cast('float32')`);
+  if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`${where}: expected dtype 'float32' or 'float64', received ${describe(dtype)}`);
+  return { dtype, device: checkDevice(o.device ?? 'cpu', where) };
 }
 
 /**
@@ -57,11 +52,12 @@ export class Linear extends Module {
     }
   }
   override forward(input: Tensor): Tensor {
-    const x = checkInput(input, 'Linear');
-    checkFloat(x, 'Linear');
+    const x = checkFloatInput(input, 'Linear');
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures)
-      throw new ShapeError(`Linear: expected input with ${this.inFeatures} features (last dimension), received shape ${shp(x.shape)}`);
-    // One fused node: GEMM onto the broadcast bias, gradients straight into W's layout.
+      throw new ShapeError(`Linear: expected input with ${this.inFeatures} features (last dimension), received shape ${shapeStr(x.shape)}`);
+    // One fused node: GEMM onto the broadcast bias, gradients straight into W's layout. An input
+    // of another dtype promotes (as matmul): the casts it makes stay only as long as the graph.
+    if (x.dtype !== this.weight.dtype) return tidy(() => linear(x, this.weight, this.bias));
     return linear(x, this.weight, this.bias);
   }
   protected override extraRepr(): string { return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`; }
@@ -96,10 +92,13 @@ export class Sequential extends Module {
     return this;
   }
   [Symbol.iterator](): Iterator<Module> { return this._modules.values(); }
+  /** The modules in turn; the intermediate outputs live only as long as the graph needs them. */
   override forward(input: Tensor): Tensor {
-    let x = input;
-    for (const m of this._modules.values()) x = m.forward(x);
-    return x;
+    return tidy(() => {
+      let x = input;
+      for (const m of this._modules.values()) x = m.forward(x);
+      return x;
+    });
   }
 }
 
@@ -137,8 +136,8 @@ export class BatchNorm1d extends Module {
     super();
     this.numFeatures = checkPositiveInt(numFeatures, 'BatchNorm1d', 'numFeatures');
     const o = checkOptions<BatchNormOptions>(options, 'BatchNorm1d', ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype', 'device']);
-    this.eps = checkNumber(o.eps ?? 1e-5, 'BatchNorm1d', 'eps', 0, Infinity);
-    this.momentum = o.momentum === null ? null : checkNumber(o.momentum ?? 0.1, 'BatchNorm1d', 'momentum', 0, 1);
+    this.eps = checkNumber(o.eps ?? 1e-5, 'BatchNorm1d', 'eps', { min: 0 });
+    this.momentum = o.momentum === null ? null : checkNumber(o.momentum ?? 0.1, 'BatchNorm1d', 'momentum', { min: 0, max: 1 });
     this.affine = o.affine ?? true;
     this.trackRunningStats = o.trackRunningStats ?? true;
     const f = factory(o, 'BatchNorm1d');
@@ -160,17 +159,17 @@ export class BatchNorm1d extends Module {
     if (this.bias) init.zeros(this.bias);
   }
   override forward(input: Tensor): Tensor {
-    const x = checkInput(input, 'BatchNorm1d');
-    checkFloat(x, 'BatchNorm1d');
-    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError(`BatchNorm1d: expected a 2-D [N, C] or 3-D [N, C, L] input, received shape ${shp(x.shape)}`);
+    const x = checkFloatInput(input, 'BatchNorm1d');
+    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError(`BatchNorm1d: expected a 2-D [N, C] or 3-D [N, C, L] input, received shape ${shapeStr(x.shape)}`);
     if (x.shape[1] !== this.numFeatures)
-      throw new ShapeError(`BatchNorm1d: expected input with ${this.numFeatures} channels (dimension 1), received shape ${shp(x.shape)}`);
+      throw new ShapeError(`BatchNorm1d: expected input with ${this.numFeatures} channels (dimension 1), received shape ${shapeStr(x.shape)}`);
     if (this.training && x.size / this.numFeatures <= 1)
-      throw new ShapeError(`BatchNorm1d: expected more than 1 value per channel when training, received shape ${shp(x.shape)}`);
-    return batchNorm(x, {
+      throw new ShapeError(`BatchNorm1d: expected more than 1 value per channel when training, received shape ${shapeStr(x.shape)}`);
+    // In a tidy: the statistics saved for backward live as long as the graph, not beyond.
+    return tidy(() => batchNorm(x, {
       runningMean: this.running_mean, runningVar: this.running_var, weight: this.weight, bias: this.bias,
       training: this.training, momentum: this.momentum, eps: this.eps, numBatchesTracked: this.num_batches_tracked,
-    });
+    }));
   }
   protected override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
@@ -195,7 +194,7 @@ export class LayerNorm extends Module {
       throw new ArgumentError(`LayerNorm: expected normalizedShape to be a positive integer or a non-empty array of them, received ${describe(normalizedShape)}`);
     this.normalizedShape = s.slice();
     const o = checkOptions<{ eps?: number; elementwiseAffine?: boolean } & FactoryOptions>(options, 'LayerNorm', ['eps', 'elementwiseAffine', 'dtype', 'device']);
-    this.eps = checkNumber(o.eps ?? 1e-5, 'LayerNorm', 'eps', 0, Infinity);
+    this.eps = checkNumber(o.eps ?? 1e-5, 'LayerNorm', 'eps', { min: 0 });
     this.elementwiseAffine = o.elementwiseAffine ?? true;
     const f = factory(o, 'LayerNorm');
     this.registerParameter('weight', this.elementwiseAffine ? ones(this.normalizedShape, f) : null);
@@ -206,19 +205,31 @@ export class LayerNorm extends Module {
     if (this.bias) init.zeros(this.bias);
   }
   override forward(input: Tensor): Tensor {
-    const x = checkInput(input, 'LayerNorm');
-    checkFloat(x, 'LayerNorm');
+    const x = checkFloatInput(input, 'LayerNorm');
     const k = this.normalizedShape.length;
     if (x.ndim < k || x.shape.slice(x.ndim - k).some((d, i) => d !== this.normalizedShape[i]))
-      throw new ShapeError(`LayerNorm: expected input whose trailing dimensions are ${shp(this.normalizedShape)}, received shape ${shp(x.shape)}`);
-    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+      throw new ShapeError(`LayerNorm: expected input whose trailing dimensions are ${shapeStr(this.normalizedShape)}, received shape ${shapeStr(x.shape)}`);
+    // Composed of several ops: the intermediates live as long as the graph, not beyond.
+    return tidy(() => layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps));
   }
-  protected override extraRepr(): string { return `${shp(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`; }
+  protected override extraRepr(): string { return `${shapeStr(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`; }
 }
 
-function checkProbability(p: unknown, where: string): number {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ArgumentError(`${where}: expected p to be a probability in [0, 1], received ${describe(p)}`);
-  return p;
+/** @internal The base of Dropout and AlphaDropout: the probability `p`, and the functional form applied. */
+export abstract class DropoutBase extends Module {
+  readonly p: number;
+  constructor(p: number) {
+    super();
+    this.p = checkNumber(p, this.constructor.name, 'p', { min: 0, max: 1 });
+  }
+  /** The functional form: the mask in training, the identity in eval. */
+  protected abstract drop(x: Tensor, training: boolean): Tensor;
+  override forward(input: Tensor): Tensor {
+    const x = checkFloatInput(input, this.constructor.name);
+    // The mask lives as long as the graph, not beyond.
+    return tidy(() => this.drop(x, this.training));
+  }
+  protected override extraRepr(): string { return `p=${this.p}`; }
 }
 
 /**
@@ -226,18 +237,9 @@ function checkProbability(p: unknown, where: string): number {
  * 1 / (1 − p); identity in eval. Seeded by `manualSeed`.
  * @example const drop = new nn.Dropout(0.2); drop.forward(x); drop.eval().forward(x) === x
  */
-export class Dropout extends Module {
-  readonly p: number;
-  constructor(p = 0.5) {
-    super();
-    this.p = checkProbability(p, 'Dropout');
-  }
-  override forward(input: Tensor): Tensor {
-    const x = checkInput(input, 'Dropout');
-    checkFloat(x, 'Dropout');
-    return dropout(x, this.p, this.training);
-  }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+export class Dropout extends DropoutBase {
+  constructor(p = 0.5) { super(p); }
+  protected override drop(x: Tensor, training: boolean): Tensor { return dropout(x, this.p, training); }
 }
 
 /**
@@ -245,18 +247,9 @@ export class Dropout extends Module {
  * unit variance, as torch.nn.AlphaDropout. Identity in eval.
  * @example new nn.Sequential(new nn.Linear(8, 8), new nn.SELU(), new nn.AlphaDropout(0.1))
  */
-export class AlphaDropout extends Module {
-  readonly p: number;
-  constructor(p = 0.5) {
-    super();
-    this.p = checkProbability(p, 'AlphaDropout');
-  }
-  override forward(input: Tensor): Tensor {
-    const x = checkInput(input, 'AlphaDropout');
-    checkFloat(x, 'AlphaDropout');
-    return alphaDropout(x, this.p, this.training);
-  }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+export class AlphaDropout extends DropoutBase {
+  constructor(p = 0.5) { super(p); }
+  protected override drop(x: Tensor, training: boolean): Tensor { return alphaDropout(x, this.p, training); }
 }
 
 /** Returns its input. @example new nn.Identity().forward(x) === x */
@@ -282,7 +275,7 @@ export class Flatten extends Module {
     const r = Math.max(x.ndim, 1);
     const s = this.startDim < 0 ? this.startDim + r : this.startDim, e = this.endDim < 0 ? this.endDim + r : this.endDim;
     if (s < 0 || s >= r || e < 0 || e >= r)
-      throw new ShapeError(`Flatten: startDim ${this.startDim} and endDim ${this.endDim} do not fit an input of shape ${shp(x.shape)}`);
+      throw new ShapeError(`Flatten: startDim ${this.startDim} and endDim ${this.endDim} do not fit an input of shape ${shapeStr(x.shape)}`);
     return x.flatten(this.startDim, this.endDim);
   }
   protected override extraRepr(): string { return `startDim=${this.startDim}, endDim=${this.endDim}`; }

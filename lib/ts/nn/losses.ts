@@ -7,15 +7,15 @@
  * so probabilities of exactly 0 or 1 give finite gradients. CrossEntropy composes logSoftmax and
  * gather (a fused softmax-cross-entropy kernel would keep this as its reference).
  */
-import { attach, needsGrad, noGrad } from '../autograd/engine.js';
-import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
+import { noGrad } from '../autograd/engine.js';
+import { checkNumber, shapeStr } from '../check.js';
+import { ArgumentError, DTypeError, DeviceError, ShapeError, describe } from '../errors.js';
+import { needsInputGrad, runOp, type OpDef } from '../ops/door.js';
 import { clamp, indexSelect, log, logSigmoid, logSoftmax, rawBinary, rawUnary, where } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
-import { Module, checkInput, checkNumber, checkOptions } from './module.js';
+import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
-
-function shp(s: number[]): string { return `[${s.join(', ')}]`; }
 
 /** Base of the losses: holds and applies `reduction`. */
 export abstract class Loss extends Module {
@@ -34,16 +34,35 @@ export abstract class Loss extends Module {
   protected override extraRepr(): string { return `reduction='${this.reduction}'`; }
 }
 
-function floatPair(name: string, prediction: unknown, target: unknown): [Tensor, Tensor] {
-  const p = checkInput(prediction, name);
+/** The target as a live Tensor, else ERR_INVALID_ARGUMENT. */
+function checkTarget(target: unknown, name: string): Tensor {
   if (!(target instanceof Tensor)) throw new ArgumentError(`${name}: expected the target to be a Tensor, received ${describe(target)}`);
   target.assertAlive(name);
-  if (p.dtype === 'int32') throw new DTypeError(`${name}: expected a floating-point prediction, received int32`);
-  if (target.dtype === 'int32') throw new DTypeError(`${name}: expected a floating-point target of the prediction's shape ${shp(p.shape)}, received an int32 tensor; convert it with .cast('${p.dtype}')`);
-  if (p.shape.length !== target.shape.length || p.shape.some((d, i) => d !== target.shape[i]))
-    throw new ShapeError(`${name}: expected a target of the prediction's shape ${shp(p.shape)}, received shape ${shp(target.shape)}`);
-  if (p.device !== target.device) throw new ArgumentError(`${name}: prediction is on ${p.device} and target on ${target.device}; move one with .to()`);
-  return [p, target];
+  return target;
+}
+
+function floatPair(name: string, prediction: unknown, target: unknown): [Tensor, Tensor] {
+  const p = checkFloatInput(prediction, name, 'prediction');
+  const y = checkTarget(target, name);
+  if (y.dtype === 'int32') throw new DTypeError(`${name}: expected a floating-point target of the prediction's shape ${shapeStr(p.shape)}, received an int32 tensor; convert it with .cast('${p.dtype}')`);
+  if (p.shape.length !== y.shape.length || p.shape.some((d, i) => d !== y.shape[i]))
+    throw new ShapeError(`${name}: expected a target of the prediction's shape ${shapeStr(p.shape)}, received shape ${shapeStr(y.shape)}`);
+  if (p.device !== y.device) throw new DeviceError(`${name}: prediction is on ${p.device} and target on ${y.device}; move one with .to()`);
+  return [p, y];
+}
+
+/**
+ * @internal The losses that reduce an elementwise term of a prediction and a target of the same
+ * shape: the checks, the scope and the reduction once; each loss gives its term.
+ */
+export abstract class PointwiseLoss extends Loss {
+  /** The elementwise loss of a checked (prediction, target) pair. */
+  protected abstract pointwise(p: Tensor, y: Tensor): Tensor;
+  override forward(prediction: Tensor, target: Tensor): Tensor {
+    const [p, y] = floatPair(this.constructor.name, prediction, target);
+    // In a tidy: the intermediates live as long as the graph needs them, not beyond.
+    return tidy(() => this.reduce(this.pointwise(p, y)));
+  }
 }
 
 type ReductionOption = { reduction?: Reduction };
@@ -52,25 +71,19 @@ type ReductionOption = { reduction?: Reduction };
  * Mean squared error, (ŷ − y)².
  * @example new nn.MSELoss().forward(pred, target).backward()
  */
-export class MSELoss extends Loss {
+export class MSELoss extends PointwiseLoss {
   constructor(options: ReductionOption = {}) {
     super('MSELoss', checkOptions<ReductionOption>(options, 'MSELoss', ['reduction']).reduction);
   }
-  override forward(prediction: Tensor, target: Tensor): Tensor {
-    const [p, y] = floatPair('MSELoss', prediction, target);
-    return this.reduce(p.sub(y).square());
-  }
+  protected override pointwise(p: Tensor, y: Tensor): Tensor { return p.sub(y).square(); }
 }
 
 /** Mean absolute error, |ŷ − y|. @example new nn.L1Loss({ reduction: 'sum' }) */
-export class L1Loss extends Loss {
+export class L1Loss extends PointwiseLoss {
   constructor(options: ReductionOption = {}) {
     super('L1Loss', checkOptions<ReductionOption>(options, 'L1Loss', ['reduction']).reduction);
   }
-  override forward(prediction: Tensor, target: Tensor): Tensor {
-    const [p, y] = floatPair('L1Loss', prediction, target);
-    return this.reduce(p.sub(y).abs());
-  }
+  protected override pointwise(p: Tensor, y: Tensor): Tensor { return p.sub(y).abs(); }
 }
 
 /**
@@ -78,16 +91,15 @@ export class L1Loss extends Loss {
  * MAPE, times 100).
  * @example new nn.MAPELoss().forward(pred, target) // in percent
  */
-export class MAPELoss extends Loss {
+export class MAPELoss extends PointwiseLoss {
   readonly eps: number;
   constructor(options: ReductionOption & { eps?: number } = {}) {
     const o = checkOptions<ReductionOption & { eps?: number }>(options, 'MAPELoss', ['reduction', 'eps']);
     super('MAPELoss', o.reduction);
-    this.eps = checkNumber(o.eps ?? 1e-8, 'MAPELoss', 'eps', 0, Infinity);
+    this.eps = checkNumber(o.eps ?? 1e-8, 'MAPELoss', 'eps', { min: 0 });
   }
-  override forward(prediction: Tensor, target: Tensor): Tensor {
-    const [p, y] = floatPair('MAPELoss', prediction, target);
-    return this.reduce(p.sub(y).abs().div(y.abs().clamp(this.eps)).mul(100));
+  protected override pointwise(p: Tensor, y: Tensor): Tensor {
+    return p.sub(y).abs().div(y.abs().clamp(this.eps)).mul(100);
   }
 }
 
@@ -95,19 +107,18 @@ export class MAPELoss extends Loss {
  * Huber loss: 0.5·d² where |d| < delta, else delta·(|d| − 0.5·delta), d = ŷ − y.
  * @example new nn.HuberLoss({ delta: 1 })
  */
-export class HuberLoss extends Loss {
+export class HuberLoss extends PointwiseLoss {
   readonly delta: number;
   constructor(options: ReductionOption & { delta?: number } = {}) {
     const o = checkOptions<ReductionOption & { delta?: number }>(options, 'HuberLoss', ['reduction', 'delta']);
     super('HuberLoss', o.reduction);
-    this.delta = checkNumber(o.delta ?? 1, 'HuberLoss', 'delta', 0, Infinity, false);
+    this.delta = checkNumber(o.delta ?? 1, 'HuberLoss', 'delta', { min: 0, minExclusive: true, finite: true });
   }
-  override forward(prediction: Tensor, target: Tensor): Tensor {
-    const [p, y] = floatPair('HuberLoss', prediction, target);
+  protected override pointwise(p: Tensor, y: Tensor): Tensor {
     const z = p.sub(y).abs();
     const quad = z.square().mul(0.5);
     const lin = z.sub(0.5 * this.delta).mul(this.delta);
-    return this.reduce(where(z.lt(this.delta), quad, lin));
+    return where(z.lt(this.delta), quad, lin);
   }
 }
 
@@ -120,34 +131,27 @@ function checkWeight(w: unknown, where: string, name = 'weight'): Tensor | null 
 function checkBroadcast(w: Tensor, shape: number[], where: string, name: string): void {
   const n = shape.length, k = w.shape.length;
   if (k > n || w.shape.some((d, i) => d !== 1 && d !== shape[n - k + i]))
-    throw new ShapeError(`${where}: ${name} of shape ${shp(w.shape)} does not broadcast to the prediction's shape ${shp(shape)}`);
+    throw new ShapeError(`${where}: ${name} of shape ${shapeStr(w.shape)} does not broadcast to the prediction's shape ${shapeStr(shape)}`);
 }
 
 /** ℓ = −[y log p + (1 − y) log(1 − p)] with logs clamped at −100; custom gradient (see file head). */
-function binaryCrossEntropy(p: Tensor, y: Tensor): Tensor {
-  const l = noGrad(() => {
-    const lp = clamp(log(p), -100);
-    const l1p = clamp(log(rawUnary('rsub_scalar', p, 1)), -100);
+const BINARY_CROSS_ENTROPY: OpDef = {
+  name: 'binaryCrossEntropy', args: [{ name: 'prediction' }, { name: 'target' }], dtype: 'floatOnly',
+  forward: (c) => {
+    const [p, y] = c.args as [Tensor, Tensor];
+    const lp = clamp(log(p), -100), l1p = clamp(log(rawUnary('rsub_scalar', p, 1)), -100);
     // −(y·lp + (1 − y)·l1p) = −(l1p + y·(lp − l1p))
-    const out = l1p.add(y.mul(lp.sub(l1p))).neg();
-    for (const t of [lp, l1p]) t.dispose();
-    return out;
-  });
-  if (needsGrad(p, y)) {
-    attach(l, 'binaryCrossEntropy', [p, y], (g) => {
-      let gp: Tensor | null = null, gy: Tensor | null = null;
-      if (p.requiresGrad) {
-        const denom = rawBinary('mul', p, rawUnary('rsub_scalar', p, 1)).clamp(1e-12);
-        gp = g.mul(p.sub(y)).div(denom);
-      }
-      if (y.requiresGrad) {
-        const lp = clamp(log(p), -100), l1p = clamp(log(rawUnary('rsub_scalar', p, 1)), -100);
-        gy = g.mul(l1p.sub(lp));
-      }
-      return [gp, gy];
-    }, [p, y]);
-  }
-  return l;
+    return l1p.add(y.mul(lp.sub(l1p))).neg();
+  },
+  backward: (g, c) => {
+    const [p, y] = c.inputs as [Tensor, Tensor];
+    const gp = needsInputGrad(c, 0) ? g.mul(p.sub(y)).div(p.mul(rawUnary('rsub_scalar', p, 1)).clamp(1e-12)) : null;
+    const gy = needsInputGrad(c, 1) ? g.mul(clamp(log(rawUnary('rsub_scalar', p, 1)), -100).sub(clamp(log(p), -100))) : null;
+    return [gp, gy];
+  },
+};
+function binaryCrossEntropy(p: Tensor, y: Tensor): Tensor {
+  return runOp(BINARY_CROSS_ENTROPY, [p, y], undefined);
 }
 
 interface BCEOptions extends ReductionOption { weight?: Tensor }
@@ -156,18 +160,17 @@ interface BCEOptions extends ReductionOption { weight?: Tensor }
  * clamped at −100 as PyTorch. Prefer BCEWithLogitsLoss on logits.
  * @example new nn.BCELoss().forward(sigmoid(logits), labels)
  */
-export class BCELoss extends Loss {
+export class BCELoss extends PointwiseLoss {
   readonly weight: Tensor | null;
   constructor(options: BCEOptions = {}) {
     const o = checkOptions<BCEOptions>(options, 'BCELoss', ['reduction', 'weight']);
     super('BCELoss', o.reduction);
     this.weight = checkWeight(o.weight, 'BCELoss');
   }
-  override forward(prediction: Tensor, target: Tensor): Tensor {
-    const [p, y] = floatPair('BCELoss', prediction, target);
-    let l = binaryCrossEntropy(p, y);
-    if (this.weight) { checkBroadcast(this.weight, p.shape, 'BCELoss', 'weight'); l = l.mul(this.weight); }
-    return this.reduce(l);
+  protected override pointwise(p: Tensor, y: Tensor): Tensor {
+    if (this.weight) checkBroadcast(this.weight, p.shape, 'BCELoss', 'weight');
+    const l = binaryCrossEntropy(p, y);
+    return this.weight ? l.mul(this.weight) : l;
   }
 }
 
@@ -178,7 +181,7 @@ interface BCEWithLogitsOptions extends ReductionOption { weight?: Tensor; posWei
  * class, dim) weighs positive examples; `weight` rescales each element.
  * @example new nn.BCEWithLogitsLoss({ posWeight: tensor([3]) }).forward(logits, labels)
  */
-export class BCEWithLogitsLoss extends Loss {
+export class BCEWithLogitsLoss extends PointwiseLoss {
   readonly weight: Tensor | null;
   readonly posWeight: Tensor | null;
   constructor(options: BCEWithLogitsOptions = {}) {
@@ -187,42 +190,53 @@ export class BCEWithLogitsLoss extends Loss {
     this.weight = checkWeight(o.weight, 'BCEWithLogitsLoss');
     this.posWeight = checkWeight(o.posWeight, 'BCEWithLogitsLoss', 'posWeight');
   }
-  override forward(prediction: Tensor, target: Tensor): Tensor {
-    const [x, y] = floatPair('BCEWithLogitsLoss', prediction, target);
+  protected override pointwise(x: Tensor, y: Tensor): Tensor {
+    if (this.posWeight) checkBroadcast(this.posWeight, x.shape, 'BCEWithLogitsLoss', 'posWeight');
+    if (this.weight) checkBroadcast(this.weight, x.shape, 'BCEWithLogitsLoss', 'weight');
     const ls = logSigmoid(x);
-    let l: Tensor;
-    if (this.posWeight) {
-      checkBroadcast(this.posWeight, x.shape, 'BCEWithLogitsLoss', 'posWeight');
-      const logWeight = this.posWeight.sub(1).mul(y).add(1);
-      l = y.neg().add(1).mul(x).sub(logWeight.mul(ls));
-    } else {
-      l = y.neg().add(1).mul(x).sub(ls);
-    }
-    if (this.weight) { checkBroadcast(this.weight, x.shape, 'BCEWithLogitsLoss', 'weight'); l = l.mul(this.weight); }
-    return this.reduce(l);
+    const logWeight = this.posWeight ? this.posWeight.sub(1).mul(y).add(1) : null;
+    const l = y.neg().add(1).mul(x).sub(logWeight ? logWeight.mul(ls) : ls);
+    return this.weight ? l.mul(this.weight) : l;
   }
 }
 
 interface NLLOptions extends ReductionOption { weight?: Tensor; ignoreIndex?: number }
 
+/** The prediction of NLL / cross-entropy ([N, C], [N, C, d…] or [C], floating point) and a live target. */
+function checkClassInput(name: string, prediction: unknown, target: unknown, what: string): [Tensor, Tensor] {
+  const p = checkFloatInput(prediction, name, `input (${what})`);
+  if (p.ndim === 0) throw new ShapeError(`${name}: expected ${what} of shape [N, C], [N, C, d…] or [C], received a 0-d tensor`);
+  return [p, checkTarget(target, name)];
+}
+
 /**
- * Checks class-index targets against an input [N, C, …] / [C] and returns the per-element pieces:
- * the input made at least 2-D, the safe targets (ignored ones mapped to class 0), the 0/1 mask of
- * kept elements and the per-element class weights (mask included).
+ * Checks class-index targets (and the per-class weight) against an input [N, C, …] / [C] before
+ * anything is computed, so that a bad target allocates nothing.
  */
-function classTargets(name: string, input: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number)
+function checkClassTargets(name: string, input: Tensor, target: Tensor, weight: Tensor | null): void {
+  const unbatched = input.ndim === 1;
+  const c = unbatched ? input.shape[0] : input.shape[1];
+  const expected = unbatched ? [] : [input.shape[0], ...input.shape.slice(2)];
+  if (target.dtype !== 'int32')
+    throw new DTypeError(`${name}: expected int32 class indices of shape ${shapeStr(expected)} (or class probabilities of the input's shape ${shapeStr(input.shape)}), received a ${target.dtype} tensor of shape ${shapeStr(target.shape)}; convert class indices with .cast('int32')`);
+  // An unbatched input takes a 0-d target (as PyTorch), or its [1] form.
+  const t = unbatched && target.ndim === 1 && target.shape[0] === 1 ? [] : target.shape;
+  if (t.length !== expected.length || t.some((d, i) => d !== expected[i]))
+    throw new ShapeError(`${name}: expected class-index targets of shape ${shapeStr(expected)} for an input of shape ${shapeStr(input.shape)}, received shape ${shapeStr(target.shape)}`);
+  if (weight && (weight.ndim !== 1 || weight.shape[0] !== c))
+    throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shapeStr(weight.shape)}`);
+}
+
+/**
+ * The per-element pieces of checked class-index targets: the input made at least 2-D, the safe
+ * targets (ignored ones mapped to class 0), and the per-element class weights (0 where ignored).
+ * Call it in a tidy: its intermediates are the caller's to free.
+ */
+function classTargets(input: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number)
   : { x: Tensor; safe: Tensor; w: Tensor; unbatched: boolean } {
   const unbatched = input.ndim === 1;
   const x = unbatched ? input.unsqueeze(0) : input;
-  const c = x.shape[1];
-  const expected = [x.shape[0], ...x.shape.slice(2)];
-  const t = unbatched ? (target.ndim === 0 ? target.reshape([1]) : target) : target;
-  if (target.dtype !== 'int32')
-    throw new DTypeError(`${name}: expected int32 class indices of shape ${shp(unbatched ? [] : expected)} (or class probabilities of the input's shape ${shp(input.shape)}), received a ${target.dtype} tensor of shape ${shp(target.shape)}; convert class indices with .cast('int32')`);
-  if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
-    throw new ShapeError(`${name}: expected class-index targets of shape ${shp(unbatched ? [] : expected)} for an input of shape ${shp(input.shape)}, received shape ${shp(target.shape)}`);
-  if (weight && (weight.ndim !== 1 || weight.shape[0] !== c))
-    throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shp(weight.shape)}`);
+  const t = unbatched ? target.reshape([1]) : target;
   return noGrad(() => {
     const keep = t.ne(ignoreIndex);
     const safe = where(keep, t, 0);
@@ -245,10 +259,7 @@ function nllCore(logp: Tensor, safe: Tensor, w: Tensor, reduction: Reduction, un
   return l.sum().div(w.sum());
 }
 
-function checkIgnoreIndex(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ArgumentError(`${name}: expected ignoreIndex to be an integer, received ${describe(v)}`);
-  return v;
-}
+const checkIgnoreIndex = (v: unknown, name: string): number => checkNumber(v, name, 'ignoreIndex', { integer: true });
 
 /**
  * Negative log-likelihood on log-probabilities [N, C] / [N, C, d…] / [C] with int32 class-index
@@ -266,13 +277,11 @@ export class NLLLoss extends Loss {
     this.ignoreIndex = checkIgnoreIndex(o.ignoreIndex ?? -100, 'NLLLoss');
   }
   override forward(prediction: Tensor, target: Tensor): Tensor {
-    const p = checkInput(prediction, 'NLLLoss');
-    if (p.dtype === 'int32') throw new DTypeError('NLLLoss: expected floating-point log-probabilities, received int32');
-    if (p.ndim === 0) throw new ShapeError('NLLLoss: expected log-probabilities of shape [N, C], [N, C, d…] or [C], received a 0-d tensor');
-    if (!(target instanceof Tensor)) throw new ArgumentError(`NLLLoss: expected the target to be a Tensor, received ${describe(target)}`);
-    // In a tidy: a target that fails validation half-way leaves nothing allocated behind.
+    const [p, t] = checkClassInput('NLLLoss', prediction, target, 'log-probabilities');
+    checkClassTargets('NLLLoss', p, t, this.weight);
+    // In a tidy: the intermediates live as long as the graph needs them, not beyond.
     return tidy(() => {
-      const { x, safe, w, unbatched } = classTargets('NLLLoss', p, target, this.weight, this.ignoreIndex);
+      const { x, safe, w, unbatched } = classTargets(p, t, this.weight, this.ignoreIndex);
       return nllCore(x, safe, w, this.reduction, unbatched);
     });
   }
@@ -298,38 +307,36 @@ export class CrossEntropyLoss extends Loss {
     super('CrossEntropyLoss', o.reduction);
     this.weight = checkWeight(o.weight, 'CrossEntropyLoss');
     this.ignoreIndex = checkIgnoreIndex(o.ignoreIndex ?? -100, 'CrossEntropyLoss');
-    this.labelSmoothing = checkNumber(o.labelSmoothing ?? 0, 'CrossEntropyLoss', 'labelSmoothing', 0, 1);
+    this.labelSmoothing = checkNumber(o.labelSmoothing ?? 0, 'CrossEntropyLoss', 'labelSmoothing', { min: 0, max: 1 });
   }
   override forward(prediction: Tensor, target: Tensor): Tensor {
-    // In a tidy: a target that fails validation half-way leaves nothing allocated behind.
+    const name = 'CrossEntropyLoss';
+    const [p, t] = checkClassInput(name, prediction, target, 'logits');
+    const classDim = p.ndim === 1 ? 0 : 1;
+    const c = p.shape[classDim];
+    // Class-probability targets: same shape as the input, floating point.
+    const probabilities = t.dtype !== 'int32' && t.ndim === p.ndim && t.shape.every((d, i) => d === p.shape[i]);
+    if (!probabilities) checkClassTargets(name, p, t, this.weight);
+    else if (this.weight && (this.weight.ndim !== 1 || this.weight.shape[0] !== c))
+      throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shapeStr(this.weight.shape)}`);
+    const eps = this.labelSmoothing;
+    // In a tidy: the intermediates live as long as the graph needs them, not beyond.
     return tidy(() => {
-      const name = 'CrossEntropyLoss';
-      const p = checkInput(prediction, name);
-      if (p.dtype === 'int32') throw new DTypeError(`${name}: expected floating-point logits, received int32`);
-      if (p.ndim === 0) throw new ShapeError(`${name}: expected logits of shape [N, C], [N, C, d…] or [C], received a 0-d tensor`);
-      if (!(target instanceof Tensor)) throw new ArgumentError(`${name}: expected the target to be a Tensor, received ${describe(target)}`);
-      target.assertAlive(name);
-      const classDim = p.ndim === 1 ? 0 : 1;
-      const c = p.shape[classDim];
-      const eps = this.labelSmoothing;
-      // Class-probability targets: same shape as the input, floating point.
-      if (target.dtype !== 'int32' && target.ndim === p.ndim && target.shape.every((d, i) => d === p.shape[i])) {
-        if (this.weight && (this.weight.ndim !== 1 || this.weight.shape[0] !== c))
-          throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shp(this.weight.shape)}`);
+      if (probabilities) {
         const logp = logSoftmax(p, classDim);
-        const y = eps > 0 ? target.mul(1 - eps).add(eps / c) : target;
+        const y = eps > 0 ? t.mul(1 - eps).add(eps / c) : t;
         const wl = this.weight ? logp.mul(p.ndim <= 2 ? this.weight : this.weight.reshape([c, ...new Array<number>(p.ndim - 2).fill(1)])) : logp;
         const per = wl.mul(y).sum(classDim).neg();
         if (this.reduction === 'none') return per;
         if (this.reduction === 'sum') return per.sum();
         return per.sum().div(p.size / c);
       }
-      const { x, safe, w, unbatched } = classTargets(name, p, target, this.weight, this.ignoreIndex);
+      const { x, safe, w, unbatched } = classTargets(p, t, this.weight, this.ignoreIndex);
       const logp = logSoftmax(x, 1);
       const nll = nllCore(logp, safe, w, this.reduction, unbatched);
       if (eps === 0) return nll;
       // Smoothing term: Σ_c −w_c·logp_c per element, zero where ignored (PyTorch's cross_entropy).
-      const keep = noGrad(() => target.reshape(safe.shape).ne(this.ignoreIndex).cast(x.dtype));
+      const keep = noGrad(() => t.reshape(safe.shape).ne(this.ignoreIndex).cast(x.dtype));
       const wl = this.weight
         ? logp.mul(x.ndim === 2 ? this.weight : this.weight.reshape([c, ...new Array<number>(x.ndim - 2).fill(1)]))
         : logp;

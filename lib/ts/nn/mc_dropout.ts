@@ -4,6 +4,7 @@
  * runs in eval mode.
  */
 import { noGrad } from '../autograd/engine.js';
+import { checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { stack } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -20,8 +21,7 @@ import { Module } from './module.js';
 export function mcDropoutPredict(model: Module, x: Tensor, options: { passes?: number } = {}): { mean: Tensor; std: Tensor } {
   if (!(model instanceof Module)) throw new ArgumentError(`mcDropoutPredict: expected model to be an nn.Module, received ${describe(model)}`);
   if (!(x instanceof Tensor)) throw new ArgumentError(`mcDropoutPredict: expected x to be a Tensor, received ${describe(x)}`);
-  const passes = options.passes ?? 20;
-  if (!Number.isInteger(passes) || passes < 1) throw new ArgumentError(`mcDropoutPredict: expected passes to be a positive integer, received ${describe(passes)}`);
+  const passes = checkPositiveInt(options.passes ?? 20, 'mcDropoutPredict', 'passes');
   const mods = model.modules();
   const modes = mods.map((m) => m.training);
   try {

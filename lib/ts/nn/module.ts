@@ -12,8 +12,9 @@
  * Not here: hooks, `named_modules` memo sets beyond identity de-duplication, parametrizations.
  */
 import { noGrad } from '../autograd/engine.js';
-import { ArgumentError, EntrenaError, ShapeError, describe } from '../errors.js';
-import { Tensor, checkDevice, type DeviceName, type DType } from '../tensor.js';
+import { shapeStr } from '../check.js';
+import { ArgumentError, DTypeError, EntrenaError, ShapeError, describe } from '../errors.js';
+import { Tensor, checkDevice, keep, type DeviceName, type DType } from '../tensor.js';
 
 /** What `loadStateDict` reports (as PyTorch's `_IncompatibleKeys`). */
 export interface LoadStateDictResult {
@@ -25,6 +26,8 @@ export interface LoadStateDictResult {
 export type StateDict = Record<string, Tensor>;
 
 const NAME_RE = /^[^.]+$/;
+
+type SlotKind = 'parameter' | 'buffer' | 'module';
 
 /**
  * Base class of all layers. Subclasses register their tensors in the constructor and implement
@@ -55,14 +58,40 @@ export abstract class Module {
 
   // ---- registration ----------------------------------------------------------------------------
 
-  private defineSlot(name: string, where: string, get: () => unknown, set: (v: unknown) => void): void {
+  /** Checks a new registration's name, then binds its accessor. */
+  private defineSlot(name: string, where: string, kind: SlotKind): void {
     if (typeof name !== 'string' || !NAME_RE.test(name) || name === '')
       throw new ArgumentError(`${where}: expected a non-empty name without '.', received ${describe(name)}`);
-    for (const [kind, map] of [['parameter', this._parameters], ['buffer', this._buffers], ['module', this._modules]] as const)
-      if (map.has(name)) throw new ArgumentError(`${where}: '${name}' is already registered as a ${kind}`);
+    for (const [k, map] of [['parameter', this._parameters], ['buffer', this._buffers], ['module', this._modules]] as const)
+      if (map.has(name)) throw new ArgumentError(`${where}: '${name}' is already registered as a ${k}`);
     const own = Object.getOwnPropertyDescriptor(this, name);
     if ((own && !own.configurable) || (!own && name in this && typeof (this as Record<string, unknown>)[name] === 'function'))
       throw new ArgumentError(`${where}: '${name}' clashes with an existing member of ${this.constructor.name}`);
+    this.bindSlot(name, kind);
+  }
+
+  /** The accessor property `this[name]`, backed by the registry of `kind` (as PyTorch's `setattr`). */
+  private bindSlot(name: string, kind: SlotKind): void {
+    const fail = (expected: string, v: unknown): never => {
+      throw new ArgumentError(`${this.constructor.name}.${name}: expected ${expected}, received ${describe(v)}`);
+    };
+    let get: () => unknown, set: (v: unknown) => void;
+    if (kind === 'module') {
+      get = () => this._modules.get(name);
+      set = (v) => { if (!(v instanceof Module)) fail('an nn.Module', v); this._modules.set(name, v as Module); };
+    } else {
+      const map = kind === 'parameter' ? this._parameters : this._buffers;
+      get = () => map.get(name) ?? null;
+      set = (v) => {
+        if (v !== null && !(v instanceof Tensor)) fail('a Tensor or null', v);
+        const t = v as Tensor | null;
+        if (kind === 'parameter' && t) {
+          if (!t.isLeaf) throw new ArgumentError(`${this.constructor.name}.${name}: a parameter must be a leaf tensor (use detach())`);
+          if (!t.requiresGrad) t.requiresGrad = true;
+        }
+        map.set(name, t);
+      };
+    }
     Object.defineProperty(this, name, { get, set, enumerable: true, configurable: true });
   }
 
@@ -73,13 +102,8 @@ export abstract class Module {
    */
   registerParameter(name: string, value: Tensor | null): void {
     if (value !== null && !(value instanceof Tensor)) throw new ArgumentError(`registerParameter: expected a Tensor or null for '${name}', received ${describe(value)}`);
-    if (value && value.dtype === 'int32') throw new ArgumentError(`registerParameter: parameter '${name}' must be floating point, received int32`);
-    this.defineSlot(name, 'registerParameter', () => this._parameters.get(name) ?? null, (v) => {
-      if (v !== null && !(v instanceof Tensor)) throw new ArgumentError(`${this.constructor.name}.${name}: expected a Tensor or null, received ${describe(v)}`);
-      if (v && !v.isLeaf) throw new ArgumentError(`${this.constructor.name}.${name}: a parameter must be a leaf tensor (use detach())`);
-      if (v && !v.requiresGrad) v.requiresGrad = true;
-      this._parameters.set(name, v as Tensor | null);
-    });
+    if (value && value.dtype === 'int32') throw new DTypeError(`registerParameter: parameter '${name}' must be floating point, received int32`);
+    this.defineSlot(name, 'registerParameter', 'parameter');
     if (value && !value.requiresGrad) value.requiresGrad = true;
     this._parameters.set(name, value);
   }
@@ -91,10 +115,7 @@ export abstract class Module {
    */
   registerBuffer(name: string, value: Tensor | null, options: { persistent?: boolean } = {}): void {
     if (value !== null && !(value instanceof Tensor)) throw new ArgumentError(`registerBuffer: expected a Tensor or null for '${name}', received ${describe(value)}`);
-    this.defineSlot(name, 'registerBuffer', () => this._buffers.get(name) ?? null, (v) => {
-      if (v !== null && !(v instanceof Tensor)) throw new ArgumentError(`${this.constructor.name}.${name}: expected a Tensor or null, received ${describe(v)}`);
-      this._buffers.set(name, v as Tensor | null);
-    });
+    this.defineSlot(name, 'registerBuffer', 'buffer');
     this._buffers.set(name, value);
     if (options.persistent === false) this._nonPersistent.add(name);
   }
@@ -102,14 +123,23 @@ export abstract class Module {
   /** Registers a child module; its names are prefixed with `name.`. @example this.registerModule('fc', new nn.Linear(2, 3)); */
   registerModule<M extends Module>(name: string, module: M): M {
     if (!(module instanceof Module)) throw new ArgumentError(`registerModule: expected an nn.Module for '${name}', received ${describe(module)}`);
-    this.defineSlot(name, 'registerModule', () => this._modules.get(name), (v) => {
-      if (!(v instanceof Module)) throw new ArgumentError(`${this.constructor.name}.${name}: expected an nn.Module, received ${describe(v)}`);
-      this._modules.set(name, v);
-    });
+    this.defineSlot(name, 'registerModule', 'module');
     this._modules.set(name, module);
     return module;
   }
 
+  /**
+   * A deep copy, as Python's `copy.deepcopy(module)`: an instance of the same class with the same
+   * options and mode, whose parameters, buffers (and their gradients) and child modules are its
+   * own copies. Tensors shared inside the module stay shared in the copy (tied weights); the
+   * copies outlive any enclosing `tidy`. Fields that are functions or class instances other than
+   * tensors and modules (a callback, say) are shared, not copied.
+   * @example
+   * const averaged = model.clone(); // same architecture and weights, independent of model
+   */
+  clone(): this {
+    return noGrad(() => deepCopy(this, new Map())) as this;
+  }
   // ---- traversal -------------------------------------------------------------------------------
 
   /** Direct children with their names. */
@@ -265,7 +295,7 @@ export abstract class Module {
       if (!(v instanceof Tensor)) { invalid.push(`${k} (expected a Tensor, received ${describe(v)})`); continue; }
       if (v.isDisposed) { invalid.push(`${k} (the tensor has been disposed)`); continue; }
       if (v.shape.length !== dst.shape.length || v.shape.some((d, i) => d !== dst.shape[i]))
-        mismatched.push(`${k} (expected shape [${dst.shape.join(', ')}], received [${v.shape.join(', ')}])`);
+        mismatched.push(`${k} (expected shape ${shapeStr(dst.shape)}, received ${shapeStr(v.shape)})`);
     }
     const problems: string[] = [];
     if (strict && missing.length) problems.push(`missing keys: ${missing.map((k) => `'${k}'`).join(', ')}`);
@@ -298,7 +328,7 @@ export abstract class Module {
    */
   to(target: DeviceName | DType): this {
     const isDtype = target === 'float32' || target === 'float64';
-    if (target === 'int32') throw new ArgumentError("to: a module's parameters cannot be converted to int32");
+    if (target === 'int32') throw new DTypeError("to: a module's parameters cannot be converted to int32");
     if (!isDtype) checkDevice(target, 'Module.to');
     const convert = (t: Tensor): Tensor => {
       if (isDtype) return t.dtype === 'int32' || t.dtype === target ? t : t.cast(target as DType);
@@ -342,22 +372,80 @@ export abstract class Module {
   protected extraRepr(): string { return ''; }
 }
 
-/** @internal Thrown for invalid layer construction arguments. */
-export function checkPositiveInt(v: unknown, where: string, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ArgumentError(`${where}: expected ${name} to be a positive integer, received ${describe(v)}`);
-  return v;
+/**
+ * The structure-preserving copy behind `Module.clone`: tensors are cloned (leaf, same
+ * `requiresGrad`, gradient cloned too), modules are rebuilt field by field on their prototype with
+ * their accessors re-bound to the copy, arrays, maps, sets, typed arrays and plain objects are
+ * copied; anything else is shared. `memo` keeps sharing (and cycles) as they were.
+ */
+function deepCopy(value: unknown, memo: Map<unknown, unknown>): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (memo.has(value)) return memo.get(value);
+  if (value instanceof Tensor) {
+    value.assertAlive('clone');
+    const t = keep(value.detach().clone());
+    if (t === value) throw new EntrenaError('ERR_INTERNAL', 'clone: a tensor copy shares its source');
+    if (value.requiresGrad) t.requiresGrad = true;
+    memo.set(value, t);
+    if (value.grad) t.grad = keep(value.grad.clone());
+    return t;
+  }
+  if (value instanceof Module) {
+    const copy = Object.create(Object.getPrototypeOf(value)) as Module;
+    memo.set(value, copy);
+    for (const key of Reflect.ownKeys(value)) {
+      const d = Object.getOwnPropertyDescriptor(value, key)!;
+      if (d.get || d.set) continue; // a registered slot: re-bound below, on the copy
+      Object.defineProperty(copy, key, { ...d, value: deepCopy(d.value, memo) });
+    }
+    const slots = copy as unknown as { bindSlot(name: string, kind: SlotKind): void };
+    for (const [map, kind] of [[copy._parameters, 'parameter'], [copy._buffers, 'buffer'], [copy._modules, 'module']] as const)
+      for (const name of map.keys()) slots.bindSlot(name, kind);
+    return copy;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    memo.set(value, out);
+    for (const v of value) out.push(deepCopy(v, memo));
+    return out;
+  }
+  if (value instanceof Map) {
+    const out = new Map();
+    memo.set(value, out);
+    for (const [k, v] of value) out.set(k, deepCopy(v, memo));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set();
+    memo.set(value, out);
+    for (const v of value) out.add(deepCopy(v, memo));
+    return out;
+  }
+  if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): unknown }).slice();
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    const out: Record<PropertyKey, unknown> = Object.create(proto);
+    memo.set(value, out);
+    for (const key of Reflect.ownKeys(value)) out[key] = deepCopy((value as Record<PropertyKey, unknown>)[key], memo);
+    return out;
+  }
+  return value;
 }
-/** @internal */
-export function checkNumber(v: unknown, where: string, name: string, lo = -Infinity, hi = Infinity, inclusive = true): number {
-  if (typeof v !== 'number' || Number.isNaN(v) || (inclusive ? v < lo || v > hi : v <= lo || v >= hi))
-    throw new ArgumentError(`${where}: expected ${name} to be a number in ${inclusive ? '[' : '('}${lo}, ${hi}${inclusive ? ']' : ')'}, received ${describe(v)}`);
-  return v;
-}
-/** @internal */
+
+/** @internal A live Tensor, else ERR_INVALID_ARGUMENT (ERR_DISPOSED when disposed). */
 export function checkInput(x: unknown, where: string): Tensor {
   if (!(x instanceof Tensor)) throw new ArgumentError(`${where}: expected the input to be a Tensor, received ${describe(x)}`);
   x.assertAlive(where);
   return x;
+}
+/**
+ * @internal A live floating-point Tensor. An int32 one is ERR_DTYPE, as the ops' dtype rule (one
+ * rule, one code: a dtype problem is a DTypeError wherever it is found).
+ */
+export function checkFloatInput(x: unknown, where: string, what = 'input'): Tensor {
+  const t = checkInput(x, where);
+  if (t.dtype === 'int32') throw new DTypeError(`${where}: expected a floating-point ${what} (float32 or float64), received int32; convert it with .cast('float32')`);
+  return t;
 }
 /** @internal */
 export function checkOptions<T extends object>(o: unknown, where: string, allowed: string[]): T {

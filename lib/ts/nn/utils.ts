@@ -4,6 +4,7 @@
  * and are untracked; the penalties are differentiable scalars to add to the loss.
  */
 import { noGrad } from '../autograd/engine.js';
+import { checkNumber } from '../check.js';
 import { ArgumentError, EntrenaError, ShapeError, describe } from '../errors.js';
 import { div, rawUnaryInto, where } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -36,9 +37,8 @@ function paramList(params: Params, where: string): Tensor[] {
  */
 export function clipGradNorm(params: Params, maxNorm: number, options: { normType?: number; errorIfNonfinite?: boolean } = {}): number {
   const list = paramList(params, 'clipGradNorm').filter((p) => p.grad);
-  if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) throw new ArgumentError(`clipGradNorm: expected maxNorm to be a non-negative number, received ${describe(maxNorm)}`);
-  const p = options.normType ?? 2;
-  if (typeof p !== 'number' || !(p > 0)) throw new ArgumentError(`clipGradNorm: expected normType to be a positive number or Infinity, received ${describe(options.normType)}`);
+  checkNumber(maxNorm, 'clipGradNorm', 'maxNorm', { min: 0 });
+  const p = checkNumber(options.normType ?? 2, 'clipGradNorm', 'normType', { min: 0, minExclusive: true });
   if (!list.length) return 0;
   const total = noGrad(() => tidy(() => {
     if (p === Infinity) {
@@ -67,19 +67,22 @@ export function clipGradNorm(params: Params, maxNorm: number, options: { normTyp
  * @example nn.utils.clipGradValue(model.parameters(), 0.5)
  */
 export function clipGradValue(params: Params, clipValue: number): void {
-  if (typeof clipValue !== 'number' || !(clipValue >= 0)) throw new ArgumentError(`clipGradValue: expected clipValue to be a non-negative number, received ${describe(clipValue)}`);
+  checkNumber(clipValue, 'clipGradValue', 'clipValue', { min: 0 });
   for (const t of paramList(params, 'clipGradValue')) if (t.grad) rawUnaryInto('clamp', t.grad, t.grad, -clipValue, clipValue);
 }
 
 function penalty(params: Params, where: string, term: (t: Tensor) => Tensor): Tensor {
   const list = paramList(params, where);
   if (!list.length) throw new ArgumentError(`${where}: expected at least one parameter`);
-  let total: Tensor | null = null;
-  for (const t of list) {
-    const s = term(t).sum();
-    total = total ? total.add(s) : s;
-  }
-  return total!;
+  // In a tidy: the per-parameter terms live as long as the graph needs them, not beyond.
+  return tidy(() => {
+    let total: Tensor | null = null;
+    for (const t of list) {
+      const s = term(t).sum();
+      total = total ? total.add(s) : s;
+    }
+    return total!;
+  });
 }
 
 /**
@@ -108,7 +111,7 @@ export function l2Penalty(params: Params): Tensor {
  */
 export function maxNorm(weight: Tensor, maxValue: number, options: { dim?: number } = {}): Tensor {
   if (!(weight instanceof Tensor)) throw new ArgumentError(`maxNorm: expected weight to be a Tensor, received ${describe(weight)}`);
-  if (typeof maxValue !== 'number' || !(maxValue >= 0)) throw new ArgumentError(`maxNorm: expected maxValue to be a non-negative number, received ${describe(maxValue)}`);
+  checkNumber(maxValue, 'maxNorm', 'maxValue', { min: 0 });
   if (weight.ndim < 1) throw new ShapeError('maxNorm: expected a weight with at least one dimension, received a 0-d tensor');
   const dim0 = options.dim ?? 0;
   if (!Number.isInteger(dim0) || dim0 < -weight.ndim || dim0 >= weight.ndim)

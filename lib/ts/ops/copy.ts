@@ -2,91 +2,66 @@
  * copy.ts — moving values: contiguous copies, dtype casts, device transfers, fills, in-place copies.
  * All of them go through the native strided `cast` kernel (a copy with conversion).
  */
-import { attach, needsGrad } from '../autograd/engine.js';
 import { ShapeError } from '../errors.js';
-import { DTYPE_CODE, native } from '../native.js';
-import { Tensor, dtypeSize, setIter, sizeOf, typedArrayFor, type DeviceName, type DType, type Shape } from '../tensor.js';
-import { assertTensor, broadcastShapes, broadcastStrides, shapeStr } from './util.js';
+import { shapeStr } from '../check.js';
+import { Tensor } from '../core/tensor.js';
+import type { DeviceName, DType } from '../core/dtype.js';
+import { broadcastShapes, copyAs, copyStrided, fill, filled, transfer } from '../core/kernels.js';
+import { runOp, type OpDef } from './door.js';
+import { assertTensor } from './util.js';
 
-/** Strided copy of `src` (broadcast to dst's shape) into `dst`, converting dtype. Untracked. */
-export function copyStrided(dst: Tensor, src: Tensor): void {
-  if (dst.device !== src.device) throw new ShapeError('copyStrided: devices differ');
-  setIter(dst.shape, [dst, { strides: broadcastStrides(src, dst.shape), offset: src.offset }]);
-  native.cast(DTYPE_CODE[dst.dtype], DTYPE_CODE[src.dtype], dst.storage.handle, src.storage.handle);
-}
+const ANY: OpDef['args'] = [{ name: 'input' }];
 
-function rawCopy(t: Tensor, dtype: DType): Tensor {
-  const out = Tensor.empty(t.shape.slice(), dtype, t.device);
-  if (out.size) copyStrided(out, t);
-  return out;
-}
+const CLONE: OpDef = { name: 'clone', args: ANY, dtype: 'none', forward: (c) => copyAs(c.args[0] as Tensor), backward: (g) => [g] };
+const CAST: OpDef<DType> = {
+  name: 'cast', args: ANY, dtype: 'none',
+  forward: (c) => copyAs(c.args[0] as Tensor, c.params),
+  // The door converts the gradient back to the source dtype; an int32 result carries none.
+  backward: (g, c) => [c.params === 'int32' ? null : g],
+};
+const TO: OpDef<DeviceName> = {
+  name: 'to', args: ANY, dtype: 'none',
+  forward: (c) => transfer(c.args[0] as Tensor, c.params),
+  backward: (g, c) => [toDevice(g, (c.inputs[0] as Tensor).device)],
+};
 
-/** A contiguous tensor with the values of `t`; `t` itself when already contiguous. */
+/** A contiguous tensor with the values of `t`; `t` itself when already contiguous. @example contiguous(x.T) */
 export function contiguous(t: Tensor): Tensor {
-  assertTensor(t, 'contiguous');
-  if (t.isContiguous()) return t;
-  return clone(t);
+  if (t instanceof Tensor && !t.isDisposed && t.isContiguous()) return t;
+  return runOp(CLONE, [t], undefined);
 }
 
-/** A fresh contiguous copy (tracked: the gradient passes straight through). */
+/** A fresh contiguous copy (tracked: the gradient passes straight through). @example const y = clone(x) */
 export function clone(t: Tensor): Tensor {
-  assertTensor(t, 'clone');
-  const out = rawCopy(t, t.dtype);
-  if (needsGrad(t)) attach(out, 'clone', [t], (g) => [g]);
-  return out;
+  return runOp(CLONE, [t], undefined);
 }
 
-/** `t` converted to `dtype`; gradients flow back converted to the source dtype. */
+/** `t` converted to `dtype` (`t` itself when it has it); gradients flow back converted. @example cast(x, 'float64') */
 export function cast(t: Tensor, dtype: DType): Tensor {
-  assertTensor(t, 'cast');
-  if (t.dtype === dtype) return t;
-  const out = rawCopy(t, dtype);
-  if (needsGrad(t) && dtype !== 'int32') attach(out, 'cast', [t], (g) => [cast(g, t.dtype)]);
-  return out;
+  if (t instanceof Tensor && t.dtype === dtype) return t;
+  return runOp(CAST, [t], dtype);
 }
 
-/** A copy of `t` on `device` (through host memory); `t` itself when already there. */
+/** A copy of `t` on `device` (through host memory); `t` itself when already there. @example toDevice(x, 'cuda') */
 export function toDevice(t: Tensor, device: DeviceName): Tensor {
-  assertTensor(t, 'to');
-  if (t.device === device) return t;
-  const src = t.isContiguous() ? t : rawCopy(t, t.dtype);
-  const host = typedArrayFor(t.dtype, t.size);
-  if (host.length) native.read(src.storage.handle, src.offset * dtypeSize(t.dtype), host);
-  if (src !== t) src.dispose();
-  const out = Tensor.empty(t.shape.slice(), t.dtype, device);
-  if (host.length) native.write(out.storage.handle, 0, host);
-  if (needsGrad(t)) attach(out, 'to', [t], (g) => [toDevice(g, t.device)]);
-  return out;
+  if (t instanceof Tensor && t.device === device) return t;
+  return runOp(TO, [t], device);
 }
 
-/** dst ← src (broadcast), in place, untracked. */
+/** dst ← src (broadcast), in place, untracked. @example w.copy_(tensor([1, 2])) */
 export function copyInto(dst: Tensor, src: Tensor | number): void {
   assertTensor(dst, 'copy_', 'destination');
-  if (typeof src === 'number') return fillInPlace(dst, src);
+  if (typeof src === 'number') { fill(dst, src); return; }
   assertTensor(src, 'copy_', 'source');
   const shape = broadcastShapes(dst.shape, src.shape, 'copy_');
   if (shape.length !== dst.shape.length || shape.some((d, i) => d !== dst.shape[i]))
     throw new ShapeError(`copy_: source of shape ${shapeStr(src.shape)} does not broadcast to destination ${shapeStr(dst.shape)}`);
   if (src.device !== dst.device) {
-    const moved = toDevice(src, dst.device);
-    copyStrided(dst, moved);
-    moved.dispose();
+    const moved = transfer(src, dst.device);
+    try { copyStrided(dst, moved); } finally { moved.dispose(); }
     return;
   }
-  if (dst.size) copyStrided(dst, src);
+  copyStrided(dst, src);
 }
 
-/** dst ← value, in place, untracked. */
-export function fillInPlace(dst: Tensor, value: number): void {
-  assertTensor(dst, 'fill_');
-  if (!dst.size) return;
-  setIter(dst.shape, [dst]);
-  native.fill(DTYPE_CODE[dst.dtype], dst.storage.handle, value);
-}
-
-/** A new tensor filled with `value`. */
-export function filled(shape: Shape, value: number, dtype: DType, device: DeviceName): Tensor {
-  const out = Tensor.empty(shape, dtype, device);
-  if (sizeOf(shape)) fillInPlace(out, value);
-  return out;
-}
+export { copyStrided, filled };

@@ -6,9 +6,10 @@
  * same numbers bit for bit, on any thread count and on CPU and CUDA alike (native/core/philox.h).
  */
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, describe } from '../errors.js';
-import { DTYPE_CODE, native } from '../native.js';
-import { Tensor, checkDevice, checkDType, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../tensor.js';
-import { cast, fillInPlace, filled } from './copy.js';
+import { Tensor } from '../core/tensor.js';
+import { checkDevice, checkDType, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../core/dtype.js';
+import { filled, randomInto, writeHost } from '../core/kernels.js';
+import { shapeStr } from '../check.js';
 import { checkShape } from './util.js';
 
 export interface CreateOptions {
@@ -45,7 +46,7 @@ function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, device:
     host.set(values as ArrayLike<number>);
   }
   const t = Tensor.empty(shape, dtype, device);
-  if (host.length) native.write(t.storage.handle, 0, host);
+  if (host.length) writeHost(t, host);
   return t;
 }
 
@@ -124,7 +125,7 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: CreateO
   if (options.shape !== undefined) {
     const s = checkShape(options.shape, 'tensor');
     if (sizeOf(s) !== flat.length)
-      throw new ShapeError(`tensor: shape [${s.join(', ')}] needs ${sizeOf(s)} values, received ${flat.length}`);
+      throw new ShapeError(`tensor: shape ${shapeStr(s)} needs ${sizeOf(s)} values, received ${flat.length}`);
     shape = s;
   }
   if (o.requiresGrad && dtype === 'int32') throw new DTypeError('tensor: only floating-point tensors can require gradients, this one is int32');
@@ -227,8 +228,7 @@ export function nextCounter(n: number): number {
 function randomFill(kind: 0 | 1, shape: Shape, a: number, b: number, o: { dtype: DType; device: DeviceName }, where: string): Tensor {
   if (o.dtype === 'int32') throw new DTypeError(`${where}: expected a floating dtype, received int32`);
   const t = Tensor.empty(checkShape(shape, where), o.dtype, o.device);
-  const n = t.size;
-  if (n) native.random(kind, DTYPE_CODE[o.dtype], n, t.storage.handle, 0, rng.seed, nextCounter(n), a, b);
+  if (t.size) randomInto(t, kind, rng.seed, nextCounter(t.size), a, b);
   return t;
 }
 
@@ -276,4 +276,3 @@ export function randint(low: number, high: number, shape: Shape, options?: Creat
   return fromHost(ints, checkShape(shape, 'randint'), o.dtype, o.device);
 }
 
-export { cast, fillInPlace };

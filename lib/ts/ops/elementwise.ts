@@ -2,221 +2,219 @@
  * elementwise.ts — unary, binary and ternary elementwise ops with NumPy broadcasting, and their
  * gradient rules (written with public ops, so they run on every device: DESIGN principle 5).
  *
- * Each op is one native functor (native/core/ops.h) applied by the backend's broadcast driver.
- * Numbers are accepted for either operand of a binary op (weak scalars: they do not promote a
- * float32 tensor to float64).
+ * Each op is one native functor (native/core/ops.h) applied by the backend's broadcast driver,
+ * defined once as an OpDef and run through the door (door.ts), which checks the operands, applies
+ * the dtype rule, reduces gradients back over broadcast dims and records the graph. Numbers are
+ * accepted for either operand of a binary op (weak scalars: they do not promote a float32 tensor
+ * to float64).
  */
-import { attach, needsGrad } from '../autograd/engine.js';
 import { ArgumentError, describe } from '../errors.js';
-import { BINARY, DTYPE_CODE, UNARY, native, type BinaryName, type UnaryName } from '../native.js';
-import { Tensor, setIter, type DType, type Shape } from '../tensor.js';
-import { cast, copyStrided, filled } from './copy.js';
-import { assertOperand, assertTensor, broadcastShapes, broadcastStrides, promote, sameDevice } from './util.js';
-import { sumToShape } from './reduce.js';
-
-// ---- raw kernels (untracked) ---------------------------------------------------------------------
-
-/** out = f(a) for a float or int tensor; no autograd. */
-export function rawUnary(op: UnaryName, a: Tensor, p0 = 0, p1 = 0, dtype: DType = a.dtype): Tensor {
-  const src = a.dtype === dtype ? a : cast(a, dtype);
-  const out = Tensor.empty(src.shape.slice(), dtype, src.device);
-  if (out.size) {
-    setIter(out.shape, [out, src]);
-    native.unary(UNARY[op], DTYPE_CODE[dtype], out.storage.handle, src.storage.handle, p0, p1);
-  }
-  if (src !== a) src.dispose();
-  return out;
-}
-
-function asDType(x: Tensor | number, dtype: DType): Tensor | number {
-  return typeof x === 'number' || x.dtype === dtype ? x : cast(x, dtype);
-}
-
-/** out = f(a, b) with broadcasting; no autograd. `out` may be given (in-place forms). */
-export function rawBinary(op: BinaryName, a: Tensor | number, b: Tensor | number, p0 = 0, p1 = 0, dtype?: DType, out?: Tensor): Tensor {
-  dtype = dtype ?? promote(a, b);
-  const device = a instanceof Tensor ? a.device : (b as Tensor).device;
-  // Shapes first: nothing is allocated for a call that cannot succeed.
-  const shape: Shape = broadcastShapes(a instanceof Tensor ? a.shape : [], b instanceof Tensor ? b.shape : [], op);
-  let ac = asDType(a, dtype), bc = asDType(b, dtype);
-  // On CUDA a number becomes a one-element device tensor (the binding takes numbers on the host only).
-  const temps: Tensor[] = [];
-  if (device === 'cuda') {
-    if (typeof ac === 'number') { ac = filled([], ac, dtype, device); temps.push(ac); }
-    if (typeof bc === 'number') { bc = filled([], bc, dtype, device); temps.push(bc); }
-  }
-  const result = out ?? Tensor.empty(shape, dtype, device);
-  if (result.size) {
-    const ops: { strides: number[]; offset: number }[] = [result];
-    ops.push(ac instanceof Tensor ? { strides: broadcastStrides(ac, shape), offset: ac.offset } : { strides: [], offset: 0 });
-    ops.push(bc instanceof Tensor ? { strides: broadcastStrides(bc, shape), offset: bc.offset } : { strides: [], offset: 0 });
-    setIter(shape, ops);
-    native.binary(BINARY[op], DTYPE_CODE[dtype], result.storage.handle,
-      ac instanceof Tensor ? ac.storage.handle : ac, bc instanceof Tensor ? bc.storage.handle : bc, p0, p1);
-  }
-  if (ac !== a && ac instanceof Tensor && !temps.includes(ac)) ac.dispose();
-  if (bc !== b && bc instanceof Tensor && !temps.includes(bc)) bc.dispose();
-  for (const t of temps) t.dispose();
-  return result;
-}
+import type { BinaryName, UnaryName } from '../native.js';
+import type { Tensor } from '../core/tensor.js';
+import { binary, broadcastShapes, fill, select, unary, unaryInto } from '../core/kernels.js';
+import { needsInputGrad, runOp, type ArgSpec, type DTypeRule, type OpContext, type OpDef, type Operand } from './door.js';
 
 // ---- binary ------------------------------------------------------------------------------------
 
-function binaryOperands(where: string, a: unknown, b: unknown): [Tensor | number, Tensor | number] {
-  const x = assertOperand(a, where, 'the first operand');
-  const y = assertOperand(b, where, 'the second operand');
-  if (typeof x === 'number' && typeof y === 'number') throw new ArgumentError(`${where}: expected at least one tensor operand, received two numbers`);
-  sameDevice(where, x, y);
-  return [x, y];
-}
+const FIRST: ArgSpec = { name: 'the first operand', number: true };
+const SECOND: ArgSpec = { name: 'the second operand', number: true };
 
-type BinaryGrad = (g: Tensor, a: Tensor | number, b: Tensor | number, out: Tensor) => [Tensor | null, Tensor | null];
+type BinaryRule = (g: Tensor, x: Tensor | number, y: Tensor | number, c: OpContext<undefined>) => [Tensor | null, Tensor | null];
 
-function binaryOp(op: BinaryName, a: unknown, b: unknown, grad: BinaryGrad | null, floatResult = false): Tensor {
-  const [x, y] = binaryOperands(op, a, b);
-  let dtype = promote(x, y);
-  if (floatResult && dtype === 'int32') dtype = 'float32';
-  const out = rawBinary(op, x, y, 0, 0, dtype);
-  if (grad && needsGrad(x, y)) {
-    const inputs = [x, y].filter((t): t is Tensor => t instanceof Tensor);
-    attach(out, op, inputs, (g) => {
-      const [ga, gb] = grad(g, x, y, out);
-      const res: (Tensor | null)[] = [];
-      if (x instanceof Tensor) res.push(ga && x.requiresGrad ? sumToShape(ga, x.shape, x.dtype) : null);
-      if (y instanceof Tensor) res.push(gb && y.requiresGrad ? sumToShape(gb, y.shape, y.dtype) : null);
-      return res;
-    }, [...inputs, out]);
-  }
-  return out;
-}
-
-/** Elementwise a + b. @example add(tensor([1, 2]), 1) // [2, 3] */
-export function add(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('add', a, b, (g) => [g, g]);
-}
-/** Elementwise a − b. */
-export function sub(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('sub', a, b, (g, _x, y) => [g, y instanceof Tensor && y.requiresGrad ? neg(g) : null]);
-}
-/** Elementwise a · b. */
-export function mul(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('mul', a, b, (g, x, y) => [
-    typeof x !== 'number' && x.requiresGrad ? mul(g, y) : null,
-    typeof y !== 'number' && y.requiresGrad ? mul(g, x) : null,
-  ]);
-}
-/** Elementwise true division a / b (integers give float32). */
-export function div(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('div', a, b, (g, x, y, out) => [
-    typeof x !== 'number' && x.requiresGrad ? div(g, y) : null,
-    typeof y !== 'number' && y.requiresGrad ? neg(div(mul(g, out), y)) : null,
-  ], true);
-}
-/** Elementwise a ** b. */
-export function pow(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('pow', a, b, (g, x, y, out) => [
-    typeof x !== 'number' && x.requiresGrad
-      // Where the exponent is 0 the gradient is 0 (not 0 · x^-1, which is NaN at x = 0), as PyTorch.
-      ? typeof y === 'number'
-        ? y === 0 ? mul(g, 0) : mul(g, mul(pow(x, y - 1), y))
-        : where(eq(y, 0), 0, mul(g, mul(y, pow(x, sub(y, 1)))))
-      : null,
-    // d/db a^b = a^b · ln a, taken as 0 where a = 0 (as PyTorch masks it).
-    typeof y !== 'number' && y.requiresGrad
-      ? typeof x === 'number'
-        ? mul(g, mul(out, x === 0 ? 0 : Math.log(x)))
-        : where(eq(x, 0), 0, mul(g, mul(out, log(x))))
-      : null,
-  ]);
-}
-function minMaxGrad(isMax: boolean): BinaryGrad {
-  // Ties split the gradient in half, as torch.maximum / torch.minimum.
-  return (g, x, y) => {
-    const win = isMax ? gt(x, y) : lt(x, y);
-    const tie = mul(eq(x, y), 0.5);
-    const wa = add(win, tie);
-    return [mul(g, wa), mul(g, rsub(wa, 1))];
+function binaryDef(op: BinaryName, rule: BinaryRule | null, dtype: DTypeRule = 'promote'): OpDef {
+  return {
+    name: op, args: [FIRST, SECOND], dtype, broadcast: true, savesOutput: op === 'div' || op === 'pow' || op === 'atan2',
+    forward: (c) => binary(op, c.args[0] as Tensor | number, c.args[1] as Tensor | number, 0, 0, c.dtype),
+    backward: rule ? (g, c) => rule(g, c.inputs[0] as Tensor | number, c.inputs[1] as Tensor | number, c) : undefined,
   };
 }
-/** Elementwise maximum (NaN propagates). */
-export function maximum(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('maximum', a, b, minMaxGrad(true));
-}
-/** Elementwise minimum (NaN propagates). */
-export function minimum(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('minimum', a, b, minMaxGrad(false));
-}
-/** 1 where a == b, else 0 (same dtype as the operands). */
-export function eq(a: Tensor | number, b: Tensor | number): Tensor { return binaryOp('eq', a, b, null); }
-export function ne(a: Tensor | number, b: Tensor | number): Tensor { return binaryOp('ne', a, b, null); }
-export function gt(a: Tensor | number, b: Tensor | number): Tensor { return binaryOp('gt', a, b, null); }
-export function ge(a: Tensor | number, b: Tensor | number): Tensor { return binaryOp('ge', a, b, null); }
-export function lt(a: Tensor | number, b: Tensor | number): Tensor { return binaryOp('lt', a, b, null); }
-export function le(a: Tensor | number, b: Tensor | number): Tensor { return binaryOp('le', a, b, null); }
 
-function rsub(t: Tensor, n: number): Tensor {
-  return sub(n, t);
+const ADD = binaryDef('add', (g) => [g, g]);
+const SUB = binaryDef('sub', (g, _x, _y, c) => [g, needsInputGrad(c, 1) ? neg(g) : null]);
+const MUL = binaryDef('mul', (g, x, y, c) => [needsInputGrad(c, 0) ? mul(g, y) : null, needsInputGrad(c, 1) ? mul(g, x) : null]);
+const DIV = binaryDef('div', (g, x, y, c) => [
+  needsInputGrad(c, 0) ? div(g, y) : null,
+  needsInputGrad(c, 1) ? neg(div(mul(g, c.out), y)) : null,
+], 'float');
+const POW = binaryDef('pow', (g, x, y, c) => [
+  needsInputGrad(c, 0)
+    // Where the exponent is 0 the gradient is 0 (not 0 · x^-1, which is NaN at x = 0), as PyTorch.
+    ? typeof y === 'number'
+      ? y === 0 ? mul(g, 0) : mul(g, mul(pow(x, y - 1), y))
+      : where(eq(y, 0), 0, mul(g, mul(y, pow(x, sub(y, 1)))))
+    : null,
+  // d/db a^b = a^b · ln a, taken as 0 where a = 0 (as PyTorch masks it).
+  needsInputGrad(c, 1)
+    ? typeof x === 'number'
+      ? mul(g, mul(c.out, x === 0 ? 0 : Math.log(x)))
+      : where(eq(x, 0), 0, mul(g, mul(c.out, log(x))))
+    : null,
+]);
+// Ties split the gradient in half, as torch.maximum / torch.minimum.
+function minMaxRule(isMax: boolean): BinaryRule {
+  return (g, x, y) => {
+    const wa = add(isMax ? gt(x, y) : lt(x, y), mul(eq(x, y), 0.5));
+    return [mul(g, wa), mul(g, sub(1, wa))];
+  };
 }
+const MAXIMUM = binaryDef('maximum', minMaxRule(true));
+const MINIMUM = binaryDef('minimum', minMaxRule(false));
+// d/dy atan2(y, x) = x / (x² + y²), d/dx = −y / (x² + y²).
+const ATAN2 = binaryDef('atan2', (g, y, x, c) => {
+  const r = div(g, add(mul(x, x), mul(y, y)));
+  return [needsInputGrad(c, 0) ? mul(r, x) : null, needsInputGrad(c, 1) ? neg(mul(r, y)) : null];
+}, 'float');
+const EQ = binaryDef('eq', null), NE = binaryDef('ne', null), GT = binaryDef('gt', null);
+const GE = binaryDef('ge', null), LT = binaryDef('lt', null), LE = binaryDef('le', null);
+
+/** Elementwise a + b. @example add(tensor([1, 2]), 1) // [2, 3] */
+export function add(a: Tensor | number, b: Tensor | number): Tensor { return runOp(ADD, [a, b], undefined); }
+/** Elementwise a − b. @example sub(tensor([3, 4]), 1) // [2, 3] */
+export function sub(a: Tensor | number, b: Tensor | number): Tensor { return runOp(SUB, [a, b], undefined); }
+/** Elementwise a · b. @example mul(tensor([1, 2]), tensor([3, 4])) // [3, 8] */
+export function mul(a: Tensor | number, b: Tensor | number): Tensor { return runOp(MUL, [a, b], undefined); }
+/** Elementwise true division a / b (integers give float32). @example div(tensor([1, 2]), 2) // [0.5, 1] */
+export function div(a: Tensor | number, b: Tensor | number): Tensor { return runOp(DIV, [a, b], undefined); }
+/** Elementwise a ** b. @example pow(tensor([2, 3]), 2) // [4, 9] */
+export function pow(a: Tensor | number, b: Tensor | number): Tensor { return runOp(POW, [a, b], undefined); }
+/** Elementwise maximum (NaN propagates). @example maximum(tensor([1, 5]), 3) // [3, 5] */
+export function maximum(a: Tensor | number, b: Tensor | number): Tensor { return runOp(MAXIMUM, [a, b], undefined); }
+/** Elementwise minimum (NaN propagates). @example minimum(tensor([1, 5]), 3) // [1, 3] */
+export function minimum(a: Tensor | number, b: Tensor | number): Tensor { return runOp(MINIMUM, [a, b], undefined); }
+/**
+ * The angle of the point (b, a) in radians, in (−π, π], as torch.atan2(input=a, other=b).
+ * @example atan2(tensor([1]), tensor([-1])) // [2.3562]
+ */
+export function atan2(a: Tensor | number, b: Tensor | number): Tensor { return runOp(ATAN2, [a, b], undefined); }
+/** 1 where a == b, else 0 (same dtype as the operands). @example eq(tensor([1, 2]), 2) // [0, 1] */
+export function eq(a: Tensor | number, b: Tensor | number): Tensor { return runOp(EQ, [a, b], undefined); }
+/** 1 where a ≠ b, else 0. */
+export function ne(a: Tensor | number, b: Tensor | number): Tensor { return runOp(NE, [a, b], undefined); }
+/** 1 where a > b, else 0. */
+export function gt(a: Tensor | number, b: Tensor | number): Tensor { return runOp(GT, [a, b], undefined); }
+/** 1 where a ≥ b, else 0. */
+export function ge(a: Tensor | number, b: Tensor | number): Tensor { return runOp(GE, [a, b], undefined); }
+/** 1 where a < b, else 0. */
+export function lt(a: Tensor | number, b: Tensor | number): Tensor { return runOp(LT, [a, b], undefined); }
+/** 1 where a ≤ b, else 0. */
+export function le(a: Tensor | number, b: Tensor | number): Tensor { return runOp(LE, [a, b], undefined); }
 
 // ---- unary -------------------------------------------------------------------------------------
 
-type UnaryGrad = (g: Tensor, x: Tensor, out: Tensor) => Tensor;
+const INPUT: ArgSpec = { name: 'input' };
+type Params = readonly [number, number];
+const NO_PARAMS: Params = [0, 0];
+type UnaryRule = (g: Tensor, x: Tensor, c: OpContext<Params>) => Tensor;
 
-/** Applies a unary functor; integer inputs of float ops are promoted to float32. */
-function unaryOp(op: UnaryName, a: unknown, grad: UnaryGrad | null, p0 = 0, p1 = 0, keepInt = false): Tensor {
-  const x = assertTensor(a, op);
-  const dtype: DType = x.dtype === 'int32' && !keepInt ? 'float32' : x.dtype;
-  const out = rawUnary(op, x, p0, p1, dtype);
-  if (grad && needsGrad(x)) attach(out, op, [x], (g) => [grad(g, x, out)], [x, out]);
-  return out;
+/**
+ * A unary functor as an op. `keepInt`: integer inputs stay integer (neg, abs, relu); otherwise
+ * they compute in float32 (exp, sigmoid). The functor's parameters come per call (slopes, bounds).
+ */
+function unaryDef(op: UnaryName, rule: UnaryRule | null, keepInt = false, savesOutput = false): OpDef<Params> {
+  return {
+    name: op, args: [INPUT], dtype: keepInt ? 'promote' : 'float', savesOutput,
+    forward: (c) => unary(op, c.args[0] as Tensor, c.params[0], c.params[1], c.dtype),
+    backward: rule ? (g, c) => [rule(g, c.inputs[0] as Tensor, c)] : undefined,
+  };
+}
+/** The rule of an activation whose derivative is a native functor of (g, saved): relu_backward and kin. */
+function nativeRule(op: BinaryName, fromOutput = false): UnaryRule {
+  return (g, x, c) => binary(op, g, fromOutput ? c.out : x, c.params[0], c.params[1], g.dtype);
 }
 
-function gradOp(op: BinaryName, g: Tensor, saved: Tensor, p0 = 0, p1 = 0): Tensor {
-  return rawBinary(op, g, saved, p0, p1, g.dtype);
-}
+const NEG = unaryDef('neg', (g) => neg(g), true);
+const ABS = unaryDef('abs', nativeRule('sign_mul'), true);
+const EXP = unaryDef('exp', (g, _x, c) => mul(g, c.out), false, true);
+const LOG = unaryDef('log', (g, x) => div(g, x));
+const SQRT = unaryDef('sqrt', (g, _x, c) => div(g, mul(c.out, 2)), false, true);
+const RSQRT = unaryDef('rsqrt', (g, _x, c) => mul(g, mul(pow(c.out, 3), -0.5)), false, true);
+const SQUARE = unaryDef('square', (g, x) => mul(g, mul(x, 2)), true);
+const SIGN = unaryDef('sign', null, true);
+const SIGMOID = unaryDef('sigmoid', nativeRule('sigmoid_backward', true), false, true);
+const TANH = unaryDef('tanh', nativeRule('tanh_backward', true), false, true);
+const RELU = unaryDef('relu', nativeRule('relu_backward'), true);
+const LEAKY_RELU = unaryDef('leaky_relu', nativeRule('leaky_relu_backward'));
+const ELU = unaryDef('elu', nativeRule('elu_backward'));
+const SELU = unaryDef('selu', nativeRule('selu_backward'));
+const GELU = unaryDef('gelu', nativeRule('gelu_backward'));
+const GELU_TANH = unaryDef('gelu_tanh', nativeRule('gelu_tanh_backward'));
+const SILU = unaryDef('silu', nativeRule('silu_backward'));
+const MISH = unaryDef('mish', nativeRule('mish_backward'));
+const SOFTPLUS = unaryDef('softplus', nativeRule('softplus_backward'));
+const LOG_SIGMOID = unaryDef('log_sigmoid', nativeRule('log_sigmoid_backward'));
+const HARDTANH = unaryDef('hardtanh', nativeRule('hardtanh_backward'));
+const LOG1P = unaryDef('log1p', (g, x) => div(g, add(x, 1)));
+const EXPM1 = unaryDef('expm1', (g, _x, c) => mul(g, add(c.out, 1)), false, true);
+const SIN = unaryDef('sin', (g, x) => mul(g, cos(x)));
+const COS = unaryDef('cos', (g, x) => neg(mul(g, sin(x))));
+const RECIPROCAL = unaryDef('reciprocal', (g, _x, c) => neg(mul(g, square(c.out))), false, true);
+const FLOOR = unaryDef('floor', null, true), CEIL = unaryDef('ceil', null, true), ROUND = unaryDef('round', null, true);
+const ISNAN = unaryDef('isnan', null, true), ISFINITE = unaryDef('isfinite', null, true);
+const CLAMP = unaryDef('clamp', nativeRule('clamp_backward'), true);
 
-export function neg(a: Tensor): Tensor { return unaryOp('neg', a, (g) => neg(g), 0, 0, true); }
-export function abs(a: Tensor): Tensor { return unaryOp('abs', a, (g, x) => gradOp('sign_mul', g, x), 0, 0, true); }
-export function exp(a: Tensor): Tensor { return unaryOp('exp', a, (g, _x, out) => mul(g, out)); }
-export function log(a: Tensor): Tensor { return unaryOp('log', a, (g, x) => div(g, x)); }
-export function sqrt(a: Tensor): Tensor { return unaryOp('sqrt', a, (g, _x, out) => div(g, mul(out, 2))); }
-export function rsqrt(a: Tensor): Tensor { return unaryOp('rsqrt', a, (g, _x, out) => mul(g, mul(pow(out, 3), -0.5))); }
-export function square(a: Tensor): Tensor { return unaryOp('square', a, (g, x) => mul(g, mul(x, 2)), 0, 0, true); }
-export function sign(a: Tensor): Tensor { return unaryOp('sign', a, null, 0, 0, true); }
-export function sigmoid(a: Tensor): Tensor { return unaryOp('sigmoid', a, (g, _x, out) => gradOp('sigmoid_backward', g, out)); }
-export function tanh(a: Tensor): Tensor { return unaryOp('tanh', a, (g, _x, out) => gradOp('tanh_backward', g, out)); }
-export function relu(a: Tensor): Tensor { return unaryOp('relu', a, (g, x) => gradOp('relu_backward', g, x), 0, 0, true); }
-export function leakyRelu(a: Tensor, negativeSlope = 0.01): Tensor {
-  return unaryOp('leaky_relu', a, (g, x) => gradOp('leaky_relu_backward', g, x, negativeSlope), negativeSlope);
-}
-export function elu(a: Tensor, alpha = 1): Tensor { return unaryOp('elu', a, (g, x) => gradOp('elu_backward', g, x, alpha), alpha); }
-export function selu(a: Tensor): Tensor { return unaryOp('selu', a, (g, x) => gradOp('selu_backward', g, x)); }
-/** GELU, exact (erf) or with the tanh approximation. */
+/** −x. @example neg(tensor([1, -2])) // [-1, 2] */
+export function neg(a: Tensor): Tensor { return runOp(NEG, [a], NO_PARAMS); }
+/** |x|; its gradient is sign(x) (0 at 0). */
+export function abs(a: Tensor): Tensor { return runOp(ABS, [a], NO_PARAMS); }
+/** eˣ. */
+export function exp(a: Tensor): Tensor { return runOp(EXP, [a], NO_PARAMS); }
+/** The natural logarithm. */
+export function log(a: Tensor): Tensor { return runOp(LOG, [a], NO_PARAMS); }
+/** √x. */
+export function sqrt(a: Tensor): Tensor { return runOp(SQRT, [a], NO_PARAMS); }
+/** 1 / √x. */
+export function rsqrt(a: Tensor): Tensor { return runOp(RSQRT, [a], NO_PARAMS); }
+/** x². */
+export function square(a: Tensor): Tensor { return runOp(SQUARE, [a], NO_PARAMS); }
+/** −1, 0 or 1 (no gradient). */
+export function sign(a: Tensor): Tensor { return runOp(SIGN, [a], NO_PARAMS); }
+/** 1 / (1 + e⁻ˣ). */
+export function sigmoid(a: Tensor): Tensor { return runOp(SIGMOID, [a], NO_PARAMS); }
+/** The hyperbolic tangent. */
+export function tanh(a: Tensor): Tensor { return runOp(TANH, [a], NO_PARAMS); }
+/** max(x, 0); the gradient is 0 at 0, as PyTorch. @example relu(tensor([-1, 2])) // [0, 2] */
+export function relu(a: Tensor): Tensor { return runOp(RELU, [a], NO_PARAMS); }
+/** x where x > 0, else negativeSlope · x. */
+export function leakyRelu(a: Tensor, negativeSlope = 0.01): Tensor { return runOp(LEAKY_RELU, [a], [negativeSlope, 0]); }
+/** x where x > 0, else α(eˣ − 1) (Clevert et al. 2015). */
+export function elu(a: Tensor, alpha = 1): Tensor { return runOp(ELU, [a], [alpha, 0]); }
+/** Scaled ELU with the self-normalising constants (Klambauer et al. 2017). */
+export function selu(a: Tensor): Tensor { return runOp(SELU, [a], NO_PARAMS); }
+/** GELU, exact (erf) or with the tanh approximation (Hendrycks & Gimpel 2016). @example gelu(x, 'tanh') */
 export function gelu(a: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (approximate !== 'none' && approximate !== 'tanh') throw new ArgumentError(`gelu: expected approximate 'none' or 'tanh', received ${describe(approximate)}`);
-  return approximate === 'tanh'
-    ? unaryOp('gelu_tanh', a, (g, x) => gradOp('gelu_tanh_backward', g, x))
-    : unaryOp('gelu', a, (g, x) => gradOp('gelu_backward', g, x));
+  return runOp(approximate === 'tanh' ? GELU_TANH : GELU, [a], NO_PARAMS);
 }
-export function silu(a: Tensor): Tensor { return unaryOp('silu', a, (g, x) => gradOp('silu_backward', g, x)); }
-export function mish(a: Tensor): Tensor { return unaryOp('mish', a, (g, x) => gradOp('mish_backward', g, x)); }
-export function softplus(a: Tensor, beta = 1, threshold = 20): Tensor {
-  return unaryOp('softplus', a, (g, x) => gradOp('softplus_backward', g, x, beta, threshold), beta, threshold);
-}
-export function logSigmoid(a: Tensor): Tensor { return unaryOp('log_sigmoid', a, (g, x) => gradOp('log_sigmoid_backward', g, x)); }
-export function hardtanh(a: Tensor, minVal = -1, maxVal = 1): Tensor {
-  return unaryOp('hardtanh', a, (g, x) => gradOp('hardtanh_backward', g, x, minVal, maxVal), minVal, maxVal);
-}
-export function log1p(a: Tensor): Tensor { return unaryOp('log1p', a, (g, x) => div(g, add(x, 1))); }
-export function expm1(a: Tensor): Tensor { return unaryOp('expm1', a, (g, _x, out) => mul(g, add(out, 1))); }
-export function sin(a: Tensor): Tensor { return unaryOp('sin', a, (g, x) => mul(g, cos(x))); }
-export function cos(a: Tensor): Tensor { return unaryOp('cos', a, (g, x) => neg(mul(g, sin(x)))); }
-export function reciprocal(a: Tensor): Tensor { return unaryOp('reciprocal', a, (g, _x, out) => neg(mul(g, square(out)))); }
-export function floor(a: Tensor): Tensor { return unaryOp('floor', a, null, 0, 0, true); }
-export function ceil(a: Tensor): Tensor { return unaryOp('ceil', a, null, 0, 0, true); }
-export function round(a: Tensor): Tensor { return unaryOp('round', a, null, 0, 0, true); }
-export function isnan(a: Tensor): Tensor { return unaryOp('isnan', a, null, 0, 0, true); }
-export function isfinite(a: Tensor): Tensor { return unaryOp('isfinite', a, null, 0, 0, true); }
+/** x · σ(x) (SiLU / Swish). */
+export function silu(a: Tensor): Tensor { return runOp(SILU, [a], NO_PARAMS); }
+/** x · tanh(softplus(x)) (Misra 2019). */
+export function mish(a: Tensor): Tensor { return runOp(MISH, [a], NO_PARAMS); }
+/** log(1 + e^{βx}) / β, linear above `threshold` (as torch.nn.functional.softplus). */
+export function softplus(a: Tensor, beta = 1, threshold = 20): Tensor { return runOp(SOFTPLUS, [a], [beta, threshold]); }
+/** log σ(x), computed stably. */
+export function logSigmoid(a: Tensor): Tensor { return runOp(LOG_SIGMOID, [a], NO_PARAMS); }
+/** x clipped to [minVal, maxVal]; the gradient passes strictly inside. */
+export function hardtanh(a: Tensor, minVal = -1, maxVal = 1): Tensor { return runOp(HARDTANH, [a], [minVal, maxVal]); }
+/** log(1 + x), accurate near 0. */
+export function log1p(a: Tensor): Tensor { return runOp(LOG1P, [a], NO_PARAMS); }
+/** eˣ − 1, accurate near 0. */
+export function expm1(a: Tensor): Tensor { return runOp(EXPM1, [a], NO_PARAMS); }
+/** sin x. */
+export function sin(a: Tensor): Tensor { return runOp(SIN, [a], NO_PARAMS); }
+/** cos x. */
+export function cos(a: Tensor): Tensor { return runOp(COS, [a], NO_PARAMS); }
+/** 1 / x. */
+export function reciprocal(a: Tensor): Tensor { return runOp(RECIPROCAL, [a], NO_PARAMS); }
+/** ⌊x⌋ (no gradient). */
+export function floor(a: Tensor): Tensor { return runOp(FLOOR, [a], NO_PARAMS); }
+/** ⌈x⌉ (no gradient). */
+export function ceil(a: Tensor): Tensor { return runOp(CEIL, [a], NO_PARAMS); }
+/** x rounded half to even, as torch.round (no gradient). */
+export function round(a: Tensor): Tensor { return runOp(ROUND, [a], NO_PARAMS); }
+/** 1 where x is NaN, else 0. */
+export function isnan(a: Tensor): Tensor { return runOp(ISNAN, [a], NO_PARAMS); }
+/** 1 where x is finite, else 0. */
+export function isfinite(a: Tensor): Tensor { return runOp(ISFINITE, [a], NO_PARAMS); }
 
 /**
  * Clamps into [min, max]; either bound may be null/undefined. The gradient passes where
@@ -224,65 +222,52 @@ export function isfinite(a: Tensor): Tensor { return unaryOp('isfinite', a, null
  * @example clamp(tensor([-2, 0, 2]), -1, 1) // [-1, 0, 1]
  */
 export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
-  const x = assertTensor(a, 'clamp');
   if (min == null && max == null) throw new ArgumentError('clamp: expected at least one of min and max');
   for (const [k, v] of [['min', min], ['max', max]] as const)
     if (v != null && typeof v !== 'number') throw new ArgumentError(`clamp: expected ${k} to be a number, received ${describe(v)}`);
-  const lo = min ?? -Infinity, hi = max ?? Infinity;
-  return unaryOp('clamp', x, (g, xx) => gradOp('clamp_backward', g, xx, lo, hi), lo, hi, true);
+  return runOp(CLAMP, [a], [min ?? -Infinity, max ?? Infinity]);
 }
+
+// ---- where -------------------------------------------------------------------------------------
+
+const WHERE: OpDef = {
+  name: 'where', args: [{ name: 'cond', noGrad: true }, { name: 'a', number: true }, { name: 'b', number: true }], broadcast: true,
+  forward: (c) => {
+    const [cond, x, y] = c.args as [Tensor, Tensor | number, Tensor | number];
+    // Shapes first: nothing is allocated for a call that cannot succeed.
+    const shape = broadcastShapes(broadcastShapes(cond.shape, typeof x === 'number' ? [] : x.shape, 'where'), typeof y === 'number' ? [] : y.shape, 'where');
+    return select(cond, x, y, c.dtype, shape);
+  },
+  backward: (g, c) => {
+    const cond = c.inputs[0] as Tensor;
+    return [null, needsInputGrad(c, 1) ? where(cond, g, 0) : null, needsInputGrad(c, 2) ? where(cond, 0, g) : null];
+  },
+};
 
 /**
  * Picks `a` where `cond` is non-zero, else `b` (broadcast). Numbers are accepted for a and b.
  * @example where(gt(x, 0), x, 0)
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  const c = assertTensor(cond, 'where', 'cond');
-  const x = assertOperand(a, 'where', 'a'), y = assertOperand(b, 'where', 'b');
-  sameDevice('where', c, x, y);
-  const dtype = promote(x, y);
-  // Shapes first: nothing is allocated for a call that cannot succeed.
-  const shape = broadcastShapes(broadcastShapes(c.shape, typeof x === 'number' ? [] : x.shape, 'where'), typeof y === 'number' ? [] : y.shape, 'where');
-  const xs = typeof x === 'number' ? filled([], x, dtype, c.device) : x.dtype === dtype ? x : cast(x, dtype);
-  const ys = typeof y === 'number' ? filled([], y, dtype, c.device) : y.dtype === dtype ? y : cast(y, dtype);
-  const out = Tensor.empty(shape, dtype, c.device);
-  if (out.size) {
-    setIter(shape, [out, { strides: broadcastStrides(c, shape), offset: c.offset },
-      { strides: broadcastStrides(xs, shape), offset: xs.offset }, { strides: broadcastStrides(ys, shape), offset: ys.offset }]);
-    native.where(DTYPE_CODE[dtype], DTYPE_CODE[c.dtype], out.storage.handle, c.storage.handle, xs.storage.handle, ys.storage.handle);
-  }
-  if (xs !== x) xs.dispose();
-  if (ys !== y) ys.dispose();
-  if (needsGrad(x, y)) {
-    const inputs = [x, y].filter((t): t is Tensor => t instanceof Tensor);
-    attach(out, 'where', inputs, (g) => {
-      const res: (Tensor | null)[] = [];
-      if (x instanceof Tensor) res.push(x.requiresGrad ? sumToShape(where(c, g, 0), x.shape, x.dtype) : null);
-      if (y instanceof Tensor) res.push(y.requiresGrad ? sumToShape(where(c, 0, g), y.shape, y.dtype) : null);
-      return res;
-    }, [c, ...inputs]);
-  }
-  return out;
+  return runOp(WHERE, [cond, a, b], undefined);
 }
+
+// ---- in place, untracked (optimizers, gradient accumulation, clipping) ---------------------------
 
 /** @internal dst ← dst + alpha · b in place (untracked): gradient accumulation and optimizers. */
 export function addInPlace(dst: Tensor, b: Tensor | number, alpha = 1): void {
-  assertTensor(dst, 'addInPlace');
-  if (typeof b === 'number') {
-    rawUnaryInto('add_scalar', dst, dst, b * alpha);
-    return;
-  }
-  if (alpha === 1) { rawBinary('add', dst, b, 0, 0, dst.dtype, dst); return; }
-  const scaled = rawUnary('mul_scalar', b, alpha);
-  rawBinary('add', dst, scaled, 0, 0, dst.dtype, dst);
-  scaled.dispose();
+  if (typeof b === 'number') { unaryInto('add_scalar', dst, dst, b * alpha); return; }
+  if (alpha === 1) { binary('add', dst, b, 0, 0, dst.dtype, dst); return; }
+  const scaled = unary('mul_scalar', b, alpha);
+  try { binary('add', dst, scaled, 0, 0, dst.dtype, dst); } finally { scaled.dispose(); }
 }
 
-/** @internal out ← f(a) into an existing tensor (same shape). */
-export function rawUnaryInto(op: UnaryName, out: Tensor, a: Tensor, p0 = 0, p1 = 0): void {
-  if (!out.size) return;
-  setIter(out.shape, [out, { strides: broadcastStrides(a, out.shape), offset: a.offset }]);
-  native.unary(UNARY[op], DTYPE_CODE[out.dtype], out.storage.handle, a.storage.handle, p0, p1);
-}
-
-export { copyStrided };
+/** @internal out = f(a), untracked (the optimizers' composed reference steps). */
+export const rawUnary = unary;
+/** @internal out = f(a, b) with broadcasting, untracked. */
+export const rawBinary = binary;
+/** @internal out ← f(a) into an existing tensor, untracked (clipping in place). */
+export const rawUnaryInto = unaryInto;
+/** @internal dst ← value, untracked. */
+export const fillInPlace = fill;
+export type { Operand };

@@ -6,7 +6,6 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './index_ops.js';
 export * from './linalg.js';
-export { withGrad } from '../autograd/engine.js';
-import { withGrad as wg } from '../autograd/engine.js';
-/** @internal */
-export const withGradOff = <T>(f: () => T): T => wg(false, f);
+export { runOp, composite, needsInputGrad, type OpDef, type OpContext, type ArgSpec, type DTypeRule } from './door.js';
+export { noGrad, withGrad } from '../autograd/graph.js';
+export * from './fused.js';

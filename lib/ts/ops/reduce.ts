@@ -1,33 +1,21 @@
 /**
- * reduce.ts — reductions (sum, mean, variance, std, max, min, argmax, argmin) and softmax /
+ * reduce.ts — reductions (sum, mean, variance, std, prod, max, min, argmax, argmin) and softmax /
  * log-softmax along any dim, with their gradient rules.
  *
  * The native kernels reduce the middle axis of a contiguous [outer, n, inner] array; a reduction
  * over several dims runs one kernel per dim, last dim first.
  */
-import { attach, needsGrad, withGrad } from '../autograd/engine.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
-import { DTYPE_CODE, REDUCE, native } from '../native.js';
-import { Tensor, sizeOf, type DType, type Shape } from '../tensor.js';
-import { clone, contiguous, filled } from './copy.js';
-import { assertTensor, normalizeDim, requireFloat, shapeStr } from './util.js';
-import { div, mul, sub, eq, rawBinary } from './elementwise.js';
+import { shapeStr } from '../check.js';
+import { Tensor } from '../core/tensor.js';
+import { contiguousStrides, type Shape } from '../core/dtype.js';
+import { binary, contiguousRaw, copyAs, filled, indexKernel, reduceDim, softmaxBackward, softmaxForward, splitAt, type ReduceName } from '../core/kernels.js';
+import { composite, runOp, type OpContext, type OpDef } from './door.js';
+import { div, eq, mul, sqrt, sub, where } from './elementwise.js';
 import { expand, reshape } from './shape.js';
+import { normalizeDim } from './util.js';
 
-type ReduceName = keyof typeof REDUCE;
-
-/** One native reduction over `dim` of `x` (contiguous copy made if needed); keeps the dim as size 1. */
-function reduceDim(op: ReduceName, x: Tensor, dim: number, p0 = 0): Tensor {
-  const src = contiguous(x);
-  const outer = sizeOf(x.shape.slice(0, dim)), n = x.shape[dim], inner = sizeOf(x.shape.slice(dim + 1));
-  const outShape = x.shape.slice();
-  outShape[dim] = 1;
-  const isArg = op === 'argmax' || op === 'argmin';
-  const out = Tensor.empty(outShape, isArg ? 'int32' : x.dtype, x.device);
-  if (outer * inner > 0) native.reduce(REDUCE[op], DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, out.storage.handle, 0, p0);
-  if (src !== x) src.dispose();
-  return out;
-}
+const INPUT: OpDef['args'] = [{ name: 'input' }];
 
 function dimsArg(dim: number | number[] | null | undefined, rank: number, where: string): number[] {
   if (dim === undefined || dim === null) return Array.from({ length: rank }, (_, i) => i);
@@ -43,235 +31,198 @@ function finalShape(shape: Shape, dims: number[], keepDim: boolean): Shape {
   return keepDim ? shape.map((d, i) => (dims.includes(i) ? 1 : d)) : shape.filter((_, i) => !dims.includes(i));
 }
 
-/** Reduces over several dims (untracked); returns a tensor of the final shape. */
-function rawReduce(op: 'sum' | 'mean' | 'prod', x: Tensor, dims: number[], keepDim: boolean): Tensor {
+/** A fresh tensor `r` (the kernels' keep-dim result) seen as `shape`. */
+function asShape(r: Tensor, shape: Shape): Tensor {
+  const out = r.view(shape, contiguousStrides(shape), r.offset);
+  r.dispose();
+  return out;
+}
+
+/** Reduces over several dims with one native kernel each; returns a new tensor of the final shape. */
+function reduceDims(op: 'sum' | 'mean' | 'prod', x: Tensor, dims: number[], keepDim: boolean): Tensor {
   let cur = x;
   for (let k = dims.length - 1; k >= 0; k--) {
     const next = reduceDim(op, cur, dims[k]);
     if (cur !== x) cur.dispose();
     cur = next;
   }
-  if (cur === x) cur = withGrad(false, () => clone(x));
-  const shape = finalShape(x.shape, dims, keepDim);
-  const out = cur.view(shape, contiguousOf(shape), cur.offset);
-  cur.dispose();
-  return out;
-}
-
-function contiguousOf(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
-  return s;
-}
-
-/** Sums `g` down to `shape` (the reverse of broadcasting), converting to `dtype`. */
-export function sumToShape(g: Tensor, shape: Shape, dtype: DType = g.dtype): Tensor {
-  let out = g;
-  const lead = g.shape.length - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.shape.length; i++) {
-    if (i < lead) dims.push(i);
-    else if (shape[i - lead] === 1 && g.shape[i] !== 1) dims.push(i);
-  }
-  if (dims.length) {
-    out = rawReduce('sum', g, dims, true);
-    if (lead) {
-      const r = out.view(shape.slice(), contiguousOf(shape), out.offset);
-      out.dispose();
-      out = r;
-    }
-  } else if (lead) {
-    out = reshape(g, shape);
-  }
-  if (out.dtype !== dtype) out = out.cast(dtype);
-  return out;
+  return asShape(cur === x ? copyAs(x) : cur, finalShape(x.shape, dims, keepDim));
 }
 
 /** Expands a reduced gradient back over the reduced dims (a broadcast view, no copy). */
 function expandBack(g: Tensor, x: Tensor, dims: number[], keepDim: boolean): Tensor {
-  const kept = keepDim ? g : reshape(g, finalShape(x.shape, dims, true));
-  return expand(kept, x.shape);
+  return expand(keepDim ? g : reshape(g, finalShape(x.shape, dims, true)), x.shape);
 }
 
-/**
- * Sum over `dim` (a dim, a list, or all when omitted).
- * @example sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7]
- */
+interface DimsParams { dims: number[]; keepDim: boolean; count: number; correction: number }
+function dimsParams(x: unknown, dim: number | number[] | null | undefined, options: { keepDim?: boolean; unbiased?: boolean } | null | undefined, where: string): DimsParams {
+  // The door checks x again with the op's name; here only what the dims need.
+  const rank = x instanceof Tensor ? x.ndim : 0;
+  const dims = x instanceof Tensor ? dimsArg(dim, rank, where) : [];
+  const count = x instanceof Tensor ? dims.reduce((n, d) => n * x.shape[d], 1) : 1;
+  return { dims, keepDim: !!options?.keepDim, count, correction: options?.unbiased === false ? 0 : 1 };
+}
+
+const SUM: OpDef<DimsParams> = {
+  name: 'sum', args: INPUT,
+  forward: (c) => reduceDims('sum', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
+  backward: (g, c) => [expandBack(g, c.inputs[0] as Tensor, c.params.dims, c.params.keepDim)],
+};
+const MEAN: OpDef<DimsParams> = {
+  name: 'mean', args: INPUT, dtype: 'floatOnly',
+  forward: (c) => reduceDims('mean', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
+  backward: (g, c) => [expandBack(div(g, c.params.count), c.inputs[0] as Tensor, c.params.dims, c.params.keepDim)],
+};
+const VARIANCE: OpDef<DimsParams> = {
+  name: 'variance', args: INPUT, dtype: 'floatOnly',
+  forward: (c) => {
+    const x = c.args[0] as Tensor, { dims, keepDim, count, correction } = c.params;
+    if (dims.length === 1) return asShape(reduceDim('var', x, dims[0], correction), finalShape(x.shape, dims, keepDim));
+    // Several dims: two passes (mean, then mean squared deviation).
+    const m = reduceDims('mean', x, dims, true);
+    const d = binary('sub', x, m);
+    const s = reduceDims('sum', binary('mul', d, d), dims, keepDim);
+    return binary('mul', s, 1 / (count - correction));
+  },
+  backward: (g, c) => {
+    const x = c.inputs[0] as Tensor, { dims, keepDim, count, correction } = c.params;
+    const m = mean(x, dims, { keepDim: true });
+    return [mul(expandBack(g, x, dims, keepDim), mul(sub(x, m), 2 / (count - correction)))];
+  },
+};
+// ∂/∂xᵢ Π x = Π_{j≠i} xⱼ, computed without dividing by a zero: with no zero in the slice it is
+// prod / xᵢ; with one zero, the zero's position gets the product of the others and every other
+// position 0; with two or more zeros, 0 everywhere.
+const PROD: OpDef<DimsParams> = {
+  name: 'prod', args: INPUT,
+  forward: (c) => reduceDims('prod', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
+  backward: (g, c) => {
+    const x = c.inputs[0] as Tensor, { dims, keepDim } = c.params;
+    const zero = eq(x, 0);
+    const zeros = sum(zero, dims, { keepDim: true });
+    const nonzero = where(zero, 1, x);
+    const others = prod(nonzero, dims, { keepDim: true });
+    const local = where(eq(zeros, 0), div(others, nonzero), where(eq(zeros, 1), mul(zero, others), 0));
+    return [mul(expandBack(g, x, dims, keepDim), local)];
+  },
+};
+
+/** Sum over `dim` (a dim, a list, or all when omitted). @example sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7] */
 export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  const x = assertTensor(a, 'sum');
-  const dims = dimsArg(dim, x.ndim, 'sum');
-  const keepDim = !!options.keepDim;
-  const out = rawReduce('sum', x, dims, keepDim);
-  if (needsGrad(x)) attach(out, 'sum', [x], (g) => [expandBack(g, x, dims, keepDim)]);
-  return out;
+  return runOp(SUM, [a], dimsParams(a, dim, options, 'sum'));
 }
-
-/** Mean over `dim` (all when omitted). */
+/** Mean over `dim` (all when omitted). @example mean(tensor([1, 2, 3])) // 2 */
 export function mean(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  const x = assertTensor(a, 'mean');
-  requireFloat(x, 'mean');
-  const dims = dimsArg(dim, x.ndim, 'mean');
-  const keepDim = !!options.keepDim;
-  const count = dims.reduce((n, d) => n * x.shape[d], 1);
-  const out = rawReduce('mean', x, dims, keepDim);
-  if (needsGrad(x)) attach(out, 'mean', [x], (g) => [expandBack(div(g, count), x, dims, keepDim)]);
-  return out;
+  return runOp(MEAN, [a], dimsParams(a, dim, options, 'mean'));
 }
-
 /**
  * Variance over `dim` (all when omitted); unbiased (n − 1) by default, as torch.var.
  * @example variance(tensor([1, 2, 3, 4])) // 1.6667
  */
 export function variance(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  const x = assertTensor(a, 'variance');
-  requireFloat(x, 'variance');
-  const dims = dimsArg(dim, x.ndim, 'variance');
-  const keepDim = !!options.keepDim;
-  const correction = options.unbiased === false ? 0 : 1;
-  const count = dims.reduce((n, d) => n * x.shape[d], 1);
-  let out: Tensor;
-  if (dims.length === 1) {
-    const r = reduceDim('var', x, dims[0], correction);
-    const shape = finalShape(x.shape, dims, keepDim);
-    out = r.view(shape, contiguousOf(shape), 0);
-    r.dispose();
-  } else {
-    // Several dims: two passes over the composed ops (mean, then mean squared deviation).
-    const m = rawReduce('mean', x, dims, true);
-    const d = rawBinary('sub', x, m);
-    const sq = rawBinary('mul', d, d);
-    const s = rawReduce('sum', sq, dims, keepDim);
-    out = rawBinary('mul', s, 1 / (count - correction));
-    for (const t of [m, d, sq, s]) t.dispose();
-  }
-  if (needsGrad(x)) {
-    attach(out, 'variance', [x], (g) => {
-      const m = mean(x, dims, { keepDim: true });
-      const scale = 2 / (count - correction);
-      return [mul(expandBack(g, x, dims, keepDim), mul(sub(x, m), scale))];
-    }, [x]);
-  }
-  return out;
+  return runOp(VARIANCE, [a], dimsParams(a, dim, options, 'variance'));
 }
-
-/** Standard deviation (unbiased by default). */
+/** Standard deviation (unbiased by default). @example std(tensor([1, 2, 3, 4])) // 1.291 */
 export function std(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  const x = assertTensor(a, 'std');
-  return variance(x, dim, options).sqrt();
+  return composite(() => sqrt(variance(a, dim, options)));
+}
+/** Product over `dim` (all when omitted), as torch.prod. @example prod(tensor([[1, 2], [3, 4]]), 1) // [2, 12] */
+export function prod(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
+  return runOp(PROD, [a], dimsParams(a, dim, options, 'prod'));
 }
 
-/**
- * The native reduction `op` over one dim of `a`, or over all its elements when `dim` is omitted or
- * `a` is 0-d (then `d` is null and the result is 0-d, or all ones in shape with `keepDim`).
- */
-function reduceExtreme(op: 'max' | 'min' | 'argmax' | 'argmin', a: Tensor, dim: number | null | undefined,
-  keepDim: boolean): { x: Tensor; out: Tensor; d: number | null } {
-  const x = assertTensor(a, op);
+// ---- max, min, argmax, argmin ----------------------------------------------------------------------
+
+/** d: the reduced dim, or null over all elements (then the result is 0-d, or all ones with keepDim). */
+interface ExtremeParams { op: 'max' | 'min' | 'argmax' | 'argmin'; d: number | null; keepDim: boolean }
+
+function extremeForward(c: OpContext<ExtremeParams>): Tensor {
+  const x = c.args[0] as Tensor, { op, d, keepDim } = c.params;
   if (x.size === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor (shape ${shapeStr(x.shape)})`);
-  if (x.ndim === 0 && dim !== undefined && dim !== null) normalizeDim(dim, 0, op);
-  let r: Tensor, shape: number[], d: number | null = null;
-  if (dim === undefined || dim === null || x.ndim === 0) {
-    const flat = reshape(x, [x.size]);
-    r = reduceDim(op, flat, 0);
-    if (flat !== x) flat.dispose();
-    shape = keepDim ? x.shape.map(() => 1) : [];
-  } else {
-    d = normalizeDim(dim, x.ndim, op);
-    r = reduceDim(op, x, d);
-    shape = finalShape(x.shape, [d], keepDim);
+  if (d === null) {
+    const flat = x.isContiguous() ? x.view([x.size], [1], x.offset) : copyAs(x).view([x.size], [1], 0);
+    const r = reduceDim(op, flat, 0);
+    flat.dispose();
+    return asShape(r, keepDim ? x.shape.map(() => 1) : []);
   }
-  const out = r.view(shape, contiguousOf(shape), 0);
-  r.dispose();
-  return { x, out, d };
+  return asShape(reduceDim(op, x, d), finalShape(x.shape, [d], keepDim));
 }
 
-function extremum(op: 'max' | 'min', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
-  // Over all elements the result is 0-d whatever keepDim says, as torch.max(x).
-  const { x, out, d } = reduceExtreme(op, a, dim, dim === undefined || dim === null ? false : keepDim);
-  if (!needsGrad(x)) return out;
-  if (d === null) {
-    // Ties share the gradient evenly, as torch.max() without a dim.
-    attach(out, op, [x], (g) => {
-      const mask = eq(x, out);
-      const count = sum(mask);
-      return [mul(div(mask, count), g)];
-    }, [x, out]);
-  } else {
-    attach(out, op, [x], (g) => {
+function extremeDef(op: 'max' | 'min'): OpDef<ExtremeParams> {
+  return {
+    name: op, args: INPUT, savesOutput: true, forward: extremeForward,
+    backward: (g, c) => {
+      const x = c.inputs[0] as Tensor, { d, keepDim } = c.params;
+      if (d === null) {
+        // Ties share the gradient evenly, as torch.max() without a dim.
+        const mask = eq(x, c.out);
+        return [mul(div(mask, sum(mask)), g)];
+      }
       // The gradient goes to the first extreme element of each slice (its argmax), as torch.max(dim).
       const idx = reduceDim(op === 'max' ? 'argmax' : 'argmin', x, d);
-      const gk = keepDim ? g : reshape(g, finalShape(x.shape, [d], true));
-      const zeros = filled(x.shape.slice(), 0, g.dtype, g.device);
-      const res = scatterAddInto(zeros, d, idx, contiguous(gk));
-      idx.dispose();
-      return [res];
-    }, [x]);
-  }
-  return out;
+      const gk = contiguousRaw(keepDim ? g : reshape(g, finalShape(x.shape, [d], true)));
+      const dx = filled(x.shape.slice(), 0, g.dtype, g.device);
+      const [outer, n, inner] = splitAt(x.shape, d);
+      if (gk.size) indexKernel('scatterAdd', outer, n, inner, gk, idx, 1, dx);
+      return [dx];
+    },
+  };
+}
+const MAX = extremeDef('max'), MIN = extremeDef('min');
+const ARGMAX: OpDef<ExtremeParams> = { name: 'argmax', args: INPUT, dtype: 'none', forward: extremeForward };
+const ARGMIN: OpDef<ExtremeParams> = { name: 'argmin', args: INPUT, dtype: 'none', forward: extremeForward };
+
+function extremeParams(op: ExtremeParams['op'], a: unknown, dim: number | null | undefined, keepDim: boolean): ExtremeParams {
+  const rank = a instanceof Tensor ? a.ndim : 0;
+  if (dim === undefined || dim === null) return { op, d: null, keepDim: op === 'max' || op === 'min' ? false : keepDim };
+  const d = normalizeDim(dim, rank, op);
+  // A 0-d tensor reduces over its one element (as PyTorch).
+  return rank === 0 ? { op, d: null, keepDim } : { op, d, keepDim };
 }
 
-/** Max over `dim` (all elements when omitted). NaN propagates. */
+/** Max over `dim` (all elements when omitted). NaN propagates. @example max(tensor([[1, 5], [7, 2]]), 1) // [5, 7] */
 export function max(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  return extremum('max', a, dim, !!options.keepDim);
+  return runOp(MAX, [a], extremeParams('max', a, dim, !!options?.keepDim));
 }
 /** Min over `dim` (all elements when omitted). NaN propagates. */
 export function min(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  return extremum('min', a, dim, !!options.keepDim);
+  return runOp(MIN, [a], extremeParams('min', a, dim, !!options?.keepDim));
 }
-
-function argExtremum(op: 'argmax' | 'argmin', a: Tensor, dim: number | null | undefined, keepDim: boolean): Tensor {
-  return reduceExtreme(op, a, dim, keepDim).out;
-}
-
-/** Index of the maximum along `dim` (int32; first occurrence; NaN counts as maximal). */
+/** Index of the maximum along `dim` (int32; first occurrence; NaN counts as maximal). @example argmax(logits, 1) */
 export function argmax(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  return argExtremum('argmax', a, dim, !!options.keepDim);
+  return runOp(ARGMAX, [a], extremeParams('argmax', a, dim, !!options?.keepDim));
 }
 /** Index of the minimum along `dim` (int32; first occurrence). */
 export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  options ??= {};
-  return argExtremum('argmin', a, dim, !!options.keepDim);
+  return runOp(ARGMIN, [a], extremeParams('argmin', a, dim, !!options?.keepDim));
 }
 
-function softmaxImpl(a: Tensor, dim: number, log: boolean): Tensor {
-  const where = log ? 'logSoftmax' : 'softmax';
-  const x = assertTensor(a, where);
-  requireFloat(x, where);
+// ---- softmax ---------------------------------------------------------------------------------------
+
+interface SoftmaxParams { d: number; log: boolean }
+function softmaxDef(log: boolean): OpDef<SoftmaxParams> {
+  return {
+    name: log ? 'logSoftmax' : 'softmax', args: INPUT, dtype: 'floatOnly', savesOutput: true,
+    forward: (c) => softmaxForward(c.args[0] as Tensor, c.params.d, log),
+    backward: (g, c) => [softmaxBackward(c.out, g, c.params.d, log)],
+  };
+}
+const SOFTMAX = softmaxDef(false), LOG_SOFTMAX = softmaxDef(true);
+
+function softmaxParams(a: unknown, dim: number, where: string): SoftmaxParams {
   if (dim === undefined) throw new ArgumentError(`${where}: expected a dim (for example -1), received undefined`);
-  const d = normalizeDim(dim, x.ndim, where);
-  const src = contiguous(x);
-  const outer = sizeOf(x.shape.slice(0, d)), n = x.ndim ? x.shape[d] : 1, inner = sizeOf(x.shape.slice(d + 1));
-  const out = Tensor.empty(x.shape.slice(), x.dtype, x.device);
-  if (out.size) native.softmax(DTYPE_CODE[x.dtype], log, outer, n, inner, src.storage.handle, src.offset, out.storage.handle, 0);
-  if (src !== x) src.dispose();
-  if (needsGrad(x)) {
-    attach(out, where, [x], (g) => {
-      const gc = contiguous(g);
-      const dx = Tensor.empty(x.shape.slice(), x.dtype, x.device);
-      if (dx.size) native.softmaxBackward(DTYPE_CODE[x.dtype], log, outer, n, inner, out.storage.handle, out.offset, gc.storage.handle, gc.offset, dx.storage.handle, 0);
-      if (gc !== g) gc.dispose();
-      return [dx];
-    }, [out]);
-  }
-  return out;
+  return { d: normalizeDim(dim, a instanceof Tensor ? a.ndim : 0, where), log: where === 'logSoftmax' };
 }
 
 /** Softmax along `dim`, computed stably (max subtracted). @example softmax(logits, -1) */
 export function softmax(a: Tensor, dim: number): Tensor {
-  return softmaxImpl(a, dim, false);
+  return runOp(SOFTMAX, [a], softmaxParams(a, dim, 'softmax'));
 }
 /** Log-softmax along `dim` (x − max − log Σ exp). @example logSoftmax(logits, 1) */
 export function logSoftmax(a: Tensor, dim: number): Tensor {
-  return softmaxImpl(a, dim, true);
+  return runOp(LOG_SOFTMAX, [a], softmaxParams(a, dim, 'logSoftmax'));
 }
 
-// Imported late to keep the module graph acyclic at evaluation time.
-import { scatterAddInto } from './index_ops.js';
+/** @internal Sums `g` down to `shape` (the reverse of broadcasting), converting to `dtype`. */
+export { sumTo as sumToShape } from '../core/kernels.js';
+export type { ReduceName };

@@ -8,6 +8,7 @@ import { ArgumentError, describe } from '../errors.js';
 import { Tensor, keep } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import { rawBinary, rawUnary } from '../ops/elementwise.js';
+import { Module } from '../nn/module.js';
 
 function lerpTo(shadow: Tensor, p: Tensor, weight: number): void {
   // shadow ← shadow + weight·(p − shadow)
@@ -73,29 +74,47 @@ export class ExponentialMovingAverage {
 
 interface ModuleLike { parameters(): Tensor[]; forward(x: Tensor): Tensor; stateDict(): Record<string, Tensor>; loadStateDict(sd: Record<string, Tensor>): unknown; train(mode?: boolean): unknown; eval(): unknown }
 
+/** A custom average: the new averaged value from the average so far, the current value and the count. */
+export type AvgFn = (avg: Tensor, current: Tensor, n: number) => Tensor;
+export interface AveragedModelOptions { avgFn?: AvgFn }
+
 export const swa = {
   /**
    * A model whose parameters average those of `model` over `updateParameters` calls (equal
    * weights by default, as torch.optim.swa_utils.AveragedModel; or a custom `avgFn(avg, current, n)`).
-   * `makeCopy` builds the averaged copy (for example `() => buildModel()`), whose weights start as the model's.
+   * Its module is a deep copy of `model` (`model.clone()`, as PyTorch's `deepcopy`), whose weights
+   * start as the model's. (A function as second argument, `makeCopy`, building the copy, is still
+   * accepted for compatibility; no longer needed.)
    * @example
-   * const swaModel = new optim.swa.AveragedModel(model, () => buildModel());
+   * const swaModel = new optim.swa.AveragedModel(model);
+   * // after each epoch of the SWA phase:
    * swaModel.updateParameters(model);
    */
   AveragedModel: class AveragedModel {
     readonly module: ModuleLike;
     nAveraged = 0;
-    readonly avgFn?: (avg: Tensor, current: Tensor, n: number) => Tensor;
-    constructor(model: ModuleLike, makeCopy: () => ModuleLike, options: { avgFn?: (avg: Tensor, current: Tensor, n: number) => Tensor } = {}) {
+    readonly avgFn?: AvgFn;
+    constructor(model: ModuleLike, options?: AveragedModelOptions);
+    /** @deprecated `makeCopy` is no longer needed: the model is deep-copied. */
+    constructor(model: ModuleLike, makeCopy: () => ModuleLike, options?: AveragedModelOptions);
+    constructor(model: ModuleLike, second: AveragedModelOptions | (() => ModuleLike) = {}, third: AveragedModelOptions = {}) {
       if (!model || typeof model.parameters !== 'function') throw new ArgumentError(`AveragedModel: expected a module, received ${describe(model)}`);
-      if (typeof makeCopy !== 'function') throw new ArgumentError('AveragedModel: expected makeCopy, a function that builds a model of the same architecture');
-      this.module = makeCopy();
-      this.module.loadStateDict(model.stateDict());
+      const options = typeof second === 'function' ? third : second;
+      if (options === null || typeof options !== 'object') throw new ArgumentError(`AveragedModel: expected an options object { avgFn? }, received ${describe(options)}`);
+      if (options.avgFn !== undefined && typeof options.avgFn !== 'function') throw new ArgumentError(`AveragedModel: expected avgFn to be a function (avg, current, n) => Tensor, received ${describe(options.avgFn)}`);
+      if (typeof second === 'function') {
+        this.module = second();
+        this.module.loadStateDict(model.stateDict());
+      } else {
+        if (!(model instanceof Module)) throw new ArgumentError(`AveragedModel: expected an nn.Module (to deep-copy), received ${describe(model)}`);
+        this.module = model.clone();
+      }
       this.avgFn = options.avgFn;
     }
     forward(x: Tensor): Tensor { return this.module.forward(x); }
     updateParameters(model: ModuleLike): void {
       const mine = this.module.parameters(), theirs = model.parameters();
+      if (mine.length !== theirs.length) throw new ArgumentError(`AveragedModel.updateParameters: expected a model with ${mine.length} parameters (the averaged model's), received one with ${theirs.length}`);
       noGrad(() => mine.forEach((p, i) => {
         if (this.nAveraged === 0) p.copy_(theirs[i]);
         else if (this.avgFn) { const r = this.avgFn(p.detach(), theirs[i].detach(), this.nAveraged); p.copy_(r); r.dispose(); }

@@ -7,6 +7,7 @@
  * curvature history live on the host in float64 (they are O(parameters · history) and touched a
  * few times per iteration); the parameters themselves stay in their tensors and dtype.
  */
+import { checkNumber, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { noGrad, withGrad } from '../autograd/engine.js';
@@ -57,9 +58,8 @@ export class LBFGS extends Optimizer {
     if (this.paramGroups.length !== 1) throw new ArgumentError("LBFGS: parameter groups are not supported (as PyTorch's); pass one list of parameters");
   }
   protected validate(g: ParamGroup): void {
-    if (!(g.lr > 0)) throw new ArgumentError(`LBFGS: expected lr > 0, received ${describe(g.lr)}`);
-    for (const k of ['maxIter', 'maxEval', 'historySize'])
-      if (!Number.isInteger(g[k]) || (g[k] as number) < 1) throw new ArgumentError(`LBFGS: expected ${k} to be a positive integer, received ${describe(g[k])}`);
+    checkNumber(g.lr, 'LBFGS', 'lr', { min: 0, minExclusive: true });
+    for (const k of ['maxIter', 'maxEval', 'historySize']) checkPositiveInt(g[k], 'LBFGS', k);
     const ls = g.lineSearchFn;
     if (ls !== null && ls !== 'strongWolfe' && ls !== 'strong_wolfe') throw new ArgumentError(`LBFGS: expected lineSearchFn 'strongWolfe' or null, received ${describe(ls)}`);
   }

@@ -8,6 +8,7 @@
  * from the base learning rates (PyTorch's chainable recursive forms give the same values up to
  * rounding when a scheduler is used alone).
  */
+import { checkNumber, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 
 export interface ParamGroupLike { lr: number; initialLr?: number; momentum?: number; betas?: [number, number]; [k: string]: unknown }
@@ -20,8 +21,7 @@ function checkOptimizer(o: unknown, where: string): OptimizerWithGroups {
   return opt;
 }
 function positive(v: unknown, name: string, where: string, integer = false): number {
-  if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) throw new ArgumentError(`${where}: expected ${name} to be a positive ${integer ? 'integer' : 'number'}, received ${describe(v)}`);
-  return v;
+  return integer ? checkPositiveInt(v, where, name) : checkNumber(v, where, name, { min: 0, minExclusive: true });
 }
 
 /** Base class: holds the optimizer, base learning rates and the epoch counter. */
@@ -321,7 +321,7 @@ export class ReduceLROnPlateau {
     this.mode = options.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') throw new ArgumentError(`ReduceLROnPlateau: expected mode 'min' or 'max', received ${describe(options.mode)}`);
     this.factor = options.factor ?? 0.1;
-    if (!(this.factor < 1 && this.factor >= 0)) throw new ArgumentError(`ReduceLROnPlateau: expected factor < 1, received ${describe(options.factor)}`);
+    checkNumber(this.factor, 'ReduceLROnPlateau', 'factor', { min: 0, max: 1, maxExclusive: true });
     this.patience = options.patience ?? 10;
     this.threshold = options.threshold ?? 1e-4;
     this.thresholdMode = options.thresholdMode ?? 'rel';

@@ -2,20 +2,25 @@
  * optimizer.ts — the optimizers, layered as PyTorch's (DESIGN principle 13): a class validates
  * hyper-parameters and holds parameter groups and lazily created state; the update of all the
  * parameters of one group that share a device and dtype is ONE fused native call
- * (native/cpu/optim.cc), with the step-dependent scalars computed on the host (fused_host.ts).
- * Where no fused kernel exists for a device (or a parameter is a strided view), the composed
- * TypeScript reference below performs the same update with tensor ops; tests check the two agree.
+ * (native/cpu/optim.cc, made by fused_host.ts's runFusedStep), with the step-dependent scalars
+ * computed on the host (fused_host.ts). Step-dependent scalars are per parameter in PyTorch (each
+ * has its own `state['step']`; its foreach paths pass lists of them); here parameters whose step
+ * (and, for NAdam, μ product) agree share one call — all of a group's, unless parameters joined
+ * mid-training. Where no fused kernel exists for a device (or a parameter is a strided view), the
+ * composed TypeScript reference below performs the same update with tensor ops; tests check the
+ * two agree, and that the fused path really ran (`optimizerCallCounts`).
  *
  * Adam and AdamW are one kernel with a `decoupled` flag, not two copies.
  */
+import { checkNumber } from '../check.js';
 import { ArgumentError, DTypeError, EntrenaError, describe } from '../errors.js';
-import { DTYPE_CODE, native } from '../native.js';
 import { Tensor, keep } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import { filled } from '../ops/copy.js';
 import { rawBinary, rawUnary } from '../ops/elementwise.js';
 import {
-  adagradHost, adamHost, adamaxHost, nadamHost, rmspropHost, sgdHost, statesUsed, OptimFlag, OptimKind, type FusedStep,
+  adagradHost, adamHost, adamaxHost, fusedStepAvailable, nadamHost, readScalars, rmspropHost, runFusedStep, sgdHost, stateKeys, statesUsed,
+  OPTIM_SCALAR, OptimFlag, OptimKind, type FusedStep,
 } from './fused_host.js';
 
 export type ParamGroupInit = { params: Tensor[] } & Record<string, unknown>;
@@ -31,18 +36,36 @@ export function setFusedOptimizers(on: boolean): void {
   fusedEnabled = on;
 }
 
-function checkNumber(v: unknown, name: string, where: string, lo = 0, loInclusive = true, hi = Infinity, hiInclusive = true): number {
-  if (typeof v !== 'number' || Number.isNaN(v) || (loInclusive ? v < lo : v <= lo) || (hiInclusive ? v > hi : v >= hi)) {
-    const range = `${loInclusive ? '[' : '('}${lo}, ${hi === Infinity ? '∞' : hi}${hiInclusive && hi !== Infinity ? ']' : ')'}`;
-    throw new ArgumentError(`${where}: expected ${name} in ${range}, received ${describe(v)}`);
-  }
-  return v;
+const callCounts = { fused: 0, composed: 0 };
+/**
+ * @internal Tests: how many fused native steps (`fused`, one per call of the binding's optimStep)
+ * and composed per-parameter updates (`composed`) the optimizers have made in this process.
+ * Compare two readings around `step()`: the fused path falls back to the composed one silently
+ * (setFusedOptimizers(false), strided parameters, a device without the kernel).
+ */
+export function optimizerCallCounts(): { fused: number; composed: number } {
+  return { ...callCounts };
 }
+
+/** A hyper-parameter ≥ 0 (PyTorch's `if not 0.0 <= x`): a number, NaN rejected, +∞ accepted as PyTorch does. */
+const nonNegative = (v: unknown, where: string, name: string) => checkNumber(v, where, name, { min: 0 });
 function checkBetas(v: unknown, where: string): [number, number] {
   if (!Array.isArray(v) || v.length !== 2) throw new ArgumentError(`${where}: expected betas to be a pair [beta1, beta2], received ${describe(v)}`);
-  checkNumber(v[0], 'betas[0]', where, 0, true, 1, false);
-  checkNumber(v[1], 'betas[1]', where, 0, true, 1, false);
+  checkNumber(v[0], where, 'betas[0]', { min: 0, max: 1, maxExclusive: true });
+  checkNumber(v[1], where, 'betas[1]', { min: 0, max: 1, maxExclusive: true });
   return [v[0], v[1]];
+}
+
+/** Splits `params` by `key` (first-seen order kept): the parameters of one bucket share a fused call. */
+function bucketBy<K>(params: readonly Tensor[], key: (p: Tensor) => K): Map<K, Tensor[]> {
+  const buckets = new Map<K, Tensor[]>();
+  for (const p of params) {
+    const k = key(p);
+    let list = buckets.get(k);
+    if (!list) buckets.set(k, (list = []));
+    list.push(p);
+  }
+  return buckets;
 }
 
 /** The common machinery: parameter groups, state, zeroGrad, state dicts. */
@@ -173,29 +196,26 @@ export abstract class Optimizer {
     }
   }
 
-  /** Runs one fused native call (or the composed reference) for params sharing device and dtype. */
-  protected fused(step: FusedStep, params: Tensor[], stateKeys: [string | null, string | null, string | null], stateFill: number[] = [0, 0, 0]): void {
+  /**
+   * Runs `step` over `params`: one fused native call per (device, dtype) — one in all for a
+   * group on one device — or the composed reference. States are the kind's (OPTIM_STATE in
+   * fused_host.ts), created on first use filled with `stateFill[k]`.
+   */
+  protected fused(step: FusedStep, params: Tensor[], stateFill: number[] = [0, 0, 0]): void {
     const used = statesUsed(step);
-    // Group by (device, dtype): one call each.
-    const buckets = new Map<string, Tensor[]>();
-    for (const p of params) {
-      const k = `${p.device}/${p.dtype}`;
-      let b = buckets.get(k);
-      if (!b) buckets.set(k, (b = []));
-      b.push(p);
-    }
-    for (const list of buckets.values()) {
-      const states = [0, 1, 2].map((s) => (used & (1 << s) && stateKeys[s] ? list.map((p) => this.tensorState(p, stateKeys[s]!, stateFill[s])) : null));
-      const canFuse = fusedEnabled && native.optimStep !== undefined &&
+    const keys = stateKeys(step.kind);
+    for (const list of bucketBy(params, (p) => `${p.device}/${p.dtype}`).values()) {
+      const states = [0, 1, 2].map((s) => (used & (1 << s) && keys[s] ? list.map((p) => this.tensorState(p, keys[s]!, stateFill[s])) : null));
+      const canFuse = fusedEnabled && fusedStepAvailable() &&
         list.every((p) => p.offset === 0 && p.isContiguous() && p.grad!.offset === 0 && p.grad!.isContiguous());
       // (Views of a parameter, such as the transposed weight a Linear layer reads, share its
       // storage and see the update, as in PyTorch.)
       if (canFuse) {
-        native.optimStep!(step.kind, DTYPE_CODE[list[0].dtype], list.map((p) => p.storage.handle), list.map((p) => p.grad!.storage.handle),
-          states[0]?.map((t) => t.storage.handle) ?? null, states[1]?.map((t) => t.storage.handle) ?? null, states[2]?.map((t) => t.storage.handle) ?? null,
-          list.map((p) => p.size), step.h, step.flags);
+        runFusedStep(step, list, states);
+        callCounts.fused++;
       } else {
         list.forEach((p, i) => referenceUpdate(step, p, p.grad!, states[0]?.[i] ?? null, states[1]?.[i] ?? null, states[2]?.[i] ?? null));
+        callCounts.composed += list.length;
       }
     }
   }
@@ -223,76 +243,81 @@ function lerpInto(buf: Tensor, beta: number, x: Tensor): void {
 
 /** @internal The composed update of one parameter (see OptimArgs in native/core/backend.h). */
 export function referenceUpdate(step: FusedStep, p: Tensor, grad: Tensor, s0: Tensor | null, s1: Tensor | null, s2: Tensor | null): void {
-  const h = step.h;
   const temps: Tensor[] = [];
   const t = (x: Tensor) => { temps.push(x); return x; };
   const decayed = (wd: number): Tensor => (wd !== 0 ? t(axpy(grad, wd, p)) : grad);
   switch (step.kind) {
     case OptimKind.sgd: {
-      let d = decayed(h[3]);
-      if (h[1] !== 0 && s0) {
+      const h = readScalars(step.h, OPTIM_SCALAR.sgd);
+      let d = decayed(h.weightDecay);
+      if (h.momentum !== 0 && s0) {
         if (step.flags & OptimFlag.firstStep) s0.copy_(d);
         else {
-          const a = t(rawUnary('mul_scalar', s0, h[1]));
-          assign(s0, axpy(a, 1 - h[2], d));
+          const a = t(rawUnary('mul_scalar', s0, h.momentum));
+          assign(s0, axpy(a, 1 - h.dampening, d));
         }
-        d = step.flags & OptimFlag.nesterov ? t(axpy(d, h[1], s0)) : s0;
+        d = step.flags & OptimFlag.nesterov ? t(axpy(d, h.momentum, s0)) : s0;
       }
-      assign(p, axpy(p, -h[0], d));
+      assign(p, axpy(p, -h.lr, d));
       break;
     }
     case OptimKind.adam: {
+      const h = readScalars(step.h, OPTIM_SCALAR.adam);
       let g = grad;
-      if (h[4] !== 0) {
-        if (step.flags & OptimFlag.decoupled) assign(p, rawUnary('mul_scalar', p, 1 - h[0] * h[4]));
-        else g = t(axpy(grad, h[4], p));
+      if (h.weightDecay !== 0) {
+        if (step.flags & OptimFlag.decoupled) assign(p, rawUnary('mul_scalar', p, 1 - h.lr * h.weightDecay));
+        else g = t(axpy(grad, h.weightDecay, p));
       }
-      lerpInto(s0!, h[1], g);
+      lerpInto(s0!, h.beta1, g);
       const g2 = t(rawBinary('mul', g, g));
-      lerpInto(s1!, h[2], g2);
+      lerpInto(s1!, h.beta2, g2);
       let v = s1!;
       if (step.flags & OptimFlag.amsgrad) { assign(s2!, rawBinary('maximum', s2!, s1!)); v = s2!; }
-      const denom = t(rawUnary('affine', t(rawUnary('sqrt', v)), 1 / h[6], h[3]));
-      assign(p, axpy(p, -h[5], t(rawBinary('div', s0!, denom))));
+      const denom = t(rawUnary('affine', t(rawUnary('sqrt', v)), 1 / h.biasCorrection2Sqrt, h.eps));
+      assign(p, axpy(p, -h.stepSize, t(rawBinary('div', s0!, denom))));
       break;
     }
     case OptimKind.adagrad: {
-      const g = decayed(h[1]);
+      const h = readScalars(step.h, OPTIM_SCALAR.adagrad);
+      const g = decayed(h.weightDecay);
       assign(s0!, rawBinary('add', s0!, t(rawBinary('mul', g, g))));
-      const std = t(rawUnary('add_scalar', t(rawUnary('sqrt', s0!)), h[2]));
-      assign(p, axpy(p, -h[0], t(rawBinary('div', g, std))));
+      const std = t(rawUnary('add_scalar', t(rawUnary('sqrt', s0!)), h.eps));
+      assign(p, axpy(p, -h.clr, t(rawBinary('div', g, std))));
       break;
     }
     case OptimKind.rmsprop: {
-      const g = decayed(h[3]);
-      lerpInto(s0!, h[1], t(rawBinary('mul', g, g)));
+      const h = readScalars(step.h, OPTIM_SCALAR.rmsprop);
+      const g = decayed(h.weightDecay);
+      lerpInto(s0!, h.alpha, t(rawBinary('mul', g, g)));
       let avg: Tensor;
       if (step.flags & OptimFlag.centered) {
-        lerpInto(s2!, h[1], g);
-        avg = t(rawUnary('add_scalar', t(rawUnary('sqrt', t(rawBinary('sub', s0!, t(rawBinary('mul', s2!, s2!)))))), h[2]));
-      } else avg = t(rawUnary('add_scalar', t(rawUnary('sqrt', s0!)), h[2]));
-      if (h[4] > 0) {
-        assign(s1!, axpy(t(rawUnary('mul_scalar', s1!, h[4])), 1, t(rawBinary('div', g, avg))));
-        assign(p, axpy(p, -h[0], s1!));
-      } else assign(p, axpy(p, -h[0], t(rawBinary('div', g, avg))));
+        lerpInto(s2!, h.alpha, g);
+        avg = t(rawUnary('add_scalar', t(rawUnary('sqrt', t(rawBinary('sub', s0!, t(rawBinary('mul', s2!, s2!)))))), h.eps));
+      } else avg = t(rawUnary('add_scalar', t(rawUnary('sqrt', s0!)), h.eps));
+      if (h.momentum > 0) {
+        assign(s1!, axpy(t(rawUnary('mul_scalar', s1!, h.momentum)), 1, t(rawBinary('div', g, avg))));
+        assign(p, axpy(p, -h.lr, s1!));
+      } else assign(p, axpy(p, -h.lr, t(rawBinary('div', g, avg))));
       break;
     }
     case OptimKind.adamax: {
-      const g = decayed(h[4]);
-      lerpInto(s0!, h[1], g);
-      const a = t(rawUnary('mul_scalar', s1!, h[2]));
-      const b = t(rawUnary('add_scalar', t(rawUnary('abs', g)), h[3]));
+      const h = readScalars(step.h, OPTIM_SCALAR.adamax);
+      const g = decayed(h.weightDecay);
+      lerpInto(s0!, h.beta1, g);
+      const a = t(rawUnary('mul_scalar', s1!, h.beta2));
+      const b = t(rawUnary('add_scalar', t(rawUnary('abs', g)), h.eps));
       assign(s1!, rawBinary('maximum', a, b));
-      assign(p, axpy(p, -h[5], t(rawBinary('div', s0!, s1!))));
+      assign(p, axpy(p, -h.clr, t(rawBinary('div', s0!, s1!))));
       break;
     }
     case OptimKind.nadam: {
-      const g = decayed(h[4]);
-      lerpInto(s0!, h[1], g);
-      lerpInto(s1!, h[2], t(rawBinary('mul', g, g)));
-      const denom = t(rawUnary('add_scalar', t(rawUnary('sqrt', t(rawUnary('mul_scalar', s1!, 1 / h[5])))), h[3]));
-      assign(p, axpy(p, -h[6], t(rawBinary('div', g, denom))));
-      assign(p, axpy(p, -h[7], t(rawBinary('div', s0!, denom))));
+      const h = readScalars(step.h, OPTIM_SCALAR.nadam);
+      const g = decayed(h.weightDecay);
+      lerpInto(s0!, h.beta1, g);
+      lerpInto(s1!, h.beta2, t(rawBinary('mul', g, g)));
+      const denom = t(rawUnary('add_scalar', t(rawUnary('sqrt', t(rawUnary('mul_scalar', s1!, 1 / h.biasCorrection2)))), h.eps));
+      assign(p, axpy(p, -h.gradCoef, t(rawBinary('div', g, denom))));
+      assign(p, axpy(p, -h.expAvgCoef, t(rawBinary('div', s0!, denom))));
       break;
     }
     default:
@@ -319,10 +344,10 @@ export class SGD extends Optimizer {
     super(params, { lr: options.lr, momentum: options.momentum ?? 0, dampening: options.dampening ?? 0, weightDecay: options.weightDecay ?? 0, nesterov: options.nesterov ?? false }, 'SGD');
   }
   protected validate(g: ParamGroup): void {
-    checkNumber(g.lr, 'lr', 'SGD');
-    checkNumber(g.momentum, 'momentum', 'SGD');
-    checkNumber(g.dampening, 'dampening', 'SGD', -Infinity);
-    checkNumber(g.weightDecay, 'weightDecay', 'SGD');
+    nonNegative(g.lr, 'SGD', 'lr');
+    nonNegative(g.momentum, 'SGD', 'momentum');
+    checkNumber(g.dampening, 'SGD', 'dampening');
+    nonNegative(g.weightDecay, 'SGD', 'weightDecay');
     if (g.nesterov && (!((g.momentum as number) > 0) || g.dampening !== 0)) throw new ArgumentError('SGD: Nesterov momentum requires a momentum and zero dampening');
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
@@ -330,8 +355,8 @@ export class SGD extends Optimizer {
     const fresh = params.filter((p) => momentum !== 0 && !this.stateOf(p).momentumBuffer);
     const old = params.filter((p) => !fresh.includes(p));
     const o = { lr: g.lr, momentum, dampening: g.dampening as number, weightDecay: g.weightDecay as number, nesterov: !!g.nesterov };
-    if (fresh.length) this.fused(sgdHost(o, true), fresh, ['momentumBuffer', null, null]);
-    if (old.length) this.fused(sgdHost(o, false), old, ['momentumBuffer', null, null]);
+    if (fresh.length) this.fused(sgdHost(o, true), fresh);
+    if (old.length) this.fused(sgdHost(o, false), old);
   }
 }
 
@@ -347,24 +372,15 @@ export class Adam extends Optimizer {
     super(params, { lr: options.lr ?? 1e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? defaultWd, amsgrad: options.amsgrad ?? false }, name);
   }
   protected validate(g: ParamGroup): void {
-    checkNumber(g.lr, 'lr', this.name);
-    checkNumber(g.eps, 'eps', this.name);
+    nonNegative(g.lr, this.name, 'lr');
+    nonNegative(g.eps, this.name, 'eps');
     checkBetas(g.betas, this.name);
-    checkNumber(g.weightDecay, 'weightDecay', this.name);
+    nonNegative(g.weightDecay, this.name, 'weightDecay');
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
     // Parameters at the same step share one call (they all do, unless added mid-training).
-    const bySteps = new Map<number, Tensor[]>();
-    for (const p of params) {
-      const n = stepCount(this, p);
-      let l = bySteps.get(n);
-      if (!l) bySteps.set(n, (l = []));
-      l.push(p);
-    }
-    for (const [n, list] of bySteps) {
-      const s = adamHost({ lr: g.lr, betas: g.betas as [number, number], eps: g.eps as number, weightDecay: g.weightDecay as number, amsgrad: !!g.amsgrad, decoupled: this.decoupled }, n);
-      this.fused(s, list, ['expAvg', 'expAvgSq', 'maxExpAvgSq']);
-    }
+    const o = { lr: g.lr, betas: g.betas as [number, number], eps: g.eps as number, weightDecay: g.weightDecay as number, amsgrad: !!g.amsgrad, decoupled: this.decoupled };
+    for (const [n, list] of bucketBy(params, (p) => stepCount(this, p))) this.fused(adamHost(o, n), list);
   }
 }
 
@@ -387,17 +403,16 @@ export class Adagrad extends Optimizer {
     for (const g of this.paramGroups) for (const p of g.params) { this.tensorState(p, 'sum', g.initialAccumulatorValue as number); this.stateOf(p).step = 0; }
   }
   protected validate(g: ParamGroup): void {
-    checkNumber(g.lr, 'lr', 'Adagrad');
-    checkNumber(g.lrDecay, 'lrDecay', 'Adagrad');
-    checkNumber(g.weightDecay, 'weightDecay', 'Adagrad');
-    checkNumber(g.initialAccumulatorValue, 'initialAccumulatorValue', 'Adagrad');
-    checkNumber(g.eps, 'eps', 'Adagrad');
+    nonNegative(g.lr, 'Adagrad', 'lr');
+    nonNegative(g.lrDecay, 'Adagrad', 'lrDecay');
+    nonNegative(g.weightDecay, 'Adagrad', 'weightDecay');
+    nonNegative(g.initialAccumulatorValue, 'Adagrad', 'initialAccumulatorValue');
+    nonNegative(g.eps, 'Adagrad', 'eps');
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
-    for (const p of params) {
-      const n = stepCount(this, p);
-      this.fused(adagradHost({ lr: g.lr, lrDecay: g.lrDecay as number, weightDecay: g.weightDecay as number, eps: g.eps as number }, n), [p], ['sum', null, null], [g.initialAccumulatorValue as number, 0, 0]);
-    }
+    // Parameters at the same step share one call (clr depends on the step).
+    const o = { lr: g.lr, lrDecay: g.lrDecay as number, weightDecay: g.weightDecay as number, eps: g.eps as number };
+    for (const [n, list] of bucketBy(params, (p) => stepCount(this, p))) this.fused(adagradHost(o, n), list, [g.initialAccumulatorValue as number, 0, 0]);
   }
 }
 
@@ -407,16 +422,16 @@ export class RMSprop extends Optimizer {
     super(params, { lr: options.lr ?? 1e-2, alpha: options.alpha ?? 0.99, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0, momentum: options.momentum ?? 0, centered: options.centered ?? false }, 'RMSprop');
   }
   protected validate(g: ParamGroup): void {
-    checkNumber(g.lr, 'lr', 'RMSprop');
-    checkNumber(g.alpha, 'alpha', 'RMSprop');
-    checkNumber(g.eps, 'eps', 'RMSprop');
-    checkNumber(g.weightDecay, 'weightDecay', 'RMSprop');
-    checkNumber(g.momentum, 'momentum', 'RMSprop');
+    nonNegative(g.lr, 'RMSprop', 'lr');
+    nonNegative(g.alpha, 'RMSprop', 'alpha');
+    nonNegative(g.eps, 'RMSprop', 'eps');
+    nonNegative(g.weightDecay, 'RMSprop', 'weightDecay');
+    nonNegative(g.momentum, 'RMSprop', 'momentum');
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
     for (const p of params) stepCount(this, p);
     this.fused(rmspropHost({ lr: g.lr, alpha: g.alpha as number, eps: g.eps as number, weightDecay: g.weightDecay as number, momentum: g.momentum as number, centered: !!g.centered }),
-      params, ['squareAvg', 'momentumBuffer', 'gradAvg']);
+      params);
   }
 }
 
@@ -426,16 +441,15 @@ export class Adamax extends Optimizer {
     super(params, { lr: options.lr ?? 2e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 }, 'Adamax');
   }
   protected validate(g: ParamGroup): void {
-    checkNumber(g.lr, 'lr', 'Adamax');
-    checkNumber(g.eps, 'eps', 'Adamax');
+    nonNegative(g.lr, 'Adamax', 'lr');
+    nonNegative(g.eps, 'Adamax', 'eps');
     checkBetas(g.betas, 'Adamax');
-    checkNumber(g.weightDecay, 'weightDecay', 'Adamax');
+    nonNegative(g.weightDecay, 'Adamax', 'weightDecay');
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
-    for (const p of params) {
-      const n = stepCount(this, p);
-      this.fused(adamaxHost({ lr: g.lr, betas: g.betas as [number, number], eps: g.eps as number, weightDecay: g.weightDecay as number }, n), [p], ['expAvg', 'expInf', null]);
-    }
+    // Parameters at the same step share one call (clr depends on the step).
+    const o = { lr: g.lr, betas: g.betas as [number, number], eps: g.eps as number, weightDecay: g.weightDecay as number };
+    for (const [n, list] of bucketBy(params, (p) => stepCount(this, p))) this.fused(adamaxHost(o, n), list);
   }
 }
 
@@ -445,19 +459,27 @@ export class NAdam extends Optimizer {
     super(params, { lr: options.lr ?? 2e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0, momentumDecay: options.momentumDecay ?? 4e-3 }, 'NAdam');
   }
   protected validate(g: ParamGroup): void {
-    checkNumber(g.lr, 'lr', 'NAdam');
-    checkNumber(g.eps, 'eps', 'NAdam');
+    nonNegative(g.lr, 'NAdam', 'lr');
+    nonNegative(g.eps, 'NAdam', 'eps');
     checkBetas(g.betas, 'NAdam');
-    checkNumber(g.weightDecay, 'weightDecay', 'NAdam');
-    checkNumber(g.momentumDecay, 'momentumDecay', 'NAdam');
+    nonNegative(g.weightDecay, 'NAdam', 'weightDecay');
+    nonNegative(g.momentumDecay, 'NAdam', 'momentumDecay');
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
-    for (const p of params) {
+    // The scalars depend on the step and on the parameter's μ product Π_{i<t} μ_i (PyTorch keeps
+    // both per parameter): parameters where both agree — all of them, unless some joined the group
+    // later — share one call. The product is the same function of the step for every parameter, so
+    // it is keyed exactly (String(x) round-trips a double).
+    const o = { lr: g.lr, betas: g.betas as [number, number], eps: g.eps as number, weightDecay: g.weightDecay as number, momentumDecay: g.momentumDecay as number };
+    const buckets = bucketBy(params, (p) => {
       const n = stepCount(this, p);
-      const st = this.stateOf(p);
-      const s = nadamHost({ lr: g.lr, betas: g.betas as [number, number], eps: g.eps as number, weightDecay: g.weightDecay as number, momentumDecay: g.momentumDecay as number }, n, (st.muProduct as number | undefined) ?? 1);
-      st.muProduct = s.muProduct;
-      this.fused(s, [p], ['expAvg', 'expAvgSq', null]);
+      return `${n}/${String((this.stateOf(p).muProduct as number | undefined) ?? 1)}`;
+    });
+    for (const list of buckets.values()) {
+      const st0 = this.stateOf(list[0]);
+      const s = nadamHost(o, st0.step as number, (st0.muProduct as number | undefined) ?? 1);
+      for (const p of list) this.stateOf(p).muProduct = s.muProduct;
+      this.fused(s, list);
     }
   }
 }

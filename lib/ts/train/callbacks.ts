@@ -6,6 +6,7 @@
  * after the current epoch (or batch, for batch hooks).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { checkNumber } from '../check.js';
 import { ArgumentError, EntrenaError, describe } from '../errors.js';
 import { Tensor, keep, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -64,7 +65,7 @@ export class EarlyStopping implements Callback {
     this.patience = options.patience ?? 0;
     this.minDelta = Math.abs(options.minDelta ?? 0);
     this.restoreBestWeights = !!options.restoreBestWeights;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new ArgumentError(`EarlyStopping: expected patience to be a non-negative integer, received ${describe(options.patience)}`);
+    checkNumber(this.patience, 'EarlyStopping', 'patience', { min: 0, integer: true });
     this.mode = modeFor(this.monitor, options.mode);
   }
   onTrainBegin(): void {

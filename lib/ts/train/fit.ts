@@ -7,9 +7,11 @@
  * a `tidy`, so the loop allocates nothing that outlives a step except the parameters' gradients and
  * the optimizer's state.
  */
+import { checkNumber } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
+import { clipGradNorm } from '../nn/utils.js';
 import { History } from './history.js';
 import { metric as makeMetric, type Metric, type MetricName } from './metrics.js';
 import { Progress } from './progress.js';
@@ -81,20 +83,6 @@ function metricList(metrics: (MetricName | Metric)[] | undefined): Metric[] {
   return (metrics ?? []).map((m) => (typeof m === 'string' ? makeMetric(m) : m));
 }
 
-function globalNorm(params: Tensor[]): number {
-  let sq = 0;
-  for (const p of params) if (p.grad) sq += p.grad.square().sum().item();
-  return Math.sqrt(sq);
-}
-
-/** Clips the global L2 norm of the gradients in place; returns the norm before clipping. */
-function clipNorm(params: Tensor[], maxNorm: number): number {
-  const norm = globalNorm(params);
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (const p of params) if (p.grad) p.grad.copy_(p.grad.mul(coef));
-  return norm;
-}
-
 /**
  * Trains `model` for `epochs` epochs and returns the History.
  * @example
@@ -110,10 +98,10 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   if (!options || typeof options !== 'object') throw new ArgumentError(`fit: expected an options object, received ${describe(options)}`);
   if (!isIterable(options.train)) throw new ArgumentError(`fit: expected train to be a DataLoader or an iterable of [x, y] batches, received ${describe(options.train)}`);
   if (options.validation !== undefined && !isIterable(options.validation)) throw new ArgumentError(`fit: expected validation to be a DataLoader or an iterable of [x, y] batches, received ${describe(options.validation)}`);
-  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new ArgumentError(`fit: expected epochs to be a non-negative integer, received ${describe(options.epochs)}`);
+  checkNumber(options.epochs, 'fit', 'epochs', { min: 0, integer: true });
   const opt = options.optimizer;
   if (!opt || typeof opt.step !== 'function' || typeof opt.zeroGrad !== 'function') throw new ArgumentError(`fit: expected an optimizer (with step and zeroGrad), received ${describe(opt)}`);
-  if (options.clipGradNorm !== undefined && !(options.clipGradNorm > 0)) throw new ArgumentError(`fit: expected clipGradNorm to be a positive number, received ${describe(options.clipGradNorm)}`);
+  if (options.clipGradNorm !== undefined) checkNumber(options.clipGradNorm, 'fit', 'clipGradNorm', { min: 0, minExclusive: true });
   const loss = lossFn(options.loss);
   const metrics = metricList(options.metrics);
   // Validation reuses the metric objects: the training values are logged before evaluate() resets them.
@@ -146,7 +134,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
           const l = loss(out, y);
           l.backward();
           for (const cb of callbacks) cb.onAfterBackward?.(batchIndex, ctx);
-          if (options.clipGradNorm) clipNorm(params, options.clipGradNorm);
+          if (options.clipGradNorm) clipGradNorm(params, options.clipGradNorm);
           opt.step();
           if (metrics.length) noGrad(() => { for (const mm of metrics) mm.update(out, y); });
           return l.item();

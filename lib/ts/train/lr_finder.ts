@@ -6,6 +6,7 @@
  * the optimizer's state are put back afterwards, so the sweep leaves no trace.
  */
 import { writeFileSync } from 'node:fs';
+import { checkNumber } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, keep, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -71,7 +72,7 @@ export async function lrFinder(model: TrainableModel, options: LrFinderOptions):
   const startLr = o.startLr ?? 1e-7, endLr = o.endLr ?? 10, steps = o.steps ?? 100;
   const smoothing = o.smoothing ?? 0.05, diverge = o.divergeThreshold ?? 5;
   if (!(startLr > 0 && endLr > startLr)) throw new ArgumentError(`lrFinder: expected 0 < startLr < endLr, received ${describe(startLr)} and ${describe(endLr)}`);
-  if (!Number.isInteger(steps) || steps < 2) throw new ArgumentError(`lrFinder: expected steps to be an integer ≥ 2, received ${describe(o.steps)}`);
+  checkNumber(steps, 'lrFinder', 'steps', { min: 2, integer: true });
   const opt = o.optimizer;
   if (!opt || typeof opt.step !== 'function' || !Array.isArray(opt.paramGroups)) throw new ArgumentError(`lrFinder: expected an optimizer, received ${describe(opt)}`);
   const lossFn = typeof o.loss === 'function' ? o.loss : (p: Tensor, t: Tensor) => (o.loss as { forward(p: Tensor, t: Tensor): Tensor }).forward(p, t);

@@ -6,6 +6,7 @@
  * `evaluate(params, fold?)` (which trains and returns the validation score, higher is better unless
  * `mode: 'min'`), optionally over k folds, and return the trials ranked best first.
  */
+import { checkNumber, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -18,7 +19,7 @@ export interface SearchOptions { mode?: 'max' | 'min'; folds?: number; trials?: 
 
 /** Yields the k (train, validation) index splits of n samples (contiguous folds, as sklearn's KFold without shuffle). */
 export function kFold(n: number, k: number): { train: number[]; validation: number[] }[] {
-  if (!Number.isInteger(k) || k < 2 || k > n) throw new ArgumentError(`kFold: expected 2 ≤ k ≤ ${n}, received ${describe(k)}`);
+  checkNumber(k, 'kFold', 'k', { min: 2, max: n, integer: true });
   const out: { train: number[]; validation: number[] }[] = [];
   let start = 0;
   for (let f = 0; f < k; f++) {
@@ -53,8 +54,7 @@ function mulberry32(seed: number): () => number {
 
 async function runTrials(where: string, combos: Record<string, unknown>[], evaluate: (p: Record<string, unknown>, fold?: number) => number | Promise<number>, o: SearchOptions): Promise<Trial[]> {
   if (typeof evaluate !== 'function') throw new ArgumentError(`${where}: expected evaluate to be a function (params, fold?) => score, received ${describe(evaluate)}`);
-  const folds = o.folds ?? 1;
-  if (!Number.isInteger(folds) || folds < 1) throw new ArgumentError(`${where}: expected folds to be a positive integer, received ${describe(o.folds)}`);
+  const folds = checkPositiveInt(o.folds ?? 1, where, 'folds');
   const trials: Trial[] = [];
   for (const params of combos) {
     const t0 = performance.now();
@@ -91,8 +91,7 @@ export async function gridSearch(space: Space, evaluate: (p: Record<string, unkn
  * @example await tune.randomSearch({ lr: { min: 1e-4, max: 1e-1, log: true }, dropout: [0, 0.2, 0.5] }, score, { trials: 20, seed: 0 })
  */
 export async function randomSearch(space: Space, evaluate: (p: Record<string, unknown>, fold?: number) => number | Promise<number>, options: SearchOptions = {}): Promise<Trial[]> {
-  const n = options.trials ?? 10;
-  if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`randomSearch: expected trials to be a positive integer, received ${describe(options.trials)}`);
+  const n = checkPositiveInt(options.trials ?? 10, 'randomSearch', 'trials');
   const rnd = mulberry32(options.seed ?? 0);
   const combos = Array.from({ length: n }, () => {
     const c: Record<string, unknown> = {};

@@ -1,0 +1,59 @@
+/**
+ * storage.ts — one native buffer, shared by the tensors that view it, and the small-buffer pool.
+ *
+ * Small host buffers are recycled through a per-size pool instead of going back to the allocator:
+ * creating and finalising an N-API External costs about half a microsecond, which would dominate
+ * a small elementwise op. The pool is bounded (kPoolBytes) and `emptyCache()` drains it.
+ */
+import { DEVICE_CODE, native, type Handle } from '../native.js';
+import type { DeviceName } from './dtype.js';
+
+const kPoolMaxBuffer = 16 * 1024;
+const kPoolPerSize = 64;
+const kPoolBytes = 4 * 1024 * 1024;
+const pool = new Map<number, Storage[]>();
+let pooledBytes = 0;
+
+export class Storage {
+  refs = 0;
+  freed = false;
+  constructor(readonly handle: Handle, readonly bytes: number, readonly device: DeviceName) {}
+  static alloc(bytes: number, device: DeviceName): Storage {
+    if (device === 'cpu' && bytes <= kPoolMaxBuffer) {
+      const s = pool.get(bytes)?.pop();
+      if (s) {
+        pooledBytes -= bytes;
+        s.freed = false;
+        s.refs = 0;
+        return s;
+      }
+    }
+    return new Storage(native.alloc(DEVICE_CODE[device], bytes), bytes, device);
+  }
+  release(): void {
+    if (--this.refs > 0 || this.freed) return;
+    this.freed = true;
+    if (this.device === 'cpu' && this.bytes <= kPoolMaxBuffer && pooledBytes + this.bytes <= kPoolBytes) {
+      let list = pool.get(this.bytes);
+      if (!list) pool.set(this.bytes, (list = []));
+      if (list.length < kPoolPerSize) {
+        list.push(this);
+        pooledBytes += this.bytes;
+        return;
+      }
+    }
+    native.free(this.handle);
+  }
+}
+
+/** Bytes the small-buffer pool holds for reuse. */
+export function poolBytes(): number {
+  return pooledBytes;
+}
+
+/** Returns the pooled small host buffers to the allocator. */
+export function emptyCache(): void {
+  for (const list of pool.values()) for (const s of list) native.free(s.handle);
+  pool.clear();
+  pooledBytes = 0;
+}

@@ -1,0 +1,349 @@
+/**
+ * core/tensor.ts — the Tensor class without its operations: a typed view (shape, strides, offset,
+ * dtype) over a natively owned Storage, reading values back, the autograd fields, and memory
+ * management (`dispose`, `tidy`, `keep`, `memory`, and the per-op scopes of the ops' door).
+ *
+ * Memory model: a Storage counts the tensors viewing it; the buffer is freed when the last of them
+ * is disposed. `tidy(fn)` disposes every tensor created in `fn` except what it returns (and what
+ * the returned tensors' autograd graph still needs). Tensors never disposed are reclaimed by the
+ * garbage collector through the native External's finalizer — the safety net, not the plan.
+ *
+ * The operations (`add`, `matmul`, …) and `backward` are installed as methods by lib/ts/tensor.ts,
+ * so this core imports nothing from lib/ts/ops or the autograd engine: the module graph is a
+ * line, core → autograd → ops → tensor methods.
+ */
+import { ArgumentError, DeviceError, DisposedError, DTypeError, EntrenaError, ShapeError, describe } from '../errors.js';
+import { shapeStr } from '../check.js';
+import { DTYPE_CODE, native } from '../native.js';
+import type { GradNode } from '../autograd/graph.js';
+import { contiguousStrides, dtypeSize, sameShape, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from './dtype.js';
+import { setIter } from './iter.js';
+import { Storage, poolBytes } from './storage.js';
+
+// ---- scopes and live-tensor accounting -----------------------------------------------------------
+
+/** Open `tidy` scopes, innermost last. */
+const scopes: Set<Tensor>[] = [];
+// Tensors created and not yet disposed, per device. (A tensor left to the garbage collector has its
+// memory reclaimed by the native External's finalizer, but it stays counted here: a per-tensor
+// FinalizationRegistry would cost more than a whole small op.)
+const live = { cpu: 0, cuda: 0 };
+/** Creation serial: a tensor made inside an op scope has an id ≥ the scope's mark. */
+let serial = 0;
+/** Tensors created while at least one op scope is open (see openOpScope). */
+const created: Tensor[] = [];
+let opDepth = 0;
+
+export class Tensor {
+  /** @internal */ storage: Storage;
+  readonly shape: Shape;
+  /** Element strides of each dimension. */
+  readonly strides: number[];
+  /** Element offset of the first element in the storage. */
+  readonly offset: number;
+  readonly dtype: DType;
+  /** @internal Creation serial (op scopes tell their own tensors by it). */
+  readonly _id: number;
+  /** @internal */ _gradFn: GradNode | null = null;
+  /**
+   * @internal Kept alive by a tidy or an op scope only because a returned tensor's graph needs it:
+   * disposed when backward frees that graph.
+   */
+  _graphOwned = false;
+  private _requiresGrad = false;
+  private _grad: Tensor | null = null;
+  private _isDisposed = false;
+
+  /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
+  constructor(storage: Storage, shape: Shape, strides: number[], offset: number, dtype: DType) {
+    this.storage = storage;
+    this.shape = shape;
+    this.strides = strides;
+    this.offset = offset;
+    this.dtype = dtype;
+    this._id = serial++;
+    storage.refs++;
+    live[storage.device]++;
+    if (scopes.length) scopes[scopes.length - 1].add(this);
+    if (opDepth) created.push(this);
+  }
+
+  /** @internal A new contiguous tensor with fresh (uninitialised) memory. */
+  static empty(shape: Shape, dtype: DType, device: DeviceName): Tensor {
+    return new Tensor(Storage.alloc(sizeOf(shape) * dtypeSize(dtype), device), shape, contiguousStrides(shape), 0, dtype);
+  }
+
+  get device(): DeviceName { return this.storage.device; }
+  /** Number of elements. */
+  get size(): number { return sizeOf(this.shape); }
+  get ndim(): number { return this.shape.length; }
+  get isDisposed(): boolean { return this._isDisposed; }
+  get gradFn(): GradNode | null { return this._gradFn; }
+  /** True for tensors not produced by a tracked op (parameters, inputs). */
+  get isLeaf(): boolean { return this._gradFn === null; }
+
+  get requiresGrad(): boolean { return this._requiresGrad || this._gradFn !== null; }
+  set requiresGrad(v: boolean) {
+    if (this._gradFn && !v) throw new EntrenaError('ERR_AUTOGRAD', 'requiresGrad can only be changed on leaf tensors; use detach() for a non-leaf');
+    if (v && this.dtype === 'int32') throw new DTypeError('requiresGrad: only floating-point tensors can require gradients, this one is int32');
+    this._requiresGrad = v;
+  }
+  /**
+   * The accumulated gradient of a leaf, or null. Settable, as in PyTorch; replacing it (with null
+   * or another tensor) disposes the previous gradient, so a training loop that clears gradients
+   * leaks nothing — `clone()` a gradient first to keep it.
+   */
+  get grad(): Tensor | null { return this._grad; }
+  set grad(g: Tensor | null) {
+    if (g !== null) {
+      if (!(g instanceof Tensor)) throw new ArgumentError(`grad: expected a Tensor or null, received ${describe(g)}`);
+      if (!sameShape(g.shape, this.shape)) throw new ShapeError(`grad: expected shape ${shapeStr(this.shape)}, received ${shapeStr(g.shape)}`);
+      if (g.dtype !== this.dtype) throw new DTypeError(`grad: expected dtype ${this.dtype}, received ${g.dtype}`);
+      if (g.device !== this.device) throw new DeviceError(`grad: expected a tensor on ${this.device}, received one on ${g.device}`);
+    }
+    if (this._grad && this._grad !== g) this._grad.dispose();
+    this._grad = g;
+  }
+  /** @internal */ _setGradFn(node: GradNode): void { this._gradFn = node; }
+
+  /** Throws ERR_DISPOSED when used after dispose. */
+  assertAlive(where = 'tensor'): void {
+    if (this._isDisposed) throw new DisposedError(`${where}: the tensor (shape ${shapeStr(this.shape)}, ${this.dtype}) has been disposed`);
+  }
+
+  /** Frees this tensor's memory now (the buffer goes when its last view goes). Idempotent. */
+  dispose(): void {
+    if (this._isDisposed) return;
+    this._isDisposed = true;
+    live[this.storage.device]--;
+    this.storage.release();
+    this._gradFn = null;
+    for (const s of scopes) s.delete(this);
+  }
+
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
+      expected *= this.shape[i];
+    }
+    return true;
+  }
+  /** @internal True when another tensor views the same buffer. */
+  storageShared(): boolean { return this.storage.refs > 1; }
+
+  /** @internal A view of the same storage (no copy, not recorded: ops record their views). */
+  view(shape: Shape, strides: number[], offset: number): Tensor {
+    this.assertAlive();
+    return new Tensor(this.storage, shape, strides, offset, this.dtype);
+  }
+
+  // ---- reading values back ----------------------------------------------------------------------
+
+  /** A typed-array copy of the values in row-major order. On CUDA this synchronises. */
+  data(): Float32Array | Float64Array | Int32Array {
+    this.assertAlive('data()');
+    const out = typedArrayFor(this.dtype, this.size);
+    if (!out.length) return out;
+    if (this.isContiguous()) {
+      native.read(this.storage.handle, this.offset * dtypeSize(this.dtype), out);
+      return out;
+    }
+    // A strided view: one native strided copy into a contiguous buffer, then one read.
+    const c = Tensor.empty(this.shape.slice(), this.dtype, this.device);
+    try {
+      setIter(c.shape, [c, this]);
+      native.cast(DTYPE_CODE[this.dtype], DTYPE_CODE[this.dtype], c.storage.handle, this.storage.handle);
+      native.read(c.storage.handle, 0, out);
+    } finally {
+      c.dispose();
+    }
+    return out;
+  }
+  /** The values as nested arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const flat = this.data();
+    if (this.shape.length === 0) return flat[0];
+    const build = (dim: number, base: number): NestedArray[] => {
+      const n = this.shape[dim];
+      const out = new Array<NestedArray>(n);
+      if (dim === this.shape.length - 1) {
+        for (let i = 0; i < n; i++) out[i] = flat[base + i];
+      } else {
+        const step = sizeOf(this.shape.slice(dim + 1));
+        for (let i = 0; i < n; i++) out[i] = build(dim + 1, base + i * step);
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+  /** The single value of a one-element tensor. */
+  item(): number {
+    this.assertAlive('item()');
+    if (this.size !== 1) throw new ShapeError(`item(): expected a tensor with one element, received shape ${shapeStr(this.shape)}`);
+    const out = typedArrayFor(this.dtype, 1);
+    native.read(this.storage.handle, this.offset * dtypeSize(this.dtype), out);
+    return out[0];
+  }
+  toString(): string {
+    return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+  /** A tensor sharing this one's memory but cut from the graph. */
+  detach(): Tensor {
+    this.assertAlive('detach');
+    return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype);
+  }
+}
+
+// ---- op scopes (the door's temporaries) ------------------------------------------------------------
+
+/**
+ * @internal Opens a per-op scope and returns its mark. Every tensor created until the matching
+ * `closeOpScope` is the op's: it is disposed at close unless it is a result, or the results'
+ * autograd graph needs it. Costs one array push per tensor created.
+ */
+export function openOpScope(): number {
+  opDepth++;
+  return created.length;
+}
+
+/** @internal The id the next tensor created will get (tells an op's own tensors from its inputs). */
+export function nextTensorId(): number {
+  return serial;
+}
+
+/**
+ * @internal Closes the op scope opened at `mark`. `results` stay; so does every tensor of the
+ * scope that the results' graph reaches (walked only through tensors of this scope, so the cost is
+ * bounded by what the op made): those are marked graph-owned and released when backward frees the
+ * graph. Everything else the op made is disposed. `results` null: the op threw, dispose all.
+ * Kept tensors move to the enclosing op scope, if any, which decides their fate in turn.
+ */
+export function closeOpScope(mark: number, results: readonly (Tensor | null)[] | null): void {
+  opDepth--;
+  const end = created.length;
+  if (end === mark) return;
+  if (results === null) {
+    for (let i = mark; i < end; i++) created[i].dispose();
+    created.length = mark;
+    return;
+  }
+  const firstId = created[mark]._id;
+  let graph: Set<Tensor> | null = null;
+  for (const r of results) {
+    if (!r || r._id < firstId || !r._gradFn) continue;
+    graph ??= new Set();
+    collectGraph(r, firstId, graph);
+  }
+  let w = mark;
+  for (let i = mark; i < end; i++) {
+    const t = created[i];
+    if (t.isDisposed) continue;
+    if (results.includes(t)) created[w++] = t;
+    else if (graph && graph.has(t)) { t._graphOwned = true; created[w++] = t; }
+    else t.dispose();
+  }
+  created.length = opDepth ? w : mark;
+}
+
+/** The tensors with id ≥ firstId that `root`'s graph reaches (inputs and saved tensors). */
+function collectGraph(root: Tensor, firstId: number, into: Set<Tensor>): void {
+  const stack: Tensor[] = [root];
+  while (stack.length) {
+    const node = stack.pop()!._gradFn;
+    if (!node) continue;
+    for (const list of [node.inputs, node.saved])
+      for (const s of list) if (s && s._id >= firstId && !into.has(s)) { into.add(s); stack.push(s); }
+  }
+}
+
+// ---- tidy ------------------------------------------------------------------------------------------
+
+/** Collects the tensors in a tidy's result (into `keep`) and those their graphs need (into `graph`). */
+function collectKept(value: unknown, keep: Set<Tensor>, graph: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Tensor) {
+    keep.add(value);
+    collectGraph(value, 0, graph);
+    return;
+  }
+  if (Array.isArray(value)) { for (const v of value) collectKept(v, keep, graph, seen); return; }
+  if (value instanceof Map) { for (const v of value.values()) collectKept(v, keep, graph, seen); return; }
+  if (value instanceof Set) { for (const v of value) collectKept(v, keep, graph, seen); return; }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
+  // Plain objects and class instances (a dataset, a module) alike: their own fields are searched.
+  for (const v of Object.values(value)) collectKept(v, keep, graph, seen);
+}
+
+/** @internal Opens a tidy scope (the autograd engine uses it around a backward pass). */
+export function openScope(): void { scopes.push(new Set()); }
+/** @internal Closes the innermost tidy scope, disposing what is neither kept nor needed by a kept graph. */
+export function closeScope(keep: Set<Tensor>, graph: Set<Tensor> = new Set()): void {
+  const scope = scopes.pop();
+  if (!scope) return;
+  const parent = scopes.length ? scopes[scopes.length - 1] : null;
+  for (const t of scope) {
+    if (keep.has(t)) { if (parent) parent.add(t); }
+    else if (graph.has(t)) {
+      // Needed only by a returned graph: backward disposes it when it frees that graph.
+      t._graphOwned = true;
+      if (parent) parent.add(t);
+    } else t.dispose();
+  }
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created, except those it returns (directly, or inside
+ * arrays, maps, sets, plain objects or class instances such as a module or a dataset) and what their
+ * autograd graph still needs. Nested tidies hand kept tensors to the enclosing one. Async functions
+ * are not supported: the scope would close before they finish.
+ * @example
+ * const loss = tidy(() => model.forward(x).sub(y).square().mean().item());
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ArgumentError(`tidy: expected a function, received ${describe(fn)}`);
+  openScope();
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    closeScope(new Set());
+    throw e;
+  }
+  if (result && typeof (result as { then?: unknown }).then === 'function') {
+    closeScope(new Set());
+    throw new ArgumentError('tidy: the function returned a Promise; tidy only supports synchronous functions');
+  }
+  const keep = new Set<Tensor>(), graph = new Set<Tensor>();
+  collectKept(result, keep, graph);
+  closeScope(keep, graph);
+  return result;
+}
+
+/** Removes `t` from every enclosing tidy scope so that it outlives them (as `tf.keep`). */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+export interface DeviceMemory {
+  /** Tensors created and not yet disposed. */
+  tensors: number;
+  /** Native buffers held (live tensors' storage; on the CPU also the small-buffer pool). */
+  buffers: number;
+  bytes: number;
+  /** Of `bytes`, what the small-buffer pool holds for reuse (see `emptyCache`). */
+  pooledBytes: number;
+}
+/**
+ * Live tensors, native buffers and bytes per device.
+ * @example const before = memory().cpu.tensors; tidy(() => work()); memory().cpu.tensors === before
+ */
+export function memory(): { cpu: DeviceMemory; cuda: DeviceMemory } {
+  const s = native.memoryStats();
+  return {
+    cpu: { tensors: live.cpu, buffers: s.cpuBuffers, bytes: s.cpuBytes, pooledBytes: poolBytes() },
+    cuda: { tensors: live.cuda, buffers: s.cudaBuffers, bytes: s.cudaBytes, pooledBytes: 0 },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * door.ts — the one door every op passes (DESIGN principle 18; as tfjs's `engine.runKernel` and
+ * tinygrad's `Function.apply`). An op is a definition — its arguments, its dtype rule, its forward
+ * math and its gradient rule — and `runOp` does everything else, the same way for every op:
+ *
+ *  1. operand checks: each argument is a live Tensor (or a number / null where the op allows it);
+ *  2. device agreement: all tensor arguments on one device;
+ *  3. the dtype rule: promotion (numbers are weak scalars) and the conversion of arguments, or
+ *     ERR_DTYPE for an integer tensor where the op needs floating point — one rule, one code;
+ *  4. a per-op scope: every tensor the forward makes is disposed when the op ends (also when it
+ *     throws), except the result and what the result's graph needs;
+ *  5. the autograd record: when grad mode is on and an argument requires grad, a GradNode whose
+ *     backward runs the op's rule in its own scope, reduces each gradient back over broadcast
+ *     dims and converts it to its argument's dtype;
+ *  6. anomaly mode: a recorded op whose output has NaN from inputs without NaN throws ERR_ANOMALY.
+ *
+ * Ops keep only their math: the forward calls kernels (lib/ts/core/kernels.ts, which write the
+ * scratch iteration and call the binding) or other ops; the backward is written with public ops,
+ * so it runs on every device.
+ */
+import { ArgumentError, DeviceError, DTypeError, EntrenaError, describe } from '../errors.js';
+import { shapeStr } from '../check.js';
+import { Tensor, closeOpScope, nextTensorId, openOpScope } from '../core/tensor.js';
+import { copyAs, hasNaN, sumTo } from '../core/kernels.js';
+import { GradNode, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
+import type { DeviceName, DType } from '../core/dtype.js';
+
+/** What an argument of an op may be. */
+export type Operand = Tensor | number | null;
+
+/** How an op's arguments are described once, in its definition. */
+export interface ArgSpec {
+  /** The name used in messages: 'input', 'weight', 'the first operand'. */
+  readonly name: string;
+  /** A number is accepted (a weak scalar: it does not promote a float32 tensor to float64). */
+  readonly number?: boolean;
+  /** null / undefined is accepted (an absent optional tensor, e.g. a bias). */
+  readonly optional?: boolean;
+  /**
+   * The argument carries no gradient and takes no part in the dtype rule (a condition, indices,
+   * a mask): it is passed as it came and kept alive for the backward pass.
+   */
+  readonly noGrad?: boolean;
+}
+
+/**
+ * The dtype rule of an op over its (gradient-carrying) arguments:
+ * - 'promote': the common dtype (float64 > float32 > int32, numbers weak); arguments converted to it;
+ * - 'float': as 'promote', but an int32 result becomes float32 (true division, exp, ...);
+ * - 'floatOnly': as 'promote', but an int32 tensor argument is ERR_DTYPE (matmul, mean, softmax);
+ * - 'none': no conversion; `ctx.dtype` is the first tensor argument's dtype (views, copies).
+ */
+export type DTypeRule = 'promote' | 'float' | 'floatOnly' | 'none';
+
+/** What the forward and the backward of one call see. */
+export interface OpContext<P> {
+  readonly name: string;
+  /** The arguments as the caller passed them (checked; undefined made null). */
+  readonly inputs: readonly Operand[];
+  /** The arguments the math runs on: `inputs` converted to `dtype` (numbers and nulls unchanged). */
+  readonly args: readonly Operand[];
+  readonly dtype: DType;
+  readonly device: DeviceName;
+  /** The op's non-tensor parameters (dims, flags, constants), as the op passed them. */
+  readonly params: P;
+  /** True when this call is recorded: compute what the backward needs only then. */
+  readonly recording: boolean;
+  /** Tensors made by the forward that the backward reads (see `save`). */
+  readonly saved: Tensor[];
+  /** The forward's result (set by the door once the forward returns). */
+  out: Tensor;
+  /** Keeps tensors made by the forward alive for the backward pass (freed with the graph). */
+  save(...ts: Tensor[]): void;
+}
+
+/** An op: its name, arguments, dtype rule, forward math and gradient rule. */
+export interface OpDef<P = undefined> {
+  readonly name: string;
+  readonly args: readonly ArgSpec[];
+  /** Variadic ops (concat): every argument is described by `args[0]`, named `name[i]`. */
+  readonly variadic?: boolean;
+  readonly dtype?: DTypeRule;
+  /** Gradients are reduced back over broadcast dims to each argument's shape (elementwise ops). */
+  readonly broadcast?: boolean;
+  /** The backward reads the output: keep it with the graph. */
+  readonly savesOutput?: boolean;
+  forward(ctx: OpContext<P>): Tensor;
+  /**
+   * Gradients of the arguments from the output's gradient `g`, one entry per argument (null or
+   * omitted where none). Only the entries of arguments that require grad are used: test
+   * `needsInputGrad(ctx, i)` to skip work.
+   */
+  backward?(g: Tensor, ctx: OpContext<P>): readonly (Tensor | null | undefined)[];
+}
+
+class Context<P> implements OpContext<P> {
+  saved: Tensor[] = [];
+  out!: Tensor;
+  constructor(
+    readonly name: string,
+    readonly inputs: Operand[],
+    public args: Operand[],
+    readonly dtype: DType,
+    readonly device: DeviceName,
+    readonly params: P,
+    readonly recording: boolean,
+  ) {}
+  save(...ts: Tensor[]): void {
+    for (const t of ts) this.saved.push(t);
+  }
+}
+
+/** True when argument `i` of the call is a tensor that requires grad (its gradient is wanted). */
+export function needsInputGrad(ctx: OpContext<unknown>, i: number): boolean {
+  const x = ctx.inputs[i];
+  return x instanceof Tensor && x.requiresGrad;
+}
+
+function argName(def: OpDef<unknown>, i: number): string {
+  return def.variadic ? `${def.args[0].name}[${i}]` : def.args[i].name;
+}
+function specOf(def: OpDef<unknown>, i: number): ArgSpec {
+  return def.variadic ? def.args[0] : def.args[i];
+}
+
+/** Checks one argument against its spec; returns it normalised (booleans as 0/1, undefined as null). */
+function checkArg(def: OpDef<unknown>, i: number, v: unknown): Operand {
+  if (v instanceof Tensor) {
+    v.assertAlive(def.name);
+    return v;
+  }
+  const spec = specOf(def, i);
+  if (spec.number) {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'boolean') return v ? 1 : 0;
+  }
+  if (spec.optional && (v === null || v === undefined)) return null;
+  const expected = spec.number ? 'a Tensor or a number' : spec.optional ? 'a Tensor or null' : 'a Tensor';
+  throw new ArgumentError(`${def.name}: expected ${argName(def, i)} to be ${expected}, received ${describe(v)}`);
+}
+
+/**
+ * Runs one op through the door: checks, dtype rule, forward in a per-op scope, autograd record.
+ * @example
+ * const ADD: OpDef = { name: 'add', args: [A, B], broadcast: true,
+ *   forward: (c) => binary('add', c.args[0]!, c.args[1]!, 0, 0, c.dtype), backward: (g) => [g, g] };
+ * runOp(ADD, [a, b], undefined);
+ */
+export function runOp<P>(def: OpDef<P>, inputs: readonly unknown[], params: P): Tensor {
+  const n = inputs.length;
+  if (!def.variadic && n !== def.args.length) throw new EntrenaError('ERR_INTERNAL', `${def.name}: the door got ${n} arguments for ${def.args.length}`);
+  const checked = new Array<Operand>(n);
+  let device: DeviceName | null = null;
+  let dtype: DType | null = null;
+  let anyTensor = false, wantsGrad = false, weakFloat = false;
+  const rule = def.dtype ?? 'promote';
+  for (let i = 0; i < n; i++) {
+    const x = checkArg(def as OpDef<unknown>, i, inputs[i]);
+    checked[i] = x;
+    if (x === null) continue;
+    const spec = specOf(def as OpDef<unknown>, i);
+    if (typeof x === 'number') {
+      if (!Number.isInteger(x)) weakFloat = true;
+      continue;
+    }
+    if (device === null) device = x.device;
+    else if (x.device !== device)
+      throw new DeviceError(`${def.name}: expected all tensors on the same device, received tensors on ${device} and ${x.device}; move one with .to('${device}')`);
+    if (spec.noGrad) continue;
+    anyTensor = true;
+    if (x.requiresGrad) wantsGrad = true;
+    if (rule === 'floatOnly' && x.dtype === 'int32')
+      throw new DTypeError(`${def.name}: expected ${argName(def as OpDef<unknown>, i)} to be a floating-point tensor (float32 or float64), received int32`);
+    dtype = dtype === null ? x.dtype : dtype === 'float64' || x.dtype === 'float64' ? 'float64' : dtype === 'float32' || x.dtype === 'float32' ? 'float32' : 'int32';
+  }
+  if (device === null) throw new ArgumentError(`${def.name}: expected at least one tensor argument, received ${checked.map((x) => describe(x)).join(' and ')}`);
+  // Only numbers carry the values (where(cond, 1, 0)): they compute in float32, as numbers alone do.
+  if (!anyTensor) dtype = 'float32';
+  if (dtype === 'int32' && (weakFloat || rule === 'float')) dtype = 'float32';
+
+  const recording = wantsGrad && def.backward !== undefined && isGradEnabled();
+  const firstId = nextTensorId();
+  const mark = openOpScope();
+  let ctx: Context<P>;
+  let out: Tensor;
+  try {
+    let args = checked;
+    if (rule !== 'none') {
+      for (let i = 0; i < n; i++) {
+        const x = checked[i];
+        if (x instanceof Tensor && x.dtype !== dtype && !specOf(def as OpDef<unknown>, i).noGrad) {
+          if (args === checked) args = checked.slice();
+          args[i] = copyAs(x, dtype!);
+        }
+      }
+    }
+    ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
+    if (recording) {
+      // The forward's own ops must not record: this op's node is the record.
+      const prev = setGradEnabled(false);
+      try { out = def.forward(ctx); } finally { setGradEnabled(prev); }
+    } else out = def.forward(ctx);
+  } catch (e) {
+    closeOpScope(mark, null);
+    throw e;
+  }
+  // An op may answer with one of its inputs (cast to the same dtype): nothing to record then.
+  if (recording && out._id >= firstId) {
+    ctx.out = out;
+    ctx.args = checked; // the converted copies are not needed by the backward
+    // The node's inputs are the gradient-carrying tensors; the no-grad ones (indices, masks) the
+    // backward reads are saved, with the output when the rule reads it and the forward's extras.
+    const nodeInputs = new Array<Tensor | null>(n);
+    const saved: Tensor[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = checked[i];
+      const t = x instanceof Tensor ? x : null;
+      const noGrad = specOf(def as OpDef<unknown>, i).noGrad;
+      nodeInputs[i] = t && !noGrad ? t : null;
+      if (t && noGrad) saved.push(t);
+    }
+    if (def.savesOutput) saved.push(out);
+    for (const s of ctx.saved) saved.push(s);
+    if (isAnomalyEnabled()) checkForward(def.name, out, checked);
+    out._setGradFn(new GradNode(def.name, nodeInputs, backwardOf(def, ctx), saved));
+  }
+  closeOpScope(mark, [out]);
+  return out;
+}
+
+function checkForward(name: string, out: Tensor, inputs: readonly Operand[]): void {
+  if (!hasNaN(out)) return;
+  for (const t of inputs) if (t instanceof Tensor && hasNaN(t)) return; // NaN came in: not produced here
+  throw new EntrenaError('ERR_ANOMALY', `anomaly: '${name}' produced NaN in the forward pass (output shape ${shapeStr(out.shape)}) from inputs without NaN`);
+}
+
+/** The node's backward: the op's rule in its own scope, gradients shaped and typed as their arguments. */
+function backwardOf<P>(def: OpDef<P>, ctx: Context<P>): (g: Tensor) => (Tensor | null)[] {
+  return (g) => {
+    const mark = openOpScope();
+    const n = ctx.inputs.length;
+    const res = new Array<Tensor | null>(n).fill(null);
+    try {
+      const raw = def.backward!(g, ctx);
+      for (let i = 0; i < n; i++) {
+        const x = ctx.inputs[i];
+        let gi = raw[i];
+        if (!(x instanceof Tensor) || !gi || !x.requiresGrad || specOf(def as OpDef<unknown>, i).noGrad) continue;
+        if (def.broadcast) gi = sumTo(gi, x.shape, x.dtype);
+        else if (gi.dtype !== x.dtype) gi = copyAs(gi, x.dtype);
+        res[i] = gi;
+      }
+    } catch (e) {
+      closeOpScope(mark, null);
+      throw e;
+    }
+    closeOpScope(mark, res);
+    return res;
+  };
+}
+
+/**
+ * Runs a composite op — one made of other ops, whose gradient comes from theirs (std, layerNorm,
+ * stack): `fn`'s temporaries are disposed when it ends (also when it throws), except the result
+ * and what the result's graph needs.
+ * @example export const std = (x, dim) => composite(() => sqrt(variance(x, dim)));
+ */
+export function composite<T extends Tensor>(fn: () => T): T {
+  const mark = openOpScope();
+  let out: T;
+  try {
+    out = fn();
+  } catch (e) {
+    closeOpScope(mark, null);
+    throw e;
+  }
+  closeOpScope(mark, [out]);
+  return out;
+}
