@@ -609,6 +609,31 @@ case('zero_dim', 'squeeze', [randn()], lambda t: t.squeeze(0), {'dim': 0})
 case('zero_dim_neg', 'unsqueeze', [randn()], lambda t: t.unsqueeze(-1), {'dim': -1})
 case('zero_dim', 'transpose', [randn()], lambda t: t.transpose(0, -1), {'dims': [0, -1]})
 
+# ---- atan2 and prod (appended last: the cases above keep their random draws) -------------------------------
+
+case('same_shape', 'atan2', [randn(2, 3), randn(2, 3)], torch.atan2)
+case('broadcast', 'atan2', [randn(3, 1), away(1, 4)], torch.atan2)
+case('quadrants', 'atan2', [arr([1.0, 1.0, -1.0, -1.0, 0.0, 2.0]), arr([1.0, -1.0, -1.0, 1.0, -1.0, 0.0])], torch.atan2, grad=False)
+case('scalar_right', 'atan2', [randn(2, 3), 0.5], lambda a, b: torch.atan2(a, T(b)))
+case('scalar_left', 'atan2', [-0.5, away(4)], lambda a, b: torch.atan2(T(a), b))
+
+
+def prod_dim(t, d, kd):
+    # torch.prod takes one dim: a list reduces one dim at a time, last first.
+    for k in sorted([x % t.dim() for x in d] if isinstance(d, list) else [d % t.dim()], reverse=True):
+        t = torch.prod(t, k, keepdim=True)
+    if not kd:
+        dims = sorted([x % 3 for x in d] if isinstance(d, list) else [d % t.dim()], reverse=True)
+        for k in dims:
+            t = t.squeeze(k)
+    return t
+
+
+red_cases('prod', torch.prod, prod_dim, lambda *s: away(*s, lo=0.5, hi=1.5))
+case('one_zero', 'prod', [arr([[0.0, 1.5, -2.0], [0.7, 1.1, -0.4]])], lambda t: torch.prod(t, 1), {'dim': 1, 'keepDim': False})
+case('two_zeros', 'prod', [arr([[0.0, 1.5, 0.0], [0.7, 1.1, -0.4]])], lambda t: torch.prod(t, 1), {'dim': 1, 'keepDim': False})
+case('int32_all', 'prod', [{'value': np.array([[1, 2, 3], [4, 5, -6]]), 'dtype': 'int32'}], torch.prod, {'dim': None}, grad=False)
+
 # ---- write -----------------------------------------------------------------------------------------------
 
 def main():

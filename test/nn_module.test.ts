@@ -181,6 +181,84 @@ describe('Module contract', () => {
   });
 });
 
+describe('Module.clone (a deep copy, as copy.deepcopy)', () => {
+  const values = (m: nn.Module) => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data())]));
+
+  test('same classes, options, mode and values; no tensor shared; accessors bound to the copy', () => {
+    manualSeed(11);
+    const model = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4, { momentum: 0.3 }), new nn.LeakyReLU({ negativeSlope: 0.2 }), new nn.Dropout(0.25), new nn.Linear(4, 2, { bias: false }));
+    model.forward(randn([6, 3])); // running statistics move
+    model.freeze(['0']);
+    model.at(4).parameters()[0].grad = ones([2, 4]);
+    model.eval();
+    const copy = model.clone();
+    expect(copy).toBeInstanceOf(nn.Sequential);
+    expect(copy).not.toBe(model);
+    expect(copy.toString()).toBe(model.toString());
+    expect(copy.children().map((c) => c.constructor.name)).toEqual(model.children().map((c) => c.constructor.name));
+    expect(copy.training).toBe(false);
+    expect((copy.at(1) as nn.BatchNorm1d).momentum).toBe(0.3);
+    expect(values(copy)).toEqual(values(model));
+    const mine = [...copy.parameters(), ...copy.buffers()], theirs = [...model.parameters(), ...model.buffers()];
+    expect(mine.length).toBe(theirs.length);
+    mine.forEach((t, i) => { expect(t).not.toBe(theirs[i]); expect(t.isLeaf).toBe(true); expect(t.requiresGrad).toBe(theirs[i].requiresGrad); });
+    // Frozen stays frozen; the gradient is copied, not shared.
+    expect((copy.at(0) as nn.Linear).weight.requiresGrad).toBe(false);
+    const g = (copy.at(4) as nn.Linear).weight.grad!;
+    expect(g).not.toBe(model.at(4).parameters()[0].grad);
+    expect(Array.from(g.data())).toEqual(new Array(8).fill(1));
+    // Same outputs; then the copy moves on alone.
+    const x = randn([5, 3]);
+    expect(Array.from(noGrad(() => copy.forward(x)).data())).toEqual(Array.from(noGrad(() => model.forward(x)).data()));
+    const before = values(model);
+    noGrad(() => { for (const t of copy.parameters()) t.fill_(0.5); });
+    copy.train().forward(randn([6, 3]));
+    expect(values(model)).toEqual(before);
+    expect(model.training).toBe(false);
+    // The registered names on the copy read and write the copy's registry.
+    const fc = copy.at(0) as nn.Linear;
+    expect(fc.weight).toBe(fc.parameters()[0]);
+    const w = zeros([4, 3]);
+    fc.weight = w;
+    expect(fc.parameters()[0]).toBe(w);
+    expect((model.at(0) as nn.Linear).weight).not.toBe(w);
+  });
+
+  test('tied weights stay tied; plain fields and tensor options are copied; the copy outlives a tidy', () => {
+    class Tied extends nn.Module {
+      declare enc: nn.Linear; declare dec: nn.Linear;
+      readonly sizes = [3, 2];
+      readonly loss = new nn.CrossEntropyLoss({ weight: tensor([1, 2, 3]) });
+      constructor() {
+        super();
+        this.registerModule('enc', new nn.Linear(3, 2));
+        this.registerModule('dec', new nn.Linear(2, 3));
+        this.dec.registerParameter('tied', this.enc.weight);
+      }
+      override forward(x: Tensor): Tensor { return this.dec.forward(this.enc.forward(x)); }
+    }
+    const m = new Tied();
+    const before = memory().cpu.tensors;
+    const c = m.clone();
+    expect(c).toBeInstanceOf(Tied);
+    expect(c.dec.tied).toBe(c.enc.weight);
+    expect(c.enc.weight).not.toBe(m.enc.weight);
+    expect(c.sizes).toEqual([3, 2]);
+    expect(c.sizes).not.toBe(m.sizes);
+    expect(c.loss).toBeInstanceOf(nn.CrossEntropyLoss);
+    expect(c.loss.weight).not.toBe(m.loss.weight);
+    expect(Array.from(c.loss.weight!.data())).toEqual([1, 2, 3]);
+    // 5 tensors: enc weight (shared with dec.tied) and bias, dec weight and bias, the loss weight.
+    expect(memory().cpu.tensors - before).toBe(5);
+    // A copy made inside a tidy and not returned keeps its tensors (a model outlives a step).
+    let kept: Tied | null = null;
+    tidy(() => { kept = m.clone(); });
+    expect(memory().cpu.tensors - before).toBe(10);
+    expect(kept!.parameters().every((t) => !t.isDisposed)).toBe(true);
+    expect(c.parameters().every((t) => !t.isDisposed)).toBe(true);
+  });
+});
+
 describe('layer behaviour', () => {
   test('BatchNorm1d: running statistics, eval uses them, num_batches_tracked counts', () => {
     const bn = new nn.BatchNorm1d(2, { momentum: 0.5 });

@@ -45,9 +45,13 @@ describe.each(fixture.cases)('$name matches PyTorch', (c) => {
       got.push(o.paramGroups.map((g) => g.lr));
       mom.push(o.paramGroups.map((g) => (g.betas ? g.betas[0] : (g.momentum as number))));
     }
+    // Every step and group compared: the fixture holds the initial rates and one row per step.
+    expect(got.map((row) => row.length)).toEqual(c.lrs.map((row: number[]) => row.length));
     got.forEach((row, i) => row.forEach((v, j) => { if (!close(v, c.lrs[i][j])) expect.fail(`step ${i}, group ${j}: lr ${v}, PyTorch ${c.lrs[i][j]}`); }));
-    if (c.name.startsWith('OneCycleLR'))
+    if (c.name.startsWith('OneCycleLR')) {
+      expect(mom.map((row) => row.length)).toEqual(c.momenta.map((row: number[]) => row.length));
       mom.forEach((row, i) => row.forEach((v, j) => { if (!close(v, c.momenta[i][j])) expect.fail(`step ${i}, group ${j}: momentum ${v}, PyTorch ${c.momenta[i][j]}`); }));
+    }
   });
 });
 

@@ -234,6 +234,7 @@ describe('tune and ensemble', () => {
     const space = { lr: { min: 1e-4, max: 1e-1, log: true }, units: [16, 32, 64] };
     const a = await E.tune.randomSearch(space, (p) => p.lr as number, { trials: 8, seed: 4 });
     const b = await E.tune.randomSearch(space, (p) => p.lr as number, { trials: 8, seed: 4 });
+    expect(a.length).toBe(8);
     expect(a.map((t) => t.params)).toEqual(b.map((t) => t.params));
     for (const t of a) { expect(t.params.lr as number).toBeGreaterThanOrEqual(1e-4); expect(t.params.lr as number).toBeLessThanOrEqual(1e-1); }
     await expect(E.tune.randomSearch({ x: { min: 0, max: 1, log: true } }, () => 0)).rejects.toThrow(/log scale/);

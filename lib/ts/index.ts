@@ -11,10 +11,10 @@ export * from './errors.js';
 export {
   tensor, zeros, ones, full, zerosLike, onesLike, fullLike, eye, arange, linspace, rand, randn, randint,
   manualSeed, getRngState, setRngState,
-  add, sub, mul, div, pow, maximum, minimum, eq, ne, gt, ge, lt, le, neg, abs, exp, log, sqrt, rsqrt, square,
+  add, sub, mul, div, pow, maximum, minimum, atan2, eq, ne, gt, ge, lt, le, neg, abs, exp, log, sqrt, rsqrt, square,
   sign, sigmoid, tanh, relu, leakyRelu, elu, selu, gelu, silu, mish, softplus, logSigmoid, hardtanh, log1p,
   expm1, sin, cos, reciprocal, floor, ceil, round, isnan, isfinite, clamp, where,
-  sum, mean, variance, std, max, min, argmax, argmin, softmax, logSoftmax,
+  sum, mean, variance, std, prod, max, min, argmax, argmin, softmax, logSoftmax,
   reshape, flatten, transpose, permute, squeeze, unsqueeze, expand, narrow, concat, stack,
   indexSelect, gather, oneHot, matmul, linear, contiguous, clone, cast,
 } from './ops/index.js';

@@ -76,7 +76,7 @@ export function splitSizes(n: number, lengths: number[], where: string): number[
     throw new ArgumentError(`${where}: expected a non-empty array of fractions or counts, received ${describe(lengths)}`);
   for (const v of lengths)
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-      throw new ArgumentError(`${where}: expected non-negative numbers, received [${lengths.join(', ')}]`);
+      throw new ArgumentError(`${where}: expected non-negative numbers, received ${shapeStr(lengths)}`);
   const total = lengths.reduce((a, b) => a + b, 0);
   const allIntegers = lengths.every((v) => Number.isInteger(v));
   if (Math.abs(total - 1) <= 1e-9 && lengths.every((v) => v <= 1)) {
@@ -87,10 +87,10 @@ export function splitSizes(n: number, lengths: number[], where: string): number[
     return sizes;
   }
   if (allIntegers) {
-    if (total !== n) throw new ArgumentError(`${where}: the counts [${lengths.join(', ')}] sum to ${total}, expected the dataset length ${n}`);
+    if (total !== n) throw new ArgumentError(`${where}: the counts ${shapeStr(lengths)} sum to ${total}, expected the dataset length ${n}`);
     return lengths.slice();
   }
-  throw new ArgumentError(`${where}: expected fractions summing to 1 or integer counts summing to ${n}, received [${lengths.join(', ')}] (sum ${total})`);
+  throw new ArgumentError(`${where}: expected fractions summing to 1 or integer counts summing to ${n}, received ${shapeStr(lengths)} (sum ${total})`);
 }
 
 /**

@@ -172,7 +172,7 @@ export class MinMaxScaler {
     if (options === null || typeof options !== 'object') throw new ArgumentError(`MinMaxScaler: expected an options object, received ${describe(options)}`);
     const { range = [0, 1], clip = false } = options;
     if (!Array.isArray(range) || range.length !== 2 || range.some((v) => typeof v !== 'number' || !Number.isFinite(v)) || !(range[0] < range[1]))
-      throw new ArgumentError(`MinMaxScaler: expected range to be [lo, hi] with finite lo < hi, received ${describe(range)}${Array.isArray(range) ? ` [${range.join(', ')}]` : ''}`);
+      throw new ArgumentError(`MinMaxScaler: expected range to be [lo, hi] with finite lo < hi, received ${describe(range)}${Array.isArray(range) ? ` ${shapeStr(range)}` : ''}`);
     if (typeof clip !== 'boolean') throw new ArgumentError(`MinMaxScaler: expected clip to be a boolean, received ${describe(clip)}`);
     this.range = [range[0], range[1]];
     this.clip = clip;

@@ -13,6 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { shapeStr } from '../check.js';
 import { ArgumentError, EntrenaError, FormatError, ShapeError, describe } from '../errors.js';
 import { Tensor, sizeOf, type DType } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
@@ -120,7 +121,7 @@ export function parseSafetensors(bytes: Buffer, where = 'safetensors'): ParsedFi
     const [begin, end] = off as number[];
     if (begin > end || end > dataLen) throw new FormatError(`${where}: tensor '${name}' data_offsets [${begin}, ${end}] are out of range (data section is ${dataLen} bytes)`);
     const want = sizeOf(e.shape as number[]) * ST_SIZES[e.dtype];
-    if (end - begin !== want) throw new FormatError(`${where}: tensor '${name}' of shape [${(e.shape as number[]).join(', ')}] and dtype ${e.dtype} needs ${want} bytes, its offsets span ${end - begin}`);
+    if (end - begin !== want) throw new FormatError(`${where}: tensor '${name}' of shape ${shapeStr(e.shape as unknown[])} and dtype ${e.dtype} needs ${want} bytes, its offsets span ${end - begin}`);
     tensors.set(name, { dtype: e.dtype, shape: e.shape as number[], begin, end });
   }
   const sorted = [...tensors.entries()].sort((a, b) => a[1].begin - b[1].begin);
@@ -268,7 +269,7 @@ export function load(module: StateModule, path: string, options: { strict?: bool
       const cur = current[k];
       if (cur && cur.dtype !== t.dtype) { tensors[k] = t.cast(cur.dtype); t.dispose(); }
       if (cur && (cur.shape.length !== t.shape.length || cur.shape.some((d, i) => d !== t.shape[i])) && cur.size !== t.size)
-        throw new ShapeError(`io.load: '${k}' has shape [${t.shape.join(', ')}] in the file, the module expects [${cur.shape.join(', ')}]`);
+        throw new ShapeError(`io.load: '${k}' has shape ${shapeStr(t.shape)} in the file, the module expects ${shapeStr(cur.shape)}`);
     }
     module.loadStateDict(tensors, { strict: options.strict ?? true });
   } finally {

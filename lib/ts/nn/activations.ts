@@ -6,7 +6,7 @@
 import { checkNumber, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { elu, full, gelu, leakyRelu, logSoftmax, mish, relu, selu, sigmoid, silu, softmax, softplus, tanh } from '../ops/index.js';
-import { Tensor, tidy } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { prelu, rrelu } from './functional.js';
 import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
 import type { FactoryOptions } from './layers.js';
@@ -47,9 +47,7 @@ export class PReLU extends Module {
   }
   protected override resetOwnParameters(): void { this.weight.fill_(this.init); }
   override forward(x: Tensor): Tensor {
-    const input = checkFloatInput(x, 'PReLU');
-    // Composed of several ops: the intermediates live as long as the graph, not beyond.
-    return tidy(() => prelu(input, this.weight));
+    return prelu(checkFloatInput(x, 'PReLU'), this.weight);
   }
   protected override extraRepr(): string { return `numParameters=${this.numParameters}`; }
 }
@@ -70,9 +68,7 @@ export class RReLU extends Module {
     if (this.lower > this.upper) throw new ArgumentError(`RReLU: expected lower <= upper, received lower = ${this.lower}, upper = ${this.upper}`);
   }
   override forward(x: Tensor): Tensor {
-    const input = checkFloatInput(x, 'RReLU');
-    // The random slopes live as long as the graph, not beyond.
-    return tidy(() => rrelu(input, this.lower, this.upper, this.training));
+    return rrelu(checkFloatInput(x, 'RReLU'), this.lower, this.upper, this.training);
   }
   protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
 }

@@ -56,8 +56,7 @@ export class Linear extends Module {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures)
       throw new ShapeError(`Linear: expected input with ${this.inFeatures} features (last dimension), received shape ${shapeStr(x.shape)}`);
     // One fused node: GEMM onto the broadcast bias, gradients straight into W's layout. An input
-    // of another dtype promotes (as matmul): the casts it makes stay only as long as the graph.
-    if (x.dtype !== this.weight.dtype) return tidy(() => linear(x, this.weight, this.bias));
+    // of another dtype promotes (as matmul), the op's scope freeing the casts with the graph.
     return linear(x, this.weight, this.bias);
   }
   protected override extraRepr(): string { return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`; }
@@ -92,7 +91,10 @@ export class Sequential extends Module {
     return this;
   }
   [Symbol.iterator](): Iterator<Module> { return this._modules.values(); }
-  /** The modules in turn; the intermediate outputs live only as long as the graph needs them. */
+  /**
+   * The modules in turn. In a tidy (not an op scope): the intermediate outputs live only as long
+   * as the graph needs them, and a tensor a child module keeps (`keep`) is left alone.
+   */
   override forward(input: Tensor): Tensor {
     return tidy(() => {
       let x = input;
@@ -165,11 +167,10 @@ export class BatchNorm1d extends Module {
       throw new ShapeError(`BatchNorm1d: expected input with ${this.numFeatures} channels (dimension 1), received shape ${shapeStr(x.shape)}`);
     if (this.training && x.size / this.numFeatures <= 1)
       throw new ShapeError(`BatchNorm1d: expected more than 1 value per channel when training, received shape ${shapeStr(x.shape)}`);
-    // In a tidy: the statistics saved for backward live as long as the graph, not beyond.
-    return tidy(() => batchNorm(x, {
+    return batchNorm(x, {
       runningMean: this.running_mean, runningVar: this.running_var, weight: this.weight, bias: this.bias,
       training: this.training, momentum: this.momentum, eps: this.eps, numBatchesTracked: this.num_batches_tracked,
-    }));
+    });
   }
   protected override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
@@ -209,8 +210,7 @@ export class LayerNorm extends Module {
     const k = this.normalizedShape.length;
     if (x.ndim < k || x.shape.slice(x.ndim - k).some((d, i) => d !== this.normalizedShape[i]))
       throw new ShapeError(`LayerNorm: expected input whose trailing dimensions are ${shapeStr(this.normalizedShape)}, received shape ${shapeStr(x.shape)}`);
-    // Composed of several ops: the intermediates live as long as the graph, not beyond.
-    return tidy(() => layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps));
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
   protected override extraRepr(): string { return `${shapeStr(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`; }
 }
@@ -225,9 +225,7 @@ export abstract class DropoutBase extends Module {
   /** The functional form: the mask in training, the identity in eval. */
   protected abstract drop(x: Tensor, training: boolean): Tensor;
   override forward(input: Tensor): Tensor {
-    const x = checkFloatInput(input, this.constructor.name);
-    // The mask lives as long as the graph, not beyond.
-    return tidy(() => this.drop(x, this.training));
+    return this.drop(checkFloatInput(input, this.constructor.name), this.training);
   }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }

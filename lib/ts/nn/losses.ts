@@ -10,10 +10,10 @@
 import { noGrad } from '../autograd/engine.js';
 import { checkNumber, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, DeviceError, ShapeError, describe } from '../errors.js';
-import { needsInputGrad, runOp, type OpDef } from '../ops/door.js';
-import { clamp, indexSelect, log, logSigmoid, logSoftmax, rawBinary, rawUnary, where } from '../ops/index.js';
-import { Tensor, tidy } from '../tensor.js';
-import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
+import { defineOp, needsInputGrad, runOp, type OpDef } from '../ops/door.js';
+import { clamp, composite, indexSelect, log, logSigmoid, logSoftmax, rawBinary, rawUnary, where } from '../ops/index.js';
+import { Tensor } from '../tensor.js';
+import { Module, checkFloatInput, checkOptions } from './module.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -60,8 +60,8 @@ export abstract class PointwiseLoss extends Loss {
   protected abstract pointwise(p: Tensor, y: Tensor): Tensor;
   override forward(prediction: Tensor, target: Tensor): Tensor {
     const [p, y] = floatPair(this.constructor.name, prediction, target);
-    // In a tidy: the intermediates live as long as the graph needs them, not beyond.
-    return tidy(() => this.reduce(this.pointwise(p, y)));
+    // One composite op: the intermediates live as long as the graph needs them, not beyond.
+    return composite(() => this.reduce(this.pointwise(p, y)));
   }
 }
 
@@ -135,7 +135,7 @@ function checkBroadcast(w: Tensor, shape: number[], where: string, name: string)
 }
 
 /** ℓ = −[y log p + (1 − y) log(1 − p)] with logs clamped at −100; custom gradient (see file head). */
-const BINARY_CROSS_ENTROPY: OpDef = {
+const BINARY_CROSS_ENTROPY = defineOp({
   name: 'binaryCrossEntropy', args: [{ name: 'prediction' }, { name: 'target' }], dtype: 'floatOnly',
   forward: (c) => {
     const [p, y] = c.args as [Tensor, Tensor];
@@ -149,7 +149,7 @@ const BINARY_CROSS_ENTROPY: OpDef = {
     const gy = needsInputGrad(c, 1) ? g.mul(clamp(log(rawUnary('rsub_scalar', p, 1)), -100).sub(clamp(log(p), -100))) : null;
     return [gp, gy];
   },
-};
+});
 function binaryCrossEntropy(p: Tensor, y: Tensor): Tensor {
   return runOp(BINARY_CROSS_ENTROPY, [p, y], undefined);
 }
@@ -230,7 +230,7 @@ function checkClassTargets(name: string, input: Tensor, target: Tensor, weight: 
 /**
  * The per-element pieces of checked class-index targets: the input made at least 2-D, the safe
  * targets (ignored ones mapped to class 0), and the per-element class weights (0 where ignored).
- * Call it in a tidy: its intermediates are the caller's to free.
+ * Call it in a composite (or a tidy): its intermediates are the caller's to free.
  */
 function classTargets(input: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number)
   : { x: Tensor; safe: Tensor; w: Tensor; unbatched: boolean } {
@@ -279,8 +279,8 @@ export class NLLLoss extends Loss {
   override forward(prediction: Tensor, target: Tensor): Tensor {
     const [p, t] = checkClassInput('NLLLoss', prediction, target, 'log-probabilities');
     checkClassTargets('NLLLoss', p, t, this.weight);
-    // In a tidy: the intermediates live as long as the graph needs them, not beyond.
-    return tidy(() => {
+    // One composite op: the intermediates live as long as the graph needs them, not beyond.
+    return composite(() => {
       const { x, safe, w, unbatched } = classTargets(p, t, this.weight, this.ignoreIndex);
       return nllCore(x, safe, w, this.reduction, unbatched);
     });
@@ -320,8 +320,8 @@ export class CrossEntropyLoss extends Loss {
     else if (this.weight && (this.weight.ndim !== 1 || this.weight.shape[0] !== c))
       throw new ShapeError(`${name}: expected weight of shape [${c}] (one per class), received ${shapeStr(this.weight.shape)}`);
     const eps = this.labelSmoothing;
-    // In a tidy: the intermediates live as long as the graph needs them, not beyond.
-    return tidy(() => {
+    // One composite op: the intermediates live as long as the graph needs them, not beyond.
+    return composite(() => {
       if (probabilities) {
         const logp = logSoftmax(p, classDim);
         const y = eps > 0 ? t.mul(1 - eps).add(eps / c) : t;

@@ -383,8 +383,7 @@ function deepCopy(value: unknown, memo: Map<unknown, unknown>): unknown {
   if (memo.has(value)) return memo.get(value);
   if (value instanceof Tensor) {
     value.assertAlive('clone');
-    const t = keep(value.detach().clone());
-    if (t === value) throw new EntrenaError('ERR_INTERNAL', 'clone: a tensor copy shares its source');
+    const t = keep(value.clone()); // under noGrad (see Module.clone): a new leaf
     if (value.requiresGrad) t.requiresGrad = true;
     memo.set(value, t);
     if (value.grad) t.grad = keep(value.grad.clone());

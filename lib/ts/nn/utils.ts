@@ -6,7 +6,7 @@
 import { noGrad } from '../autograd/engine.js';
 import { checkNumber } from '../check.js';
 import { ArgumentError, EntrenaError, ShapeError, describe } from '../errors.js';
-import { div, rawUnaryInto, where } from '../ops/index.js';
+import { composite, div, rawUnaryInto, where } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
 import { Module } from './module.js';
 
@@ -74,8 +74,8 @@ export function clipGradValue(params: Params, clipValue: number): void {
 function penalty(params: Params, where: string, term: (t: Tensor) => Tensor): Tensor {
   const list = paramList(params, where);
   if (!list.length) throw new ArgumentError(`${where}: expected at least one parameter`);
-  // In a tidy: the per-parameter terms live as long as the graph needs them, not beyond.
-  return tidy(() => {
+  // One composite op: the per-parameter terms live as long as the graph needs them, not beyond.
+  return composite(() => {
     let total: Tensor | null = null;
     for (const t of list) {
       const s = term(t).sum();

@@ -7,23 +7,24 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import type { DeviceName, DType } from '../core/dtype.js';
 import { broadcastShapes, copyAs, copyStrided, fill, filled, transfer } from '../core/kernels.js';
-import { runOp, type OpDef } from './door.js';
+import { defineOp, runOp, type OpDef } from './door.js';
 import { assertTensor } from './util.js';
+import { noGrad } from '../autograd/graph.js';
 
 const ANY: OpDef['args'] = [{ name: 'input' }];
 
-const CLONE: OpDef = { name: 'clone', args: ANY, dtype: 'none', forward: (c) => copyAs(c.args[0] as Tensor), backward: (g) => [g] };
-const CAST: OpDef<DType> = {
+const CLONE = defineOp({ name: 'clone', args: ANY, dtype: 'none', forward: (c) => copyAs(c.args[0] as Tensor), backward: (g) => [g] });
+const CAST = defineOp<DType>({
   name: 'cast', args: ANY, dtype: 'none',
   forward: (c) => copyAs(c.args[0] as Tensor, c.params),
-  // The door converts the gradient back to the source dtype; an int32 result carries none.
-  backward: (g, c) => [c.params === 'int32' ? null : g],
-};
-const TO: OpDef<DeviceName> = {
+  // The door converts the gradient back to the source dtype.
+  backward: (g) => [g],
+});
+const TO = defineOp<DeviceName>({
   name: 'to', args: ANY, dtype: 'none',
   forward: (c) => transfer(c.args[0] as Tensor, c.params),
   backward: (g, c) => [toDevice(g, (c.inputs[0] as Tensor).device)],
-};
+});
 
 /** A contiguous tensor with the values of `t`; `t` itself when already contiguous. @example contiguous(x.T) */
 export function contiguous(t: Tensor): Tensor {
@@ -39,7 +40,8 @@ export function clone(t: Tensor): Tensor {
 /** `t` converted to `dtype` (`t` itself when it has it); gradients flow back converted. @example cast(x, 'float64') */
 export function cast(t: Tensor, dtype: DType): Tensor {
   if (t instanceof Tensor && t.dtype === dtype) return t;
-  return runOp(CAST, [t], dtype);
+  // An integer result carries no gradient: not recorded.
+  return dtype === 'int32' ? noGrad(() => runOp(CAST, [t], dtype)) : runOp(CAST, [t], dtype);
 }
 
 /** A copy of `t` on `device` (through host memory); `t` itself when already there. @example toDevice(x, 'cuda') */

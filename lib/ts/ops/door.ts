@@ -139,6 +139,24 @@ function checkArg(def: OpDef<unknown>, i: number, v: unknown): Operand {
   throw new ArgumentError(`${def.name}: expected ${argName(def, i)} to be ${expected}, received ${describe(v)}`);
 }
 
+const registry = new Map<string, OpDef<never>>();
+
+/**
+ * Registers an op definition under its name (one name, one op) and returns it. The registry is how
+ * the tests know every op: the gradient-check suite fails when a differentiable op has no case.
+ * @example const NEG = defineOp({ name: 'neg', args: [{ name: 'input' }], forward: ..., backward: (g) => [neg(g)] });
+ */
+export function defineOp<P>(def: OpDef<P>): OpDef<P> {
+  if (registry.has(def.name)) throw new EntrenaError('ERR_INTERNAL', `defineOp: an op named '${def.name}' is already defined`);
+  registry.set(def.name, def as unknown as OpDef<never>);
+  return def;
+}
+
+/** Every op defined so far, with whether it has a gradient rule. @example registeredOps().filter((o) => o.differentiable) */
+export function registeredOps(): { name: string; differentiable: boolean }[] {
+  return [...registry.values()].map((d) => ({ name: d.name, differentiable: d.backward !== undefined }));
+}
+
 /**
  * Runs one op through the door: checks, dtype rule, forward in a per-op scope, autograd record.
  * @example

@@ -12,7 +12,7 @@ import { ArgumentError, describe } from '../errors.js';
 import type { BinaryName, UnaryName } from '../native.js';
 import type { Tensor } from '../core/tensor.js';
 import { binary, broadcastShapes, fill, select, unary, unaryInto } from '../core/kernels.js';
-import { needsInputGrad, runOp, type ArgSpec, type DTypeRule, type OpContext, type OpDef, type Operand } from './door.js';
+import { defineOp, needsInputGrad, runOp, type ArgSpec, type DTypeRule, type OpContext, type OpDef, type Operand } from './door.js';
 
 // ---- binary ------------------------------------------------------------------------------------
 
@@ -22,11 +22,11 @@ const SECOND: ArgSpec = { name: 'the second operand', number: true };
 type BinaryRule = (g: Tensor, x: Tensor | number, y: Tensor | number, c: OpContext<undefined>) => [Tensor | null, Tensor | null];
 
 function binaryDef(op: BinaryName, rule: BinaryRule | null, dtype: DTypeRule = 'promote'): OpDef {
-  return {
+  return defineOp({
     name: op, args: [FIRST, SECOND], dtype, broadcast: true, savesOutput: op === 'div' || op === 'pow' || op === 'atan2',
     forward: (c) => binary(op, c.args[0] as Tensor | number, c.args[1] as Tensor | number, 0, 0, c.dtype),
     backward: rule ? (g, c) => rule(g, c.inputs[0] as Tensor | number, c.inputs[1] as Tensor | number, c) : undefined,
-  };
+  });
 }
 
 const ADD = binaryDef('add', (g) => [g, g]);
@@ -61,7 +61,8 @@ const MAXIMUM = binaryDef('maximum', minMaxRule(true));
 const MINIMUM = binaryDef('minimum', minMaxRule(false));
 // d/dy atan2(y, x) = x / (x² + y²), d/dx = −y / (x² + y²).
 const ATAN2 = binaryDef('atan2', (g, y, x, c) => {
-  const r = div(g, add(mul(x, x), mul(y, y)));
+  const sq = (v: Tensor | number): Tensor | number => (typeof v === 'number' ? v * v : mul(v, v));
+  const r = div(g, add(sq(x), sq(y)));
   return [needsInputGrad(c, 0) ? mul(r, x) : null, needsInputGrad(c, 1) ? neg(mul(r, y)) : null];
 }, 'float');
 const EQ = binaryDef('eq', null), NE = binaryDef('ne', null), GT = binaryDef('gt', null);
@@ -111,11 +112,11 @@ type UnaryRule = (g: Tensor, x: Tensor, c: OpContext<Params>) => Tensor;
  * they compute in float32 (exp, sigmoid). The functor's parameters come per call (slopes, bounds).
  */
 function unaryDef(op: UnaryName, rule: UnaryRule | null, keepInt = false, savesOutput = false): OpDef<Params> {
-  return {
-    name: op, args: [INPUT], dtype: keepInt ? 'promote' : 'float', savesOutput,
+  return defineOp<Params>({
+    name: op.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), args: [INPUT], dtype: keepInt ? 'promote' : 'float', savesOutput,
     forward: (c) => unary(op, c.args[0] as Tensor, c.params[0], c.params[1], c.dtype),
     backward: rule ? (g, c) => [rule(g, c.inputs[0] as Tensor, c)] : undefined,
-  };
+  });
 }
 /** The rule of an activation whose derivative is a native functor of (g, saved): relu_backward and kin. */
 function nativeRule(op: BinaryName, fromOutput = false): UnaryRule {
@@ -230,7 +231,7 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
 
 // ---- where -------------------------------------------------------------------------------------
 
-const WHERE: OpDef = {
+const WHERE = defineOp({
   name: 'where', args: [{ name: 'cond', noGrad: true }, { name: 'a', number: true }, { name: 'b', number: true }], broadcast: true,
   forward: (c) => {
     const [cond, x, y] = c.args as [Tensor, Tensor | number, Tensor | number];
@@ -242,7 +243,7 @@ const WHERE: OpDef = {
     const cond = c.inputs[0] as Tensor;
     return [null, needsInputGrad(c, 1) ? where(cond, g, 0) : null, needsInputGrad(c, 2) ? where(cond, 0, g) : null];
   },
-};
+});
 
 /**
  * Picks `a` where `cond` is non-zero, else `b` (broadcast). Numbers are accepted for a and b.

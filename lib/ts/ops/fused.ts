@@ -6,7 +6,7 @@
  */
 import { Tensor } from '../core/tensor.js';
 import { batchnormBackward, batchnormForward, binary, contiguousRaw, fill, hasFusedBatchNorm, unaryInto } from '../core/kernels.js';
-import { needsInputGrad, runOp, type OpDef } from './door.js';
+import { defineOp, needsInputGrad, runOp, type OpDef } from './door.js';
 import { rand } from './creation.js';
 
 /** The state and options of a batch norm call (the tensors of a BatchNorm layer). */
@@ -20,7 +20,7 @@ export interface BatchNormState {
   numBatchesTracked: Tensor | null;
 }
 
-const BATCH_NORM: OpDef<BatchNormState> = {
+const BATCH_NORM = defineOp<BatchNormState>({
   name: 'batchNorm', args: [{ name: 'input' }, { name: 'weight', optional: true }, { name: 'bias', optional: true }], dtype: 'floatOnly',
   forward: (c) => {
     const [x, weight, bias] = c.args as [Tensor, Tensor | null, Tensor | null];
@@ -61,7 +61,7 @@ const BATCH_NORM: OpDef<BatchNormState> = {
     }
     return [dx, dw, db];
   },
-};
+});
 
 /**
  * True when `batchNorm` can run the fused kernels for these arguments: [N, C] or [N, C, L] input,
@@ -88,7 +88,7 @@ export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
 interface DropoutParams { p: number; scale: number }
 // One uniform draw per element, then one functor that keeps (and scales by 1/(1 − p)) the elements
 // whose draw is ≥ p; the backward applies the same functor, with the saved draws, to the gradient.
-const DROPOUT: OpDef<DropoutParams> = {
+const DROPOUT = defineOp<DropoutParams>({
   name: 'dropout', args: [{ name: 'input' }], dtype: 'float',
   forward: (c) => {
     const x = c.args[0] as Tensor, { p, scale } = c.params;
@@ -97,7 +97,7 @@ const DROPOUT: OpDef<DropoutParams> = {
     return binary('dropout_apply', x, u, p, scale, c.dtype);
   },
   backward: (g, c) => [binary('dropout_apply', g, c.saved[0], c.params.p, c.params.scale, g.dtype)],
-};
+});
 
 /**
  * Inverted dropout (Srivastava et al. 2014) for 0 < p < 1: each element is zeroed with probability

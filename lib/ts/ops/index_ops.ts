@@ -8,7 +8,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import type { DeviceName, DType } from '../core/dtype.js';
 import { contiguousRaw, copyAs, filled, fromHost, indexKernel, splitAt } from '../core/kernels.js';
-import { runOp, type OpDef } from './door.js';
+import { defineOp, runOp, type OpDef } from './door.js';
 import { assertTensor, normalizeDim } from './util.js';
 
 /** Indices as a contiguous int32 tensor on `device` (converted from floats; a new tensor unless already so). */
@@ -28,7 +28,7 @@ const SOURCE_AND_INDICES: OpDef['args'] = [{ name: 'input' }, { name: 'indices',
 // Reads x as [outer, n, inner] and picks along n by `idx`; the backward adds g back at the same
 // places. Indices given as a plain array are made a tensor inside the op (freed with it or its graph).
 interface SelectParams { d: number; list: number[] | null }
-const INDEX_SELECT: OpDef<SelectParams> = {
+const INDEX_SELECT = defineOp<SelectParams>({
   name: 'indexSelect', args: [{ name: 'input' }, { name: 'indices', noGrad: true, optional: true }], dtype: 'none',
   forward: (c) => {
     const x = c.args[0] as Tensor, { d, list } = c.params;
@@ -48,7 +48,7 @@ const INDEX_SELECT: OpDef<SelectParams> = {
     if (g.size) indexKernel('add', outer, n, inner, contiguousRaw(g), idx, idx.size, gx);
     return [gx];
   },
-};
+});
 
 /** Picks entries of `dim` by index. @example indexSelect(x, 0, [2, 0]) */
 export function indexSelect(a: Tensor, dim: number, indices: Tensor | number[]): Tensor {
@@ -60,7 +60,7 @@ export function indexSelect(a: Tensor, dim: number, indices: Tensor | number[]):
   return runOp(INDEX_SELECT, [x, list ? null : assertTensor(indices, 'indexSelect', 'indices')], { d, list });
 }
 
-const GATHER: OpDef<number> = {
+const GATHER = defineOp<number>({
   name: 'gather', args: SOURCE_AND_INDICES, dtype: 'none',
   forward: (c) => {
     const x = c.args[0] as Tensor, t = c.args[1] as Tensor, d = c.params;
@@ -80,7 +80,7 @@ const GATHER: OpDef<number> = {
     if (g.size) indexKernel('scatterAdd', outer, n, inner, contiguousRaw(g), idx, idx.shape[d], gx);
     return [gx];
   },
-};
+});
 
 /**
  * out[…, j, …] = x[…, idx[…, j, …], …] along `dim` (torch.gather). `indices` has x's rank and

@@ -10,7 +10,7 @@ import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { copyStrided, gemm, matOperand } from '../core/kernels.js';
-import { needsInputGrad, runOp, type OpDef } from './door.js';
+import { defineOp, needsInputGrad, runOp, type OpDef } from './door.js';
 import { reshape, squeeze, transpose, unsqueeze } from './shape.js';
 import { sum } from './reduce.js';
 
@@ -32,7 +32,7 @@ function product(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-const MATMUL: OpDef = {
+const MATMUL = defineOp({
   name: 'matmul', args: [{ name: 'the first operand' }, { name: 'the second operand' }], dtype: 'floatOnly', broadcast: true,
   forward: (c) => {
     const x = c.args[0] as Tensor, y = c.args[1] as Tensor;
@@ -64,7 +64,7 @@ const MATMUL: OpDef = {
     return [gx && x.ndim === 1 ? reshape(gx, gx.ndim === 3 ? [gx.shape[0], x.shape[0]] : x.shape) : gx,
       gy && y.ndim === 1 ? reshape(gy, gy.ndim === 3 ? [gy.shape[0], y.shape[0]] : y.shape) : gy];
   },
-};
+});
 
 /**
  * Matrix product with PyTorch's rules for ranks 1–3: [M,K]·[K,N], batched [B,M,K]·[B,K,N]
@@ -75,7 +75,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return runOp(MATMUL, [a, b], undefined);
 }
 
-const LINEAR: OpDef = {
+const LINEAR = defineOp({
   name: 'linear', args: [{ name: 'input' }, { name: 'weight' }, { name: 'bias', optional: true }], dtype: 'floatOnly',
   forward: (c) => {
     const [x, w, b] = c.args as [Tensor, Tensor, Tensor | null];
@@ -106,7 +106,7 @@ const LINEAR: OpDef = {
       needsInputGrad(c, 2) ? sum(g2, 0) : null,
     ];
   },
-};
+});
 
 /**
  * The affine map of a Linear layer, y = x·Wᵀ + b, as one graph node (torch.nn.functional.linear):

@@ -10,7 +10,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { contiguousStrides, type Shape } from '../core/dtype.js';
 import { binary, contiguousRaw, copyAs, filled, indexKernel, reduceDim, softmaxBackward, softmaxForward, splitAt, type ReduceName } from '../core/kernels.js';
-import { composite, runOp, type OpContext, type OpDef } from './door.js';
+import { defineOp, composite, runOp, type OpContext, type OpDef } from './door.js';
 import { div, eq, mul, sqrt, sub, where } from './elementwise.js';
 import { expand, reshape } from './shape.js';
 import { normalizeDim } from './util.js';
@@ -63,17 +63,17 @@ function dimsParams(x: unknown, dim: number | number[] | null | undefined, optio
   return { dims, keepDim: !!options?.keepDim, count, correction: options?.unbiased === false ? 0 : 1 };
 }
 
-const SUM: OpDef<DimsParams> = {
+const SUM = defineOp<DimsParams>({
   name: 'sum', args: INPUT,
   forward: (c) => reduceDims('sum', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => [expandBack(g, c.inputs[0] as Tensor, c.params.dims, c.params.keepDim)],
-};
-const MEAN: OpDef<DimsParams> = {
+});
+const MEAN = defineOp<DimsParams>({
   name: 'mean', args: INPUT, dtype: 'floatOnly',
   forward: (c) => reduceDims('mean', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => [expandBack(div(g, c.params.count), c.inputs[0] as Tensor, c.params.dims, c.params.keepDim)],
-};
-const VARIANCE: OpDef<DimsParams> = {
+});
+const VARIANCE = defineOp<DimsParams>({
   name: 'variance', args: INPUT, dtype: 'floatOnly',
   forward: (c) => {
     const x = c.args[0] as Tensor, { dims, keepDim, count, correction } = c.params;
@@ -89,11 +89,11 @@ const VARIANCE: OpDef<DimsParams> = {
     const m = mean(x, dims, { keepDim: true });
     return [mul(expandBack(g, x, dims, keepDim), mul(sub(x, m), 2 / (count - correction)))];
   },
-};
+});
 // ∂/∂xᵢ Π x = Π_{j≠i} xⱼ, computed without dividing by a zero: with no zero in the slice it is
 // prod / xᵢ; with one zero, the zero's position gets the product of the others and every other
 // position 0; with two or more zeros, 0 everywhere.
-const PROD: OpDef<DimsParams> = {
+const PROD = defineOp<DimsParams>({
   name: 'prod', args: INPUT,
   forward: (c) => reduceDims('prod', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => {
@@ -105,7 +105,7 @@ const PROD: OpDef<DimsParams> = {
     const local = where(eq(zeros, 0), div(others, nonzero), where(eq(zeros, 1), mul(zero, others), 0));
     return [mul(expandBack(g, x, dims, keepDim), local)];
   },
-};
+});
 
 /** Sum over `dim` (a dim, a list, or all when omitted). @example sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7] */
 export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
@@ -149,7 +149,7 @@ function extremeForward(c: OpContext<ExtremeParams>): Tensor {
 }
 
 function extremeDef(op: 'max' | 'min'): OpDef<ExtremeParams> {
-  return {
+  return defineOp<ExtremeParams>({
     name: op, args: INPUT, savesOutput: true, forward: extremeForward,
     backward: (g, c) => {
       const x = c.inputs[0] as Tensor, { d, keepDim } = c.params;
@@ -166,11 +166,11 @@ function extremeDef(op: 'max' | 'min'): OpDef<ExtremeParams> {
       if (gk.size) indexKernel('scatterAdd', outer, n, inner, gk, idx, 1, dx);
       return [dx];
     },
-  };
+  });
 }
 const MAX = extremeDef('max'), MIN = extremeDef('min');
-const ARGMAX: OpDef<ExtremeParams> = { name: 'argmax', args: INPUT, dtype: 'none', forward: extremeForward };
-const ARGMIN: OpDef<ExtremeParams> = { name: 'argmin', args: INPUT, dtype: 'none', forward: extremeForward };
+const ARGMAX = defineOp<ExtremeParams>({ name: 'argmax', args: INPUT, dtype: 'none', forward: extremeForward });
+const ARGMIN = defineOp<ExtremeParams>({ name: 'argmin', args: INPUT, dtype: 'none', forward: extremeForward });
 
 function extremeParams(op: ExtremeParams['op'], a: unknown, dim: number | null | undefined, keepDim: boolean): ExtremeParams {
   const rank = a instanceof Tensor ? a.ndim : 0;
@@ -201,11 +201,11 @@ export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: bool
 
 interface SoftmaxParams { d: number; log: boolean }
 function softmaxDef(log: boolean): OpDef<SoftmaxParams> {
-  return {
+  return defineOp<SoftmaxParams>({
     name: log ? 'logSoftmax' : 'softmax', args: INPUT, dtype: 'floatOnly', savesOutput: true,
     forward: (c) => softmaxForward(c.args[0] as Tensor, c.params.d, log),
     backward: (g, c) => [softmaxBackward(c.out, g, c.params.d, log)],
-  };
+  });
 }
 const SOFTMAX = softmaxDef(false), LOG_SOFTMAX = softmaxDef(true);
 

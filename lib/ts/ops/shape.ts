@@ -7,7 +7,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { contiguousStrides, sizeOf, type Shape } from '../core/dtype.js';
 import { copyAs, copyStrided, filled } from '../core/kernels.js';
-import { composite, runOp, type OpDef } from './door.js';
+import { defineOp, composite, runOp, type OpDef } from './door.js';
 import { assertTensor, checkShape, normalizeDim } from './util.js';
 
 const INPUT: OpDef['args'] = [{ name: 'input' }];
@@ -38,7 +38,7 @@ function viewStrides(t: Tensor, shape: Shape): number[] | null {
   return newStrides;
 }
 
-const RESHAPE: OpDef<Shape> = {
+const RESHAPE = defineOp<Shape>({
   name: 'reshape', args: INPUT, dtype: 'none',
   forward: (c) => {
     const x = c.args[0] as Tensor, shape = c.params;
@@ -58,7 +58,7 @@ const RESHAPE: OpDef<Shape> = {
     return copy.view(s, contiguousStrides(s), 0);
   },
   backward: (g, c) => [reshape(g, (c.inputs[0] as Tensor).shape)],
-};
+});
 
 /**
  * The same values in a new shape; one dim may be -1 (inferred). A view when the strides allow,
@@ -94,7 +94,7 @@ export function transpose(a: Tensor, d0: number, d1: number): Tensor {
   return permute(x, perm);
 }
 
-const PERMUTE: OpDef<number[]> = {
+const PERMUTE = defineOp<number[]>({
   name: 'permute', args: INPUT, dtype: 'none',
   forward: (c) => {
     const x = c.args[0] as Tensor, dims = c.params;
@@ -109,7 +109,7 @@ const PERMUTE: OpDef<number[]> = {
     c.params.forEach((d, k) => (inv[d < 0 ? d + x.ndim : d] = k));
     return [permute(g, inv)];
   },
-};
+});
 
 /** Reorders dims (a view). @example permute(x, [2, 0, 1]) */
 export function permute(a: Tensor, dims: number[]): Tensor {
@@ -135,7 +135,7 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
 }
 
 // The door reduces the gradient back over the expanded dims (broadcast: true).
-const EXPAND: OpDef<Shape> = {
+const EXPAND = defineOp<Shape>({
   name: 'expand', args: INPUT, dtype: 'none', broadcast: true,
   forward: (c) => {
     const x = c.args[0] as Tensor, shape = c.params;
@@ -160,7 +160,7 @@ const EXPAND: OpDef<Shape> = {
     return x.view(out, strides, x.offset);
   },
   backward: (g) => [g],
-};
+});
 
 /** Broadcasts to `shape` without copying (stride 0 along expanded dims); -1 keeps a size. @example expand(bias, [32, 10]) */
 export function expand(a: Tensor, shape: Shape): Tensor {
@@ -169,7 +169,7 @@ export function expand(a: Tensor, shape: Shape): Tensor {
 }
 
 interface NarrowParams { dim: number; start: number; length: number }
-const NARROW: OpDef<NarrowParams> = {
+const NARROW = defineOp<NarrowParams>({
   name: 'narrow', args: INPUT, dtype: 'none',
   forward: (c) => {
     const x = c.args[0] as Tensor, { dim, start, length } = c.params;
@@ -193,14 +193,14 @@ const NARROW: OpDef<NarrowParams> = {
     window.dispose();
     return [full];
   },
-};
+});
 
 /** The slice [start, start + length) of `dim` (a view). @example narrow(x, 0, 1, 2) */
 export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
   return runOp(NARROW, [a], { dim, start, length });
 }
 
-const CONCAT: OpDef<number> = {
+const CONCAT = defineOp<number>({
   name: 'concat', args: [{ name: 'tensors' }], variadic: true,
   forward: (c) => {
     const ts = c.args as Tensor[], first = ts[0];
@@ -235,7 +235,7 @@ const CONCAT: OpDef<number> = {
       return piece;
     });
   },
-};
+});
 
 /** Joins tensors along an existing dim. @example concat([a, b], 0) */
 export function concat(tensors: Tensor[], dim = 0): Tensor {

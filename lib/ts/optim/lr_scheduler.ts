@@ -20,9 +20,6 @@ function checkOptimizer(o: unknown, where: string): OptimizerWithGroups {
     throw new ArgumentError(`${where}: expected an optimizer (with paramGroups), received ${describe(o)}`);
   return opt;
 }
-function positive(v: unknown, name: string, where: string, integer = false): number {
-  return integer ? checkPositiveInt(v, where, name) : checkNumber(v, where, name, { min: 0, minExclusive: true });
-}
 
 /** Base class: holds the optimizer, base learning rates and the epoch counter. */
 export abstract class LRScheduler {
@@ -72,7 +69,7 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: OptimizerWithGroups, options: { stepSize: number; gamma?: number }) {
     super(optimizer, 'StepLR');
-    this.stepSize = positive(options?.stepSize, 'stepSize', 'StepLR', true);
+    this.stepSize = checkPositiveInt(options?.stepSize, 'StepLR', 'stepSize');
     this.gamma = options.gamma ?? 0.1;
     this.init();
   }
@@ -104,7 +101,7 @@ export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: OptimizerWithGroups, options: { gamma: number }) {
     super(optimizer, 'ExponentialLR');
-    this.gamma = positive(options?.gamma, 'gamma', 'ExponentialLR');
+    this.gamma = checkNumber(options?.gamma, 'ExponentialLR', 'gamma', { min: 0, minExclusive: true });
     this.init();
   }
   lrAt(e: number): number[] {
@@ -122,7 +119,7 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
   constructor(optimizer: OptimizerWithGroups, options: { tMax: number; etaMin?: number }) {
     super(optimizer, 'CosineAnnealingLR');
-    this.tMax = positive(options?.tMax, 'tMax', 'CosineAnnealingLR', true);
+    this.tMax = checkPositiveInt(options?.tMax, 'CosineAnnealingLR', 'tMax');
     this.etaMin = options.etaMin ?? 0;
     this.init();
   }
@@ -146,7 +143,7 @@ export class LinearLR extends LRScheduler {
     this.totalIters = options.totalIters ?? 5;
     if (!(this.startFactor > 0 && this.startFactor <= 1)) throw new ArgumentError(`LinearLR: expected startFactor in (0, 1], received ${describe(options.startFactor)}`);
     if (!(this.endFactor >= 0 && this.endFactor <= 1)) throw new ArgumentError(`LinearLR: expected endFactor in [0, 1], received ${describe(options.endFactor)}`);
-    positive(this.totalIters, 'totalIters', 'LinearLR', true);
+    checkPositiveInt(this.totalIters, 'LinearLR', 'totalIters');
     this.init();
   }
   lrAt(e: number): number[] {
@@ -193,7 +190,7 @@ export class OneCycleLR extends LRScheduler {
     const o = options ?? ({} as never);
     const total = o.totalSteps ?? (o.epochs !== undefined && o.stepsPerEpoch !== undefined ? o.epochs * o.stepsPerEpoch : undefined);
     if (total === undefined) throw new ArgumentError('OneCycleLR: expected totalSteps, or epochs and stepsPerEpoch');
-    positive(total, 'totalSteps', 'OneCycleLR', true);
+    checkPositiveInt(total, 'OneCycleLR', 'totalSteps');
     const pct = o.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new ArgumentError(`OneCycleLR: expected pctStart in [0, 1], received ${describe(o.pctStart)}`);
     const div = o.divFactor ?? 25, finalDiv = o.finalDivFactor ?? 1e4;
