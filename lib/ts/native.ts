@@ -1,9 +1,11 @@
 /**
  * native.ts — loads the addon and declares the whole native surface in one interface
  * (DESIGN principle 6), with the op-id tables that mirror native/core/ops.h (test/contracts.test.ts
- * checks both sides are equal). The binding is called only from lib/ts/core/ (the tensor core and
- * its raw kernel calls), lib/ts/ops/ and lib/ts/optim/fused_host.ts (the optimizers' fused step);
- * layers, losses, optimizers and the rest of the library reach native code through those.
+ * checks both sides are equal). Memory and kernels are reached only from lib/ts/core/ (the tensor
+ * core and its raw kernel calls), lib/ts/ops/ and lib/ts/optim/fused_host.ts (the optimizers' fused
+ * step); layers, losses, optimizers, data and the rest of the library go through those. (The device
+ * and thread queries — cudaAvailable, cudaMemory, numThreads, cpuFeatures — are also read by
+ * lib/ts/cuda.ts and lib/ts/info.ts.)
  *
  * Which binary: `ENTRENA_ADDON` (a path) if set; else the CUDA build `build-cuda/Release/entrena.node`
  * when it exists (the user built it on purpose with `npm run build:cuda`), is newer than the local

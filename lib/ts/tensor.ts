@@ -118,8 +118,9 @@ for (const name of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'at
   'neg', 'abs', 'exp', 'log', 'sqrt', 'square', 'sigmoid', 'tanh', 'relu', 'clamp', 'flatten', 'transpose', 'squeeze',
   'unsqueeze', 'expand', 'narrow', 'indexSelect', 'gather', 'matmul', 'sum', 'mean', 'prod', 'variance', 'std', 'max',
   'min', 'argmax', 'argmin', 'softmax', 'logSoftmax'] as const) {
-  const op = ops[name] as (t: Tensor, ...rest: never[]) => Tensor;
-  methods[name] = function (this: Tensor, ...rest: never[]) { return op(this, ...rest); };
+  // Fixed arity (no rest/spread on the hot path): an absent argument is undefined either way.
+  const op = ops[name] as (t: Tensor, a?: unknown, b?: unknown, c?: unknown) => Tensor;
+  methods[name] = function (this: Tensor, a?: unknown, b?: unknown, c?: unknown) { return op(this, a, b, c); };
 }
 for (const [name, fn] of Object.entries(methods)) {
   Object.defineProperty(Tensor.prototype, name, { value: fn, writable: true, configurable: true });

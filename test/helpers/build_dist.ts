@@ -12,7 +12,7 @@
 // The stamp dist/.build-ok is written only after a successful compilation: tsc writes its output
 // even when it reports errors, so without the stamp a failed build would look fresh to the next run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,19 +58,45 @@ export function buildDist(): void {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!existsSync(tsc)) throw new Error(`build_dist: ${relative(root, tsc)} is missing: run \`npm install\` first`);
   if (existsSync(stamp)) unlinkSync(stamp);
+  // The stamp gets the time the compilation started: a source edited while tsc runs is newer.
+  const started = new Date();
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) {
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() || String(r.error ?? `exit status ${r.status}, signal ${r.signal}`);
     throw new Error(`build_dist: compiling lib/ts into dist/ failed (\`tsc -p tsconfig.json\`), so the suites that run dist/ cannot run on current code:\n${output}`);
   }
-  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  writeFileSync(stamp, `${started.toISOString()}\n`);
+  utimesSync(stamp, started, started);
+}
+
+/**
+ * Runs `fn` holding a lock on dist/ (a directory, created atomically), so that two test runs
+ * started together in one checkout do not compile into it at once; a lock older than the
+ * compiler's time limit is taken to be a crashed run's and removed.
+ */
+function withLock<T>(fn: () => T): T {
+  const lock = join(dist, '.build-lock');
+  mkdirSync(dist, { recursive: true });
+  const deadline = Date.now() + 360_000;
+  for (;;) {
+    try { mkdirSync(lock); break; } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (Date.now() - mtime(lock) > 330_000) { rmSync(lock, { recursive: true, force: true }); continue; }
+      if (Date.now() > deadline) throw new Error(`build_dist: ${lock} is held by another run for too long`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try { return fn(); } finally { rmSync(lock, { recursive: true, force: true }); }
 }
 
 export default function setup(): void {
   if (process.env.ENTRENA_TEST_SKIP_BUILD === '1') return;
-  const why = staleReason({ sinceBuild: true });
-  if (why === null) return;
-  const t0 = Date.now();
-  buildDist();
-  console.log(`build_dist: compiled lib/ts into dist/ in ${((Date.now() - t0) / 1000).toFixed(1)} s (${why})`);
+  withLock(() => {
+    // Checked under the lock: a run that waited finds what the other one built.
+    const why = staleReason({ sinceBuild: true });
+    if (why === null) return;
+    const t0 = Date.now();
+    buildDist();
+    console.log(`build_dist: compiled lib/ts into dist/ in ${((Date.now() - t0) / 1000).toFixed(1)} s (${why})`);
+  });
 }

@@ -225,7 +225,7 @@ export function closeOpScope(mark: number, results: readonly (Tensor | null)[] |
   if (end === mark) return;
   if (results === null) {
     for (let i = mark; i < end; i++) created[i].dispose();
-    created.length = mark;
+    truncate(mark);
     return;
   }
   const firstId = created[mark]._id;
@@ -243,7 +243,24 @@ export function closeOpScope(mark: number, results: readonly (Tensor | null)[] |
     else if (graph && graph.has(t)) { t._graphOwned = true; created[w++] = t; }
     else t.dispose();
   }
-  created.length = opDepth ? w : mark;
+  truncate(opDepth ? w : mark);
+}
+
+function truncate(n: number): void {
+  while (created.length > n) created.pop();
+}
+
+/**
+ * @internal `closeOpScope(mark, [out])` without the array, and without any work in the common case
+ * of an op that made nothing but its result.
+ */
+export function closeOpScopeWith(mark: number, out: Tensor): void {
+  if (created.length === mark + 1 && created[mark] === out) {
+    // pop(), not `length = mark`: setting an array's length is a runtime call in V8.
+    if (--opDepth === 0) created.pop();
+    return;
+  }
+  closeOpScope(mark, [out]);
 }
 
 /** The tensors with id ≥ firstId that `root`'s graph reaches (inputs and saved tensors). */

@@ -63,6 +63,16 @@ function numberArray(v: unknown, name: string, where: string): number[] {
   return v.slice();
 }
 
+/** A saved scaler (`toJSON`) of `type`: its fields, and its two per-feature arrays, checked to be of one length. */
+function savedScaler(json: unknown, type: string, names: [string, string]): { o: Record<string, unknown>; a: number[]; b: number[]; where: string } {
+  const where = `${type}.fromJSON`;
+  const o = json as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || o.type !== type) throw new FormatError(`${where}: expected an object with type '${type}', received ${describe(json)}`);
+  const a = numberArray(o[names[0]], names[0], where), b = numberArray(o[names[1]], names[1], where);
+  if (a.length !== b.length) throw new FormatError(`${where}: '${names[0]}' has ${a.length} entries but '${names[1]}' has ${b.length}`);
+  return { o, a, b, where };
+}
+
 /**
  * Standardises each feature to zero mean and unit variance: z = (x − mean) / std, with the
  * population standard deviation (ddof = 0, as NumPy and scikit-learn); a constant feature
@@ -136,11 +146,7 @@ export class StandardScaler {
 
   /** Restores a scaler saved with `toJSON`. */
   static fromJSON(json: unknown): StandardScaler {
-    const where = 'StandardScaler.fromJSON';
-    const o = json as Record<string, unknown>;
-    if (!o || typeof o !== 'object' || o.type !== 'StandardScaler') throw new FormatError(`${where}: expected an object with type 'StandardScaler', received ${describe(json)}`);
-    const mean = numberArray(o.mean, 'mean', where), std = numberArray(o.std, 'std', where);
-    if (mean.length !== std.length) throw new FormatError(`${where}: 'mean' has ${mean.length} entries but 'std' has ${std.length}`);
+    const { o, a: mean, b: std } = savedScaler(json, 'StandardScaler', ['mean', 'std']);
     const s = new StandardScaler({ withMean: o.withMean !== false, withStd: o.withStd !== false });
     s.mean = mean;
     s.std = std;
@@ -230,11 +236,7 @@ export class MinMaxScaler {
 
   /** Restores a scaler saved with `toJSON`. */
   static fromJSON(json: unknown): MinMaxScaler {
-    const where = 'MinMaxScaler.fromJSON';
-    const o = json as Record<string, unknown>;
-    if (!o || typeof o !== 'object' || o.type !== 'MinMaxScaler') throw new FormatError(`${where}: expected an object with type 'MinMaxScaler', received ${describe(json)}`);
-    const lo = numberArray(o.dataMin, 'dataMin', where), hi = numberArray(o.dataMax, 'dataMax', where);
-    if (lo.length !== hi.length) throw new FormatError(`${where}: 'dataMin' has ${lo.length} entries but 'dataMax' has ${hi.length}`);
+    const { o, a: lo, b: hi, where } = savedScaler(json, 'MinMaxScaler', ['dataMin', 'dataMax']);
     const s = new MinMaxScaler({ range: numberArray(o.range, 'range', where) as [number, number], clip: o.clip === true });
     s.setFromMinMax(lo, hi);
     return s;

@@ -11,7 +11,6 @@ import { prelu, rrelu } from './functional.js';
 import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
 import type { FactoryOptions } from './layers.js';
 
-
 /** max(0, x). @example new nn.ReLU().forward(tensor([-1, 2])) // [0, 2] */
 export class ReLU extends Module {
   override forward(x: Tensor): Tensor { return relu(checkInput(x, 'ReLU')); }
@@ -46,9 +45,7 @@ export class PReLU extends Module {
     this.registerParameter('weight', full([this.numParameters], this.init, { dtype: o.dtype ?? 'float32', device: o.device ?? 'cpu' }));
   }
   protected override resetOwnParameters(): void { this.weight.fill_(this.init); }
-  override forward(x: Tensor): Tensor {
-    return prelu(checkFloatInput(x, 'PReLU'), this.weight);
-  }
+  override forward(x: Tensor): Tensor { return prelu(checkFloatInput(x, 'PReLU'), this.weight); }
   protected override extraRepr(): string { return `numParameters=${this.numParameters}`; }
 }
 
@@ -67,9 +64,7 @@ export class RReLU extends Module {
     this.upper = checkNumber(o.upper ?? 1 / 3, 'RReLU', 'upper');
     if (this.lower > this.upper) throw new ArgumentError(`RReLU: expected lower <= upper, received lower = ${this.lower}, upper = ${this.upper}`);
   }
-  override forward(x: Tensor): Tensor {
-    return rrelu(checkFloatInput(x, 'RReLU'), this.lower, this.upper, this.training);
-  }
+  override forward(x: Tensor): Tensor { return rrelu(checkFloatInput(x, 'RReLU'), this.lower, this.upper, this.training); }
   protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
 }
 

@@ -20,6 +20,12 @@ export type Nonlinearity =
   | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
 
+/** Writes host values (row-major, float64) into `x` in place, converted to its dtype. */
+function copyFromHost(x: Tensor, values: Float64Array): void {
+  const host = tensor(values, { shape: x.shape.slice(), dtype: 'float64', device: x.device });
+  x.copy_(host);
+  host.dispose();
+}
 const target = (t: unknown, where: string): Tensor => checkFloatInput(t, where, 'tensor');
 const num = (v: unknown, where: string, name: string): number => checkNumber(v, where, name, { finite: true });
 
@@ -122,9 +128,7 @@ export function truncNormal(t: Tensor, options: { mean?: number; std?: number; a
       });
       pending = next;
     }
-    const host = tensor(out, { shape: x.shape.slice(), dtype: 'float64', device: x.device });
-    x.copy_(host);
-    host.dispose();
+    copyFromHost(x, out);
   });
   return x;
 }
@@ -251,9 +255,7 @@ export function orthogonal(t: Tensor, options: { gain?: number } = {}): Tensor {
     }
     const out = new Float64Array(rows * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (tall ? colsV[c][r] : colsV[r][c]);
-    const host = tensor(out, { shape: x.shape.slice(), dtype: 'float64', device: x.device });
-    x.copy_(host);
-    host.dispose();
+    copyFromHost(x, out);
   });
   return x;
 }

@@ -140,6 +140,7 @@ export abstract class Module {
   clone(): this {
     return noGrad(() => deepCopy(this, new Map())) as this;
   }
+
   // ---- traversal -------------------------------------------------------------------------------
 
   /** Direct children with their names. */

@@ -20,7 +20,7 @@
  */
 import { ArgumentError, DeviceError, DTypeError, EntrenaError, describe } from '../errors.js';
 import { shapeStr } from '../check.js';
-import { Tensor, closeOpScope, nextTensorId, openOpScope } from '../core/tensor.js';
+import { Tensor, closeOpScope, closeOpScopeWith, nextTensorId, openOpScope } from '../core/tensor.js';
 import { copyAs, hasNaN, sumTo } from '../core/kernels.js';
 import { GradNode, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
 import type { DeviceName, DType } from '../core/dtype.js';
@@ -93,8 +93,10 @@ export interface OpDef<P = undefined> {
   backward?(g: Tensor, ctx: OpContext<P>): readonly (Tensor | null | undefined)[];
 }
 
+const NOTHING_SAVED: Tensor[] = [];
+
 class Context<P> implements OpContext<P> {
-  saved: Tensor[] = [];
+  saved: Tensor[] = NOTHING_SAVED;
   out!: Tensor;
   constructor(
     readonly name: string,
@@ -106,6 +108,7 @@ class Context<P> implements OpContext<P> {
     readonly recording: boolean,
   ) {}
   save(...ts: Tensor[]): void {
+    if (this.saved === NOTHING_SAVED) this.saved = [];
     for (const t of ts) this.saved.push(t);
   }
 }
@@ -124,11 +127,7 @@ function specOf(def: OpDef<unknown>, i: number): ArgSpec {
 }
 
 /** Checks one argument against its spec; returns it normalised (booleans as 0/1, undefined as null). */
-function checkArg(def: OpDef<unknown>, i: number, v: unknown): Operand {
-  if (v instanceof Tensor) {
-    v.assertAlive(def.name);
-    return v;
-  }
+function checkArg(def: OpDef<unknown>, i: number, v: unknown): number | null {
   const spec = specOf(def, i);
   if (spec.number) {
     if (typeof v === 'number') return v;
@@ -139,17 +138,59 @@ function checkArg(def: OpDef<unknown>, i: number, v: unknown): Operand {
   throw new ArgumentError(`${def.name}: expected ${argName(def, i)} to be ${expected}, received ${describe(v)}`);
 }
 
-const registry = new Map<string, OpDef<never>>();
+/** An argument spec with every field present (one object shape for the door's hot loop). */
+class Arg implements ArgSpec {
+  readonly name: string;
+  readonly number: boolean;
+  readonly optional: boolean;
+  readonly noGrad: boolean;
+  constructor(a: ArgSpec) {
+    this.name = a.name;
+    this.number = a.number === true;
+    this.optional = a.optional === true;
+    this.noGrad = a.noGrad === true;
+  }
+}
 
 /**
- * Registers an op definition under its name (one name, one op) and returns it. The registry is how
- * the tests know every op: the gradient-check suite fails when a differentiable op has no case.
+ * A defined op: the definition with every field present, so that all ops share one object shape
+ * and the door's property reads stay monomorphic (a megamorphic read costs more than a small op's
+ * kernel call).
+ */
+export class Op<P = undefined> implements OpDef<P> {
+  readonly name: string;
+  readonly args: readonly Arg[];
+  readonly variadic: boolean;
+  readonly dtype: DTypeRule;
+  readonly broadcast: boolean;
+  readonly savesOutput: boolean;
+  readonly forward: (ctx: OpContext<P>) => Tensor;
+  readonly backward: ((g: Tensor, ctx: OpContext<P>) => readonly (Tensor | null | undefined)[]) | undefined;
+  constructor(def: OpDef<P>) {
+    this.name = def.name;
+    this.args = def.args.map((a) => new Arg(a));
+    this.variadic = def.variadic === true;
+    this.dtype = def.dtype ?? 'promote';
+    this.broadcast = def.broadcast === true;
+    this.savesOutput = def.savesOutput === true;
+    this.forward = def.forward;
+    this.backward = def.backward;
+  }
+}
+
+const registry = new Map<string, Op<never>>();
+
+/**
+ * Defines an op: registers it under its name (one name, one op) and returns the form `runOp`
+ * takes. The registry is how the tests know every op: the gradient-check suite fails when a
+ * differentiable op has no case.
  * @example const NEG = defineOp({ name: 'neg', args: [{ name: 'input' }], forward: ..., backward: (g) => [neg(g)] });
  */
-export function defineOp<P>(def: OpDef<P>): OpDef<P> {
+export function defineOp<P = undefined>(def: OpDef<P>): Op<P> {
   if (registry.has(def.name)) throw new EntrenaError('ERR_INTERNAL', `defineOp: an op named '${def.name}' is already defined`);
-  registry.set(def.name, def as unknown as OpDef<never>);
-  return def;
+  const op = new Op(def);
+  registry.set(def.name, op as unknown as Op<never>);
+  return op;
 }
 
 /** Every op defined so far, with whether it has a gradient rule. @example registeredOps().filter((o) => o.differentiable) */
@@ -164,37 +205,48 @@ export function registeredOps(): { name: string; differentiable: boolean }[] {
  *   forward: (c) => binary('add', c.args[0]!, c.args[1]!, 0, 0, c.dtype), backward: (g) => [g, g] };
  * runOp(ADD, [a, b], undefined);
  */
-export function runOp<P>(def: OpDef<P>, inputs: readonly unknown[], params: P): Tensor {
+export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
   const n = inputs.length;
-  if (!def.variadic && n !== def.args.length) throw new EntrenaError('ERR_INTERNAL', `${def.name}: the door got ${n} arguments for ${def.args.length}`);
-  const checked = new Array<Operand>(n);
+  const variadic = def.variadic;
+  if (!variadic && n !== def.args.length) throw new EntrenaError('ERR_INTERNAL', `${def.name}: the door got ${n} arguments for ${def.args.length}`);
+  // The op functions pass a fresh array, which the door normalises in place; a variadic op's
+  // array is the caller's own, so it gets a copy.
+  const checked = (variadic ? inputs.slice() : inputs) as Operand[];
   let device: DeviceName | null = null;
   let dtype: DType | null = null;
-  let anyTensor = false, wantsGrad = false, weakFloat = false;
-  const rule = def.dtype ?? 'promote';
+  let anyTensor = false, wantsGrad = false, weakFloat = false, converts = false;
+  const rule = def.dtype;
   for (let i = 0; i < n; i++) {
-    const x = checkArg(def as OpDef<unknown>, i, inputs[i]);
-    checked[i] = x;
-    if (x === null) continue;
-    const spec = specOf(def as OpDef<unknown>, i);
-    if (typeof x === 'number') {
-      if (!Number.isInteger(x)) weakFloat = true;
+    const v = checked[i];
+    const spec = variadic ? def.args[0] : def.args[i];
+    let x: Tensor;
+    if (v instanceof Tensor) {
+      x = v;
+      if (x.isDisposed) x.assertAlive(def.name);
+    } else {
+      const o = checkArg(def as OpDef<unknown>, i, v);
+      checked[i] = o;
+      if (o !== null && !Number.isInteger(o)) weakFloat = true;
       continue;
     }
     if (device === null) device = x.device;
     else if (x.device !== device)
       throw new DeviceError(`${def.name}: expected all tensors on the same device, received tensors on ${device} and ${x.device}; move one with .to('${device}')`);
     if (spec.noGrad) continue;
-    anyTensor = true;
     if (x.requiresGrad) wantsGrad = true;
-    if (rule === 'floatOnly' && x.dtype === 'int32')
+    const xd = x.dtype;
+    if (rule === 'floatOnly' && xd === 'int32')
       throw new DTypeError(`${def.name}: expected ${argName(def as OpDef<unknown>, i)} to be a floating-point tensor (float32 or float64), received int32`);
-    dtype = dtype === null ? x.dtype : dtype === 'float64' || x.dtype === 'float64' ? 'float64' : dtype === 'float32' || x.dtype === 'float32' ? 'float32' : 'int32';
+    if (!anyTensor) { dtype = xd; anyTensor = true; }
+    else if (xd !== dtype) {
+      converts = true;
+      dtype = dtype === 'float64' || xd === 'float64' ? 'float64' : 'float32';
+    }
   }
   if (device === null) throw new ArgumentError(`${def.name}: expected at least one tensor argument, received ${checked.map((x) => describe(x)).join(' and ')}`);
   // Only numbers carry the values (where(cond, 1, 0)): they compute in float32, as numbers alone do.
   if (!anyTensor) dtype = 'float32';
-  if (dtype === 'int32' && (weakFloat || rule === 'float')) dtype = 'float32';
+  if (dtype === 'int32' && (weakFloat || rule === 'float')) { dtype = 'float32'; converts = true; }
 
   const recording = wantsGrad && def.backward !== undefined && isGradEnabled();
   const firstId = nextTensorId();
@@ -203,13 +255,11 @@ export function runOp<P>(def: OpDef<P>, inputs: readonly unknown[], params: P): 
   let out: Tensor;
   try {
     let args = checked;
-    if (rule !== 'none') {
+    if (converts && rule !== 'none') {
+      args = checked.slice();
       for (let i = 0; i < n; i++) {
         const x = checked[i];
-        if (x instanceof Tensor && x.dtype !== dtype && !specOf(def as OpDef<unknown>, i).noGrad) {
-          if (args === checked) args = checked.slice();
-          args[i] = copyAs(x, dtype!);
-        }
+        if (x instanceof Tensor && x.dtype !== dtype && !(variadic ? def.args[0] : def.args[i]).noGrad) args[i] = copyAs(x, dtype!);
       }
     }
     ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
@@ -233,7 +283,7 @@ export function runOp<P>(def: OpDef<P>, inputs: readonly unknown[], params: P): 
     for (let i = 0; i < n; i++) {
       const x = checked[i];
       const t = x instanceof Tensor ? x : null;
-      const noGrad = specOf(def as OpDef<unknown>, i).noGrad;
+      const noGrad = (variadic ? def.args[0] : def.args[i]).noGrad;
       nodeInputs[i] = t && !noGrad ? t : null;
       if (t && noGrad) saved.push(t);
     }
@@ -242,7 +292,7 @@ export function runOp<P>(def: OpDef<P>, inputs: readonly unknown[], params: P): 
     if (isAnomalyEnabled()) checkForward(def.name, out, checked);
     out._setGradFn(new GradNode(def.name, nodeInputs, backwardOf(def, ctx), saved));
   }
-  closeOpScope(mark, [out]);
+  closeOpScopeWith(mark, out);
   return out;
 }
 
@@ -253,7 +303,7 @@ function checkForward(name: string, out: Tensor, inputs: readonly Operand[]): vo
 }
 
 /** The node's backward: the op's rule in its own scope, gradients shaped and typed as their arguments. */
-function backwardOf<P>(def: OpDef<P>, ctx: Context<P>): (g: Tensor) => (Tensor | null)[] {
+function backwardOf<P>(def: Op<P>, ctx: Context<P>): (g: Tensor) => (Tensor | null)[] {
   return (g) => {
     const mark = openOpScope();
     const n = ctx.inputs.length;

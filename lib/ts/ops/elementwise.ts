@@ -12,7 +12,7 @@ import { ArgumentError, describe } from '../errors.js';
 import type { BinaryName, UnaryName } from '../native.js';
 import type { Tensor } from '../core/tensor.js';
 import { binary, broadcastShapes, fill, select, unary, unaryInto } from '../core/kernels.js';
-import { defineOp, needsInputGrad, runOp, type ArgSpec, type DTypeRule, type OpContext, type OpDef, type Operand } from './door.js';
+import { defineOp, needsInputGrad, runOp, type ArgSpec, type DTypeRule, type Op, type OpContext, type OpDef, type Operand } from './door.js';
 
 // ---- binary ------------------------------------------------------------------------------------
 
@@ -21,7 +21,7 @@ const SECOND: ArgSpec = { name: 'the second operand', number: true };
 
 type BinaryRule = (g: Tensor, x: Tensor | number, y: Tensor | number, c: OpContext<undefined>) => [Tensor | null, Tensor | null];
 
-function binaryDef(op: BinaryName, rule: BinaryRule | null, dtype: DTypeRule = 'promote'): OpDef {
+function binaryDef(op: BinaryName, rule: BinaryRule | null, dtype: DTypeRule = 'promote'): Op {
   return defineOp({
     name: op, args: [FIRST, SECOND], dtype, broadcast: true, savesOutput: op === 'div' || op === 'pow' || op === 'atan2',
     forward: (c) => binary(op, c.args[0] as Tensor | number, c.args[1] as Tensor | number, 0, 0, c.dtype),
@@ -111,7 +111,7 @@ type UnaryRule = (g: Tensor, x: Tensor, c: OpContext<Params>) => Tensor;
  * A unary functor as an op. `keepInt`: integer inputs stay integer (neg, abs, relu); otherwise
  * they compute in float32 (exp, sigmoid). The functor's parameters come per call (slopes, bounds).
  */
-function unaryDef(op: UnaryName, rule: UnaryRule | null, keepInt = false, savesOutput = false): OpDef<Params> {
+function unaryDef(op: UnaryName, rule: UnaryRule | null, keepInt = false, savesOutput = false): Op<Params> {
   return defineOp<Params>({
     name: op.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), args: [INPUT], dtype: keepInt ? 'promote' : 'float', savesOutput,
     forward: (c) => unary(op, c.args[0] as Tensor, c.params[0], c.params[1], c.dtype),

@@ -10,7 +10,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { contiguousStrides, type Shape } from '../core/dtype.js';
 import { binary, contiguousRaw, copyAs, filled, indexKernel, reduceDim, softmaxBackward, softmaxForward, splitAt, type ReduceName } from '../core/kernels.js';
-import { defineOp, composite, runOp, type OpContext, type OpDef } from './door.js';
+import { defineOp, composite, runOp, type Op, type OpContext, type OpDef } from './door.js';
 import { div, eq, mul, sqrt, sub, where } from './elementwise.js';
 import { expand, reshape } from './shape.js';
 import { normalizeDim } from './util.js';
@@ -148,7 +148,7 @@ function extremeForward(c: OpContext<ExtremeParams>): Tensor {
   return asShape(reduceDim(op, x, d), finalShape(x.shape, [d], keepDim));
 }
 
-function extremeDef(op: 'max' | 'min'): OpDef<ExtremeParams> {
+function extremeDef(op: 'max' | 'min'): Op<ExtremeParams> {
   return defineOp<ExtremeParams>({
     name: op, args: INPUT, savesOutput: true, forward: extremeForward,
     backward: (g, c) => {
@@ -200,7 +200,7 @@ export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: bool
 // ---- softmax ---------------------------------------------------------------------------------------
 
 interface SoftmaxParams { d: number; log: boolean }
-function softmaxDef(log: boolean): OpDef<SoftmaxParams> {
+function softmaxDef(log: boolean): Op<SoftmaxParams> {
   return defineOp<SoftmaxParams>({
     name: log ? 'logSoftmax' : 'softmax', args: INPUT, dtype: 'floatOnly', savesOutput: true,
     forward: (c) => softmaxForward(c.args[0] as Tensor, c.params.d, log),
