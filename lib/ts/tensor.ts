@@ -8,7 +8,7 @@ import { ArgumentError, ShapeError, describe } from './errors.js';
 import { shapeStr } from './check.js';
 import { Tensor } from './core/tensor.js';
 import { checkDevice, checkDType, sameShape, type DeviceName, type DType, type Shape } from './core/dtype.js';
-import { runBackward } from './autograd/engine.js';
+import { runBackward, type BackwardOptions } from './autograd/engine.js';
 import * as ops from './ops/index.js';
 
 export { Tensor, tidy, keep, memory, type DeviceMemory } from './core/tensor.js';
@@ -28,11 +28,12 @@ declare module './core/tensor.js' {
     /**
      * Reverse-mode differentiation. A scalar needs no `grad`; otherwise pass the gradient of the
      * output. Gradients accumulate into `.grad` of leaves that require grad (a leaf itself gets `grad`).
+     * `createGraph` records the backward pass, so the gradients can be differentiated again.
      * @example
      * const w = tensor([1, 2], { requiresGrad: true });
      * w.mul(w).sum().backward(); // w.grad = [2, 4]
      */
-    backward(grad?: Tensor, options?: { retainGraph?: boolean }): void;
+    backward(grad?: Tensor, options?: BackwardOptions): void;
     /** A copy on `device` (this tensor itself when already there). */
     to(device: DeviceName): Tensor;
     cpu(): Tensor;
@@ -89,7 +90,7 @@ function flatArgs(a: (number | number[])[]): number[] {
 }
 
 const methods: ThisType<Tensor> & Record<string, unknown> = {
-  backward(this: Tensor, grad?: Tensor, options: { retainGraph?: boolean } = {}): void {
+  backward(this: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
     this.assertAlive('backward');
     if (grad === undefined && this.size !== 1) {
       throw new ShapeError(`backward: grad can be implicitly created only for a scalar output, this one has shape ${shapeStr(this.shape)}; pass the gradient explicitly`);
@@ -98,7 +99,7 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
       if (!(grad instanceof Tensor)) throw new ArgumentError(`backward: expected grad to be a Tensor, received ${describe(grad)}`);
       if (!sameShape(grad.shape, this.shape)) throw new ShapeError(`backward: expected grad of shape ${shapeStr(this.shape)}, received ${shapeStr(grad.shape)}`);
     }
-    runBackward(this, grad, options.retainGraph ?? false);
+    runBackward([this], [grad], { retainGraph: options.retainGraph, createGraph: options.createGraph });
   },
   to(this: Tensor, device: DeviceName) { return ops.toDevice(this, checkDevice(device, 'to')); },
   cpu(this: Tensor) { return ops.toDevice(this, 'cpu'); },

@@ -9,6 +9,8 @@ import type { Tensor } from '../core/tensor.js';
 export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
 export class GradNode {
+  /** True once the node let go of its inputs and saved tensors (core/tensor.ts releaseNode). */
+  released = false;
   /**
    * `inputs` holds one entry per argument of the op (null for numbers and arguments that carry no
    * gradient), aligned with what `backward` returns. `backward` is null once the graph is freed.
@@ -55,6 +57,23 @@ export function withGrad<T>(enabled: boolean, fn: () => T): T {
   } finally {
     gradEnabled = prev;
   }
+}
+
+// ---- which gradients a walk wants ---------------------------------------------------------------
+
+let wantedGrads: ReadonlySet<Tensor> | null = null;
+/**
+ * @internal Set by the engine for a walk that wants only some gradients (`grad(outputs, inputs)`):
+ * rules skip the gradients of arguments outside the set. Returns the previous set.
+ */
+export function setWantedGrads(s: ReadonlySet<Tensor> | null): ReadonlySet<Tensor> | null {
+  const prev = wantedGrads;
+  wantedGrads = s;
+  return prev;
+}
+/** True when a rule should compute the gradient of `t`: it requires grad and the walk wants it. */
+export function gradWanted(t: Tensor): boolean {
+  return t.requiresGrad && (wantedGrads === null || wantedGrads.has(t));
 }
 
 let anomaly = false;

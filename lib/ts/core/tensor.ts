@@ -22,8 +22,9 @@ import { Storage, poolBytes } from './storage.js';
 
 // ---- scopes and live-tensor accounting -----------------------------------------------------------
 
-/** Open `tidy` scopes, innermost last. */
+/** Open `tidy` scopes, innermost last, and the id of the first tensor each could hold. */
 const scopes: Set<Tensor>[] = [];
+const scopeStarts: number[] = [];
 // Tensors created and not yet disposed, per device. (A tensor left to the garbage collector has its
 // memory reclaimed by the native External's finalizer, but it stays counted here: a per-tensor
 // FinalizationRegistry would cost more than a whole small op.)
@@ -47,9 +48,14 @@ export class Tensor {
   /** @internal */ _gradFn: GradNode | null = null;
   /**
    * @internal Kept alive by a tidy or an op scope only because a returned tensor's graph needs it:
-   * disposed when backward frees that graph.
+   * disposed when the last graph node that references it is released (by backward freeing the
+   * graph, or by the disposal of the tensors whose nodes reference it).
    */
   _graphOwned = false;
+  /** @internal How many live graph nodes hold this tensor as an input or a saved tensor. */
+  _graphRefs = 0;
+  /** @internal Set by `keep`: no scope (tidy or op) disposes it. */
+  _kept = false;
   private _requiresGrad = false;
   private _grad: Tensor | null = null;
   private _isDisposed = false;
@@ -104,7 +110,17 @@ export class Tensor {
     if (this._grad && this._grad !== g) this._grad.dispose();
     this._grad = g;
   }
-  /** @internal */ _setGradFn(node: GradNode): void { this._gradFn = node; }
+  /**
+   * @internal Replaces `.grad` without disposing the previous gradient (a backward that creates a
+   * graph: the previous gradient is an input of the new one's graph).
+   */
+  _replaceGrad(g: Tensor | null): void { this._grad = g; }
+  /** @internal Attaches the node that made this tensor; the node's inputs and saved tensors are held. */
+  _setGradFn(node: GradNode): void {
+    this._gradFn = node;
+    for (const t of node.inputs) if (t) t._graphRefs++;
+    for (const t of node.saved) t._graphRefs++;
+  }
 
   /** Throws ERR_DISPOSED when used after dispose. */
   assertAlive(where = 'tensor'): void {
@@ -117,8 +133,10 @@ export class Tensor {
     this._isDisposed = true;
     live[this.storage.device]--;
     this.storage.release();
-    this._gradFn = null;
     for (const s of scopes) s.delete(this);
+    const node = this._gradFn;
+    this._gradFn = null;
+    if (node) releaseNode(node);
   }
 
   isContiguous(): boolean {
@@ -195,6 +213,35 @@ export class Tensor {
   }
 }
 
+// ---- graph references -------------------------------------------------------------------------------
+
+/**
+ * @internal Releases a graph node: its inputs and saved tensors lose one reference each, and those
+ * that only graphs kept alive (graph-owned) are disposed when no node holds them any more — which
+ * releases their own nodes in turn. So disposing the last output of a graph, or a backward that
+ * frees it, frees every intermediate the graph kept. Iterative: deep graphs do not recurse.
+ */
+export function releaseNode(first: GradNode): void {
+  const pending: GradNode[] = [first];
+  while (pending.length) {
+    const node = pending.pop()!;
+    if (node.released) continue;
+    node.released = true;
+    node.backward = null;
+    const held = node.saved;
+    node.saved = [];
+    for (const list of [node.inputs, held]) {
+      for (const t of list) {
+        if (!t || --t._graphRefs > 0 || !t._graphOwned || t.isDisposed) continue;
+        const inner = t._gradFn;
+        t._gradFn = null;
+        t.dispose();
+        if (inner) pending.push(inner);
+      }
+    }
+  }
+}
+
 // ---- op scopes (the door's temporaries) ------------------------------------------------------------
 
 /**
@@ -238,7 +285,7 @@ export function closeOpScope(mark: number, results: readonly (Tensor | null)[] |
   let w = mark;
   for (let i = mark; i < end; i++) {
     const t = created[i];
-    if (t.isDisposed) continue;
+    if (t.isDisposed || t._kept) continue;
     if (results.includes(t)) created[w++] = t;
     else if (graph && graph.has(t)) { t._graphOwned = true; created[w++] = t; }
     else t.dispose();
@@ -276,28 +323,36 @@ function collectGraph(root: Tensor, firstId: number, into: Set<Tensor>): void {
 
 // ---- tidy ------------------------------------------------------------------------------------------
 
-/** Collects the tensors in a tidy's result (into `keep`) and those their graphs need (into `graph`). */
-function collectKept(value: unknown, keep: Set<Tensor>, graph: Set<Tensor>, seen = new Set<unknown>()): void {
+/**
+ * Collects the tensors in a tidy's result (into `keep`) and those their graphs need (into `graph`),
+ * walking graphs only through tensors made since `firstId` (the scope's start: an older tensor's
+ * graph holds nothing of the scope's, since a node's inputs and saved tensors exist before it ends).
+ */
+function collectKept(value: unknown, keep: Set<Tensor>, graph: Set<Tensor>, firstId: number, seen = new Set<unknown>()): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   if (value instanceof Tensor) {
     keep.add(value);
-    collectGraph(value, 0, graph);
+    collectGraph(value, firstId, graph);
     return;
   }
-  if (Array.isArray(value)) { for (const v of value) collectKept(v, keep, graph, seen); return; }
-  if (value instanceof Map) { for (const v of value.values()) collectKept(v, keep, graph, seen); return; }
-  if (value instanceof Set) { for (const v of value) collectKept(v, keep, graph, seen); return; }
+  if (Array.isArray(value)) { for (const v of value) collectKept(v, keep, graph, firstId, seen); return; }
+  if (value instanceof Map) { for (const v of value.values()) collectKept(v, keep, graph, firstId, seen); return; }
+  if (value instanceof Set) { for (const v of value) collectKept(v, keep, graph, firstId, seen); return; }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
   // Plain objects and class instances (a dataset, a module) alike: their own fields are searched.
-  for (const v of Object.values(value)) collectKept(v, keep, graph, seen);
+  for (const v of Object.values(value)) collectKept(v, keep, graph, firstId, seen);
 }
 
 /** @internal Opens a tidy scope (the autograd engine uses it around a backward pass). */
-export function openScope(): void { scopes.push(new Set()); }
+export function openScope(): void {
+  scopes.push(new Set());
+  scopeStarts.push(serial);
+}
 /** @internal Closes the innermost tidy scope, disposing what is neither kept nor needed by a kept graph. */
 export function closeScope(keep: Set<Tensor>, graph: Set<Tensor> = new Set()): void {
   const scope = scopes.pop();
+  scopeStarts.pop();
   if (!scope) return;
   const parent = scopes.length ? scopes[scopes.length - 1] : null;
   for (const t of scope) {
@@ -333,15 +388,23 @@ export function tidy<T>(fn: () => T): T {
     throw new ArgumentError('tidy: the function returned a Promise; tidy only supports synchronous functions');
   }
   const keep = new Set<Tensor>(), graph = new Set<Tensor>();
-  collectKept(result, keep, graph);
+  collectKept(result, keep, graph, scopeStarts[scopeStarts.length - 1]);
   closeScope(keep, graph);
   return result;
 }
 
-/** Removes `t` from every enclosing tidy scope so that it outlives them (as `tf.keep`). */
+/** Removes `t` from every enclosing tidy scope (and op scope) so that it outlives them (as `tf.keep`). */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
+  t._kept = true;
   return t;
+}
+
+/** @internal The tensors the graphs of `roots` reach (their inputs and saved tensors, transitively). */
+export function graphOf(roots: Iterable<Tensor>): Set<Tensor> {
+  const out = new Set<Tensor>();
+  for (const r of roots) collectGraph(r, 0, out);
+  return out;
 }
 
 export interface DeviceMemory {

@@ -22,7 +22,7 @@ import { ArgumentError, DeviceError, DTypeError, EntrenaError, describe } from '
 import { shapeStr } from '../check.js';
 import { Tensor, closeOpScope, closeOpScopeWith, nextTensorId, openOpScope } from '../core/tensor.js';
 import { copyAs, hasNaN, sumTo } from '../core/kernels.js';
-import { GradNode, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
+import { GradNode, gradWanted, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
 import type { DeviceName, DType } from '../core/dtype.js';
 
 /** What an argument of an op may be. */
@@ -116,7 +116,7 @@ class Context<P> implements OpContext<P> {
 /** True when argument `i` of the call is a tensor that requires grad (its gradient is wanted). */
 export function needsInputGrad(ctx: OpContext<unknown>, i: number): boolean {
   const x = ctx.inputs[i];
-  return x instanceof Tensor && x.requiresGrad;
+  return x instanceof Tensor && gradWanted(x);
 }
 
 function argName(def: OpDef<unknown>, i: number): string {
