@@ -6,7 +6,8 @@
  */
 export { Tensor, tidy, keep, memory, emptyCache, type DType, type DeviceName, type Shape } from './tensor.js';
 export { noGrad, isGradEnabled, detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/engine.js';
-export { gradcheck } from './autograd/gradcheck.js';
+export { gradcheck, gradgradcheck } from './autograd/gradcheck.js';
+export * as autograd from './autograd/index.js';
 export * from './errors.js';
 export {
   tensor, zeros, ones, full, zerosLike, onesLike, fullLike, eye, arange, linspace, rand, randn, randint,

@@ -10,8 +10,8 @@
 import { noGrad } from '../autograd/engine.js';
 import { checkNumber, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, DeviceError, ShapeError, describe } from '../errors.js';
-import { defineOp, needsInputGrad, runOp, type OpDef } from '../ops/door.js';
-import { clamp, composite, indexSelect, log, logSigmoid, logSoftmax, rawBinary, rawUnary, where } from '../ops/index.js';
+import { defineOp, needsInputGrad, runOp } from '../ops/door.js';
+import { clamp, composite, indexSelect, log, logSigmoid, logSoftmax, rawUnary, sub, where } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { Module, checkFloatInput, checkOptions } from './module.js';
 
@@ -145,8 +145,10 @@ const BINARY_CROSS_ENTROPY = defineOp({
   },
   backward: (g, c) => {
     const [p, y] = c.inputs as [Tensor, Tensor];
-    const gp = needsInputGrad(c, 0) ? g.mul(p.sub(y)).div(p.mul(rawUnary('rsub_scalar', p, 1)).clamp(1e-12)) : null;
-    const gy = needsInputGrad(c, 1) ? g.mul(clamp(log(rawUnary('rsub_scalar', p, 1)), -100).sub(clamp(log(p), -100))) : null;
+    // Written with recorded ops (1 − p as sub, not a raw kernel), so that it differentiates again.
+    const q = sub(1, p);
+    const gp = needsInputGrad(c, 0) ? g.mul(p.sub(y)).div(p.mul(q).clamp(1e-12)) : null;
+    const gy = needsInputGrad(c, 1) ? g.mul(clamp(log(q), -100).sub(clamp(log(p), -100))) : null;
     return [gp, gy];
   },
 });

@@ -7,19 +7,14 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import type { DeviceName, DType } from '../core/dtype.js';
 import { broadcastShapes, copyAs, copyStrided, fill, filled, transfer } from '../core/kernels.js';
-import { defineOp, runOp, type OpDef } from './door.js';
+import { castTo, defineOp, runOp, type OpDef } from './door.js';
 import { assertTensor } from './util.js';
 import { noGrad } from '../autograd/graph.js';
 
 const ANY: OpDef['args'] = [{ name: 'input' }];
 
 const CLONE = defineOp({ name: 'clone', args: ANY, dtype: 'none', forward: (c) => copyAs(c.args[0] as Tensor), backward: (g) => [g] });
-const CAST = defineOp<DType>({
-  name: 'cast', args: ANY, dtype: 'none',
-  forward: (c) => copyAs(c.args[0] as Tensor, c.params),
-  // The door converts the gradient back to the source dtype.
-  backward: (g) => [g],
-});
+
 const TO = defineOp<DeviceName>({
   name: 'to', args: ANY, dtype: 'none',
   forward: (c) => transfer(c.args[0] as Tensor, c.params),
@@ -41,7 +36,7 @@ export function clone(t: Tensor): Tensor {
 export function cast(t: Tensor, dtype: DType): Tensor {
   if (t instanceof Tensor && t.dtype === dtype) return t;
   // An integer result carries no gradient: not recorded.
-  return dtype === 'int32' ? noGrad(() => runOp(CAST, [t], dtype)) : runOp(CAST, [t], dtype);
+  return dtype === 'int32' ? noGrad(() => castTo(t, dtype)) : castTo(t, dtype);
 }
 
 /** A copy of `t` on `device` (through host memory); `t` itself when already there. @example toDevice(x, 'cuda') */

@@ -21,9 +21,9 @@
 import { ArgumentError, DeviceError, DTypeError, EntrenaError, describe } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor, closeOpScope, closeOpScopeWith, nextTensorId, openOpScope } from '../core/tensor.js';
-import { copyAs, hasNaN, sumTo } from '../core/kernels.js';
+import { broadcastStrides, copyAs, hasNaN, sumTo } from '../core/kernels.js';
 import { GradNode, gradWanted, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
-import type { DeviceName, DType } from '../core/dtype.js';
+import { sameShape, type DeviceName, type DType } from '../core/dtype.js';
 
 /** What an argument of an op may be. */
 export type Operand = Tensor | number | null;
@@ -314,8 +314,9 @@ function backwardOf<P>(def: Op<P>, ctx: Context<P>): (g: Tensor) => (Tensor | nu
         const x = ctx.inputs[i];
         let gi = raw[i];
         if (!(x instanceof Tensor) || !gi || !x.requiresGrad || specOf(def as OpDef<unknown>, i).noGrad) continue;
-        if (def.broadcast) gi = sumTo(gi, x.shape, x.dtype);
-        else if (gi.dtype !== x.dtype) gi = copyAs(gi, x.dtype);
+        // Recorded (differentiable) when the backward itself is being recorded (createGraph).
+        if (def.broadcast && !sameShape(gi.shape, x.shape)) gi = sumToShape(gi, x.shape);
+        if (gi.dtype !== x.dtype) gi = castTo(gi, x.dtype);
         res[i] = gi;
       }
     } catch (e) {
@@ -325,6 +326,48 @@ function backwardOf<P>(def: Op<P>, ctx: Context<P>): (g: Tensor) => (Tensor | nu
     closeOpScope(mark, res);
     return res;
   };
+}
+
+// ---- the conversions the door applies to gradients, as ops (so that they record under createGraph)
+
+const ONE_INPUT: readonly ArgSpec[] = [{ name: 'input' }];
+
+// Reduction over broadcast dims and its adjoint, the broadcast view: each is the other's gradient.
+const SUM_TO = defineOp<readonly number[]>({
+  name: 'sumToShape', args: ONE_INPUT, dtype: 'none',
+  forward: (c) => sumTo(c.args[0] as Tensor, c.params.slice()),
+  backward: (g, c) => [broadcastTo(g, (c.inputs[0] as Tensor).shape)],
+});
+const BROADCAST_TO = defineOp<readonly number[]>({
+  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none',
+  forward: (c) => {
+    const x = c.args[0] as Tensor;
+    const shape = c.params.slice();
+    return new Tensor(x.storage, shape, broadcastStrides(x, shape), x.offset, x.dtype);
+  },
+  backward: (g, c) => [sumToShape(g, (c.inputs[0] as Tensor).shape)],
+});
+const CAST = defineOp<DType>({
+  name: 'cast', args: ONE_INPUT, dtype: 'none',
+  forward: (c) => copyAs(c.args[0] as Tensor, c.params),
+  // The door converts the gradient back to the source dtype.
+  backward: (g) => [g],
+});
+
+/**
+ * Sums `t` down to `shape` (the reverse of broadcasting: leading dims and dims of size 1 in
+ * `shape`); `t` itself when nothing changes. @example sumToShape(g, bias.shape)
+ */
+export function sumToShape(t: Tensor, shape: readonly number[]): Tensor {
+  return runOp(SUM_TO, [t], shape);
+}
+/** A broadcast view of `t` as `shape` (the shapes must broadcast; no check). @example broadcastTo(g, x.shape) */
+export function broadcastTo(t: Tensor, shape: readonly number[]): Tensor {
+  return runOp(BROADCAST_TO, [t], shape);
+}
+/** `t` converted to `dtype`, recorded; the cast op of lib/ts/ops/copy.ts. @example castTo(g, 'float32') */
+export function castTo(t: Tensor, dtype: DType): Tensor {
+  return runOp(CAST, [t], dtype);
 }
 
 /**

@@ -118,32 +118,96 @@ function unaryDef(op: UnaryName, rule: UnaryRule | null, keepInt = false, savesO
     backward: rule ? (g, c) => [rule(g, c.inputs[0] as Tensor, c)] : undefined,
   });
 }
-/** The rule of an activation whose derivative is a native functor of (g, saved): relu_backward and kin. */
-function nativeRule(op: BinaryName, fromOutput = false): UnaryRule {
-  return (g, x, c) => binary(op, g, fromOutput ? c.out : x, c.params[0], c.params[1], g.dtype);
+// ---- activation gradients, themselves ops ---------------------------------------------------------
+//
+// An activation's gradient g·f'(s) is one native functor of (g, s) (relu_backward and kin; s is the
+// input x, or the output y for sigmoid and tanh). It is an op of its own so that it can be
+// differentiated again (double backward): ∂/∂g = f'(s) — the same op applied to the incoming
+// gradient — and ∂/∂s = g·f''(s), with f'' composed from public ops below (null where f'' = 0).
+
+const SELU_ALPHA = 1.6732632423543772848170429916717, SELU_SCALE = 1.0507009873554804934193349852946;
+const GELU_K = Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
+type Second = (s: Tensor, p: Params) => Tensor | null;
+
+function gradDef(op: BinaryName, second: Second | null): Op<Params> {
+  const def: Op<Params> = defineOp<Params>({
+    name: op.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), args: [{ name: 'grad' }, { name: 'input' }],
+    forward: (c) => binary(op, c.args[0] as Tensor, c.args[1] as Tensor, c.params[0], c.params[1], c.dtype),
+    backward: (gg, c) => {
+      const [g, sv] = c.inputs as [Tensor, Tensor];
+      const f2 = needsInputGrad(c, 1) && second ? second(sv, c.params) : null;
+      return [needsInputGrad(c, 0) ? runOp(def, [gg, sv], c.params) : null, f2 ? mul(mul(gg, g), f2) : null];
+    },
+  });
+  return def;
+}
+const sigmoidOf = (x: Tensor): Tensor => sigmoid(x);
+const GRADS = {
+  relu: gradDef('relu_backward', null),
+  leakyRelu: gradDef('leaky_relu_backward', null),
+  hardtanh: gradDef('hardtanh_backward', null),
+  clamp: gradDef('clamp_backward', null),
+  abs: gradDef('sign_mul', null),
+  elu: gradDef('elu_backward', (x, p) => where(gt(x, 0), 0, mul(exp(x), p[0]))),
+  selu: gradDef('selu_backward', (x) => where(gt(x, 0), 0, mul(exp(x), SELU_SCALE * SELU_ALPHA))),
+  // f' = Φ(x) + xφ(x), f'' = φ(x)(2 − x²), φ the standard normal density.
+  gelu: gradDef('gelu_backward', (x) => mul(mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI)), sub(2, square(x)))),
+  // u = k(x + c x³), t = tanh u: f' = ½(1 + t) + ½x(1 − t²)u', f'' = (1 − t²)[u' + ½x(u'' − 2t u'²)].
+  geluTanh: gradDef('gelu_tanh_backward', (x) => {
+    const t = tanh(mul(add(x, mul(pow(x, 3), GELU_C)), GELU_K));
+    const du = mul(add(mul(square(x), 3 * GELU_C), 1), GELU_K), ddu = mul(x, 6 * GELU_C * GELU_K);
+    return mul(sub(1, square(t)), add(du, mul(mul(x, 0.5), sub(ddu, mul(mul(t, 2), square(du))))));
+  }),
+  // s = σ(x): f' = s(1 + x(1 − s)), f'' = s(1 − s)(2 + x(1 − 2s)).
+  silu: gradDef('silu_backward', (x) => {
+    const s = sigmoidOf(x);
+    return mul(mul(s, sub(1, s)), add(mul(x, sub(1, mul(s, 2))), 2));
+  }),
+  // t = tanh(softplus x), s = σ(x): f' = t + x(1 − t²)s, f'' = (1 − t²)s(2 + x(1 − s − 2ts)).
+  mish: gradDef('mish_backward', (x) => {
+    const t = tanh(softplus(x)), s = sigmoidOf(x);
+    return mul(mul(sub(1, square(t)), s), add(mul(x, sub(sub(1, s), mul(mul(t, 2), s))), 2));
+  }),
+  // f' = σ(βx) below the threshold (1 above), f'' = βσ(βx)(1 − σ(βx)) (0 above).
+  softplus: gradDef('softplus_backward', (x, p) => {
+    const s = sigmoidOf(mul(x, p[0]));
+    return where(gt(mul(x, p[0]), p[1]), 0, mul(mul(s, sub(1, s)), p[0]));
+  }),
+  // f' = σ(−x) = 1 − σ(x), f'' = −σ(x)(1 − σ(x)).
+  logSigmoid: gradDef('log_sigmoid_backward', (x) => {
+    const s = sigmoidOf(x);
+    return neg(mul(s, sub(1, s)));
+  }),
+  // From the output y: sigmoid' = y(1 − y), ∂/∂y = 1 − 2y; tanh' = 1 − y², ∂/∂y = −2y.
+  sigmoid: gradDef('sigmoid_backward', (y) => sub(1, mul(y, 2))),
+  tanh: gradDef('tanh_backward', (y) => mul(y, -2)),
+};
+/** The rule of an activation: its gradient op applied to (g, x), or (g, y) when `fromOutput`. */
+function activationRule(grad: Op<Params>, fromOutput = false): UnaryRule {
+  return (g, x, c) => runOp(grad, [g, fromOutput ? c.out : x], c.params);
 }
 
 const NEG = unaryDef('neg', (g) => neg(g), true);
-const ABS = unaryDef('abs', nativeRule('sign_mul'), true);
+const ABS = unaryDef('abs', activationRule(GRADS.abs), true);
 const EXP = unaryDef('exp', (g, _x, c) => mul(g, c.out), false, true);
 const LOG = unaryDef('log', (g, x) => div(g, x));
 const SQRT = unaryDef('sqrt', (g, _x, c) => div(g, mul(c.out, 2)), false, true);
 const RSQRT = unaryDef('rsqrt', (g, _x, c) => mul(g, mul(pow(c.out, 3), -0.5)), false, true);
 const SQUARE = unaryDef('square', (g, x) => mul(g, mul(x, 2)), true);
 const SIGN = unaryDef('sign', null, true);
-const SIGMOID = unaryDef('sigmoid', nativeRule('sigmoid_backward', true), false, true);
-const TANH = unaryDef('tanh', nativeRule('tanh_backward', true), false, true);
-const RELU = unaryDef('relu', nativeRule('relu_backward'), true);
-const LEAKY_RELU = unaryDef('leaky_relu', nativeRule('leaky_relu_backward'));
-const ELU = unaryDef('elu', nativeRule('elu_backward'));
-const SELU = unaryDef('selu', nativeRule('selu_backward'));
-const GELU = unaryDef('gelu', nativeRule('gelu_backward'));
-const GELU_TANH = unaryDef('gelu_tanh', nativeRule('gelu_tanh_backward'));
-const SILU = unaryDef('silu', nativeRule('silu_backward'));
-const MISH = unaryDef('mish', nativeRule('mish_backward'));
-const SOFTPLUS = unaryDef('softplus', nativeRule('softplus_backward'));
-const LOG_SIGMOID = unaryDef('log_sigmoid', nativeRule('log_sigmoid_backward'));
-const HARDTANH = unaryDef('hardtanh', nativeRule('hardtanh_backward'));
+const SIGMOID = unaryDef('sigmoid', activationRule(GRADS.sigmoid, true), false, true);
+const TANH = unaryDef('tanh', activationRule(GRADS.tanh, true), false, true);
+const RELU = unaryDef('relu', activationRule(GRADS.relu), true);
+const LEAKY_RELU = unaryDef('leaky_relu', activationRule(GRADS.leakyRelu));
+const ELU = unaryDef('elu', activationRule(GRADS.elu));
+const SELU = unaryDef('selu', activationRule(GRADS.selu));
+const GELU = unaryDef('gelu', activationRule(GRADS.gelu));
+const GELU_TANH = unaryDef('gelu_tanh', activationRule(GRADS.geluTanh));
+const SILU = unaryDef('silu', activationRule(GRADS.silu));
+const MISH = unaryDef('mish', activationRule(GRADS.mish));
+const SOFTPLUS = unaryDef('softplus', activationRule(GRADS.softplus));
+const LOG_SIGMOID = unaryDef('log_sigmoid', activationRule(GRADS.logSigmoid));
+const HARDTANH = unaryDef('hardtanh', activationRule(GRADS.hardtanh));
 const LOG1P = unaryDef('log1p', (g, x) => div(g, add(x, 1)));
 const EXPM1 = unaryDef('expm1', (g, _x, c) => mul(g, add(c.out, 1)), false, true);
 const SIN = unaryDef('sin', (g, x) => mul(g, cos(x)));
@@ -151,7 +215,7 @@ const COS = unaryDef('cos', (g, x) => neg(mul(g, sin(x))));
 const RECIPROCAL = unaryDef('reciprocal', (g, _x, c) => neg(mul(g, square(c.out))), false, true);
 const FLOOR = unaryDef('floor', null, true), CEIL = unaryDef('ceil', null, true), ROUND = unaryDef('round', null, true);
 const ISNAN = unaryDef('isnan', null, true), ISFINITE = unaryDef('isfinite', null, true);
-const CLAMP = unaryDef('clamp', nativeRule('clamp_backward'), true);
+const CLAMP = unaryDef('clamp', activationRule(GRADS.clamp), true);
 
 /** −x. @example neg(tensor([1, -2])) // [-1, 2] */
 export function neg(a: Tensor): Tensor { return runOp(NEG, [a], NO_PARAMS); }

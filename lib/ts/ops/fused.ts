@@ -6,8 +6,13 @@
  */
 import { Tensor } from '../core/tensor.js';
 import { batchnormBackward, batchnormForward, binary, contiguousRaw, fill, hasFusedBatchNorm, unaryInto } from '../core/kernels.js';
-import { defineOp, needsInputGrad, runOp, type OpDef } from './door.js';
+import { defineOp, needsInputGrad, runOp, type Op } from './door.js';
 import { rand } from './creation.js';
+import { add, div, mul, sqrt, sub } from './elementwise.js';
+import { mean, variance } from './reduce.js';
+import { reshape } from './shape.js';
+import { isGradEnabled } from '../autograd/graph.js';
+import { runBackward } from '../autograd/engine.js';
 
 /** The state and options of a batch norm call (the tensors of a BatchNorm layer). */
 export interface BatchNormState {
@@ -48,6 +53,7 @@ const BATCH_NORM = defineOp<BatchNormState>({
     const [x, weight, bias] = c.inputs as [Tensor, Tensor | null, Tensor | null];
     const a = c.params;
     const useBatch = a.training || !a.runningMean || !a.runningVar;
+    if (isGradEnabled()) return batchNormGradRecorded(g, c.inputs as [Tensor, Tensor | null, Tensor | null], a, useBatch, [0, 1, 2].map((i) => needsInputGrad(c, i)));
     const [xc, saveMean = null, saveInvstd = null] = c.saved;
     const n = x.shape[0], ch = x.shape[1], l = x.ndim === 3 ? x.shape[2] : 1;
     const dx = needsInputGrad(c, 0) ? Tensor.empty(x.shape.slice(), xc.dtype, x.device) : null;
@@ -62,6 +68,26 @@ const BATCH_NORM = defineOp<BatchNormState>({
     return [dx, dw, db];
   },
 });
+
+/**
+ * The batch norm gradients as a recorded computation, for a backward that creates a graph (double
+ * backward): the normalisation is recomputed from the same inputs with differentiable ops — batch
+ * statistics (biased variance) in training, the running ones in eval — and differentiated with
+ * `createGraph`, so the gradients carry their own graph. The fused kernel stays the first-order path.
+ */
+function batchNormGradRecorded(g: Tensor, [x, weight, bias]: [Tensor, Tensor | null, Tensor | null], a: BatchNormState, useBatch: boolean, wanted: boolean[]): (Tensor | null)[] {
+  const c = x.shape[1];
+  const cs = x.ndim === 3 ? [1, c, 1] : [1, c];
+  const dims = x.ndim === 3 ? [0, 2] : [0];
+  const mu = useBatch ? mean(x, dims, { keepDim: true }) : reshape(a.runningMean!, cs);
+  const v = useBatch ? variance(x, dims, { unbiased: false, keepDim: true }) : reshape(a.runningVar!, cs);
+  let y = div(sub(x, mu), sqrt(add(v, a.eps)));
+  if (weight) y = mul(y, reshape(weight, cs));
+  if (bias) y = add(y, reshape(bias, cs));
+  const targets = [x, weight, bias].filter((t, i): t is Tensor => t !== null && wanted[i]);
+  const grads = runBackward([y], [g], { inputs: targets, createGraph: true });
+  return [x, weight, bias].map((t, i) => (t && wanted[i] ? grads.get(t) ?? null : null));
+}
 
 /**
  * True when `batchNorm` can run the fused kernels for these arguments: [N, C] or [N, C, L] input,
@@ -87,7 +113,13 @@ export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
 
 interface DropoutParams { p: number; scale: number }
 // One uniform draw per element, then one functor that keeps (and scales by 1/(1 − p)) the elements
-// whose draw is ≥ p; the backward applies the same functor, with the saved draws, to the gradient.
+// whose draw is ≥ p. The backward applies the same functor, with the saved draws, to the gradient:
+// the mask op below, linear in its input, hence its own gradient.
+const DROPOUT_MASK: Op<DropoutParams> = defineOp<DropoutParams>({
+  name: 'dropoutMask', args: [{ name: 'input' }, { name: 'draws', noGrad: true }], dtype: 'float',
+  forward: (c) => binary('dropout_apply', c.args[0] as Tensor, c.args[1] as Tensor, c.params.p, c.params.scale, c.dtype),
+  backward: (g, c) => [runOp(DROPOUT_MASK, [g, c.inputs[1]], c.params)],
+});
 const DROPOUT = defineOp<DropoutParams>({
   name: 'dropout', args: [{ name: 'input' }], dtype: 'float',
   forward: (c) => {
@@ -96,7 +128,7 @@ const DROPOUT = defineOp<DropoutParams>({
     if (c.recording) c.save(u);
     return binary('dropout_apply', x, u, p, scale, c.dtype);
   },
-  backward: (g, c) => [binary('dropout_apply', g, c.saved[0], c.params.p, c.params.scale, g.dtype)],
+  backward: (g, c) => [runOp(DROPOUT_MASK, [g, c.saved[0]], c.params)],
 });
 
 /**

@@ -23,6 +23,41 @@ function indexTensor(indices: Tensor | number[], device: DeviceName, where: stri
   throw new DTypeError(`${where}: expected int32 indices, received ${t.dtype}`);
 }
 
+// The adjoints of the two picks, as ops so that they can be differentiated again: index-add of g
+// into zeros of x's shape (its gradient: indexSelect of the incoming gradient), and scatter-add
+// (its gradient: gather). Indices are contiguous int32 with in-range values (checked when picked).
+interface IntoParams { shape: number[]; d: number }
+const INDEX_ADD = defineOp<IntoParams>({
+  name: 'indexAdd', args: [{ name: 'source' }, { name: 'indices', noGrad: true }], dtype: 'none',
+  forward: (c) => {
+    const g = c.args[0] as Tensor, idx = c.args[1] as Tensor, { shape, d } = c.params;
+    const [outer, n, inner] = splitAt(shape, d);
+    const out = filled(shape.slice(), 0, g.dtype, g.device);
+    if (g.size) indexKernel('add', outer, n, inner, contiguousRaw(g), idx, idx.size, out);
+    return out;
+  },
+  backward: (gg, c) => [indexSelect(gg, c.params.d, c.inputs[1] as Tensor)],
+});
+const SCATTER_ADD = defineOp<IntoParams>({
+  name: 'scatterAdd', args: [{ name: 'source' }, { name: 'indices', noGrad: true }], dtype: 'none',
+  forward: (c) => {
+    const g = c.args[0] as Tensor, idx = c.args[1] as Tensor, { shape, d } = c.params;
+    const [outer, n, inner] = splitAt(shape, d);
+    const out = filled(shape.slice(), 0, g.dtype, g.device);
+    if (g.size) indexKernel('scatterAdd', outer, n, inner, contiguousRaw(g), idx, idx.shape[d], out);
+    return out;
+  },
+  backward: (gg, c) => [gather(gg, c.params.d, c.inputs[1] as Tensor)],
+});
+
+/**
+ * @internal A tensor of `shape`, zero but for `src` added along `d` at `idx` (src and idx of one
+ * shape, equal to `shape` except along d): the adjoint of gather, recorded.
+ */
+export function scatterAddInto(shape: number[], d: number, src: Tensor, idx: Tensor): Tensor {
+  return runOp(SCATTER_ADD, [src, idx], { shape, d });
+}
+
 const SOURCE_AND_INDICES: OpDef['args'] = [{ name: 'input' }, { name: 'indices', noGrad: true }];
 
 // Reads x as [outer, n, inner] and picks along n by `idx`; the backward adds g back at the same
@@ -41,13 +76,7 @@ const INDEX_SELECT = defineOp<SelectParams>({
     if (out.size) indexKernel('select', outer, n, inner, contiguousRaw(x), idx, idx.size, out);
     return out;
   },
-  backward: (g, c) => {
-    const x = c.inputs[0] as Tensor, idx = c.saved[0];
-    const [outer, n, inner] = splitAt(x.shape, c.params.d);
-    const gx = filled(x.shape.slice(), 0, g.dtype, g.device);
-    if (g.size) indexKernel('add', outer, n, inner, contiguousRaw(g), idx, idx.size, gx);
-    return [gx];
-  },
+  backward: (g, c) => [runOp(INDEX_ADD, [g, c.saved[0]], { shape: (c.inputs[0] as Tensor).shape, d: c.params.d })],
 });
 
 /** Picks entries of `dim` by index. @example indexSelect(x, 0, [2, 0]) */
@@ -73,13 +102,7 @@ const GATHER = defineOp<number>({
     if (out.size) indexKernel('gather', outer, n, inner, contiguousRaw(x), idx, idx.shape[d], out);
     return out;
   },
-  backward: (g, c) => {
-    const x = c.inputs[0] as Tensor, d = c.params, idx = c.saved[0];
-    const [outer, n, inner] = splitAt(x.shape, d);
-    const gx = filled(x.shape.slice(), 0, g.dtype, g.device);
-    if (g.size) indexKernel('scatterAdd', outer, n, inner, contiguousRaw(g), idx, idx.shape[d], gx);
-    return [gx];
-  },
+  backward: (g, c) => [scatterAddInto((c.inputs[0] as Tensor).shape, c.params, g, c.saved[0])],
 });
 
 /**

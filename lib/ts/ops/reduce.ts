@@ -11,8 +11,11 @@ import { Tensor } from '../core/tensor.js';
 import { contiguousStrides, type Shape } from '../core/dtype.js';
 import { binary, contiguousRaw, copyAs, filled, indexKernel, reduceDim, softmaxBackward, softmaxForward, splitAt, type ReduceName } from '../core/kernels.js';
 import { defineOp, composite, runOp, type Op, type OpContext, type OpDef } from './door.js';
-import { div, eq, mul, sqrt, sub, where } from './elementwise.js';
-import { expand, reshape } from './shape.js';
+import { div, eq, exp, mul, sqrt, sub, where } from './elementwise.js';
+import { isGradEnabled } from '../autograd/graph.js';
+import { expand, permute, reshape, unsqueeze } from './shape.js';
+import { arange } from './creation.js';
+import { scatterAddInto } from './index_ops.js';
 import { normalizeDim } from './util.js';
 
 const INPUT: OpDef['args'] = [{ name: 'input' }];
@@ -92,20 +95,38 @@ const VARIANCE = defineOp<DimsParams>({
 });
 // ∂/∂xᵢ Π x = Π_{j≠i} xⱼ, computed without dividing by a zero: with no zero in the slice it is
 // prod / xᵢ; with one zero, the zero's position gets the product of the others and every other
-// position 0; with two or more zeros, 0 everywhere.
+// position 0; with two or more zeros, 0 everywhere. That form is not differentiable across the
+// zeros' masks, so a recorded backward (createGraph) takes the products of the others directly:
+// each slice of n values is expanded to n × n with ones on the diagonal and multiplied along a row
+// (O(n²) per slice, only for second derivatives).
 const PROD = defineOp<DimsParams>({
   name: 'prod', args: INPUT,
   forward: (c) => reduceDims('prod', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => {
     const x = c.inputs[0] as Tensor, { dims, keepDim } = c.params;
-    const zero = eq(x, 0);
-    const zeros = sum(zero, dims, { keepDim: true });
-    const nonzero = where(zero, 1, x);
-    const others = prod(nonzero, dims, { keepDim: true });
-    const local = where(eq(zeros, 0), div(others, nonzero), where(eq(zeros, 1), mul(zero, others), 0));
+    const local = isGradEnabled() ? productsOfOthers(x, dims) : (() => {
+      const zero = eq(x, 0);
+      const zeros = sum(zero, dims, { keepDim: true });
+      const nonzero = where(zero, 1, x);
+      const others = prod(nonzero, dims, { keepDim: true });
+      return where(eq(zeros, 0), div(others, nonzero), where(eq(zeros, 1), mul(zero, others), 0));
+    })();
     return [mul(expandBack(g, x, dims, keepDim), local)];
   },
 });
+
+/** For each element, the product of the other elements of its slice over `dims`, in recorded ops. */
+function productsOfOthers(x: Tensor, dims: number[]): Tensor {
+  const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const perm = [...kept, ...dims];
+  const n = dims.reduce((a, d) => a * x.shape[d], 1), m = x.size / Math.max(n, 1);
+  const rows = reshape(permute(x, perm), [m, 1, n]);
+  const eye = reshape(eq(unsqueeze(arange(0, n), 1), unsqueeze(arange(0, n), 0)), [1, n, n]);
+  const others = prod(where(eye, 1, expand(rows, [m, n, n])), 2);
+  const inv = new Array<number>(perm.length);
+  perm.forEach((d, k) => (inv[d] = k));
+  return permute(reshape(others, perm.map((d) => x.shape[d])), inv);
+}
 
 /** Sum over `dim` (a dim, a list, or all when omitted). @example sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7] */
 export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
@@ -160,11 +181,7 @@ function extremeDef(op: 'max' | 'min'): Op<ExtremeParams> {
       }
       // The gradient goes to the first extreme element of each slice (its argmax), as torch.max(dim).
       const idx = reduceDim(op === 'max' ? 'argmax' : 'argmin', x, d);
-      const gk = contiguousRaw(keepDim ? g : reshape(g, finalShape(x.shape, [d], true)));
-      const dx = filled(x.shape.slice(), 0, g.dtype, g.device);
-      const [outer, n, inner] = splitAt(x.shape, d);
-      if (gk.size) indexKernel('scatterAdd', outer, n, inner, gk, idx, 1, dx);
-      return [dx];
+      return [scatterAddInto(x.shape, d, keepDim ? g : reshape(g, finalShape(x.shape, [d], true)), idx)];
     },
   });
 }
@@ -204,7 +221,13 @@ function softmaxDef(log: boolean): Op<SoftmaxParams> {
   return defineOp<SoftmaxParams>({
     name: log ? 'logSoftmax' : 'softmax', args: INPUT, dtype: 'floatOnly', savesOutput: true,
     forward: (c) => softmaxForward(c.args[0] as Tensor, c.params.d, log),
-    backward: (g, c) => [softmaxBackward(c.out, g, c.params.d, log)],
+    // One native kernel; when the backward is itself recorded (createGraph), the same formula in
+    // differentiable ops: softmax dx = y ⊙ (g − Σ g ⊙ y), log-softmax dx = g − eʸ Σ g.
+    backward: (g, c) => {
+      if (!isGradEnabled()) return [softmaxBackward(c.out, g, c.params.d, log)];
+      const y = c.out, d = c.params.d;
+      return [log ? sub(g, mul(exp(y), sum(g, d, { keepDim: true }))) : mul(y, sub(g, sum(mul(g, y), d, { keepDim: true })))];
+    },
   });
 }
 const SOFTMAX = softmaxDef(false), LOG_SOFTMAX = softmaxDef(true);

@@ -168,6 +168,22 @@ export function expand(a: Tensor, shape: Shape): Tensor {
   return runOp(EXPAND, [a], shape);
 }
 
+// The adjoint of narrow: g placed at [start, start + len) of dim d in zeros of x's shape; its own
+// gradient is the narrow of the incoming gradient.
+interface PadParams { shape: number[]; d: number; start: number }
+const PAD_INTO = defineOp<PadParams>({
+  name: 'narrowBackward', args: INPUT, dtype: 'none',
+  forward: (c) => {
+    const g = c.args[0] as Tensor, { shape, d, start } = c.params;
+    const full = filled(shape.slice(), 0, g.dtype, g.device);
+    const window = full.view(g.shape.slice(), full.strides.slice(), start * full.strides[d]);
+    copyStrided(window, g);
+    window.dispose();
+    return full;
+  },
+  backward: (gg, c) => [narrow(gg, c.params.d, c.params.start, (c.inputs[0] as Tensor).shape[c.params.d])],
+});
+
 interface NarrowParams { dim: number; start: number; length: number }
 const NARROW = defineOp<NarrowParams>({
   name: 'narrow', args: INPUT, dtype: 'none',
@@ -186,12 +202,7 @@ const NARROW = defineOp<NarrowParams>({
   backward: (g, c) => {
     const x = c.inputs[0] as Tensor;
     const d = normalizeDim(c.params.dim, x.ndim, 'narrow');
-    const s = c.params.start < 0 ? c.params.start + x.shape[d] : c.params.start;
-    const full = filled(x.shape.slice(), 0, g.dtype, g.device);
-    const window = full.view(g.shape.slice(), full.strides.slice(), s * full.strides[d]);
-    copyStrided(window, g);
-    window.dispose();
-    return [full];
+    return [runOp(PAD_INTO, [g], { shape: x.shape, d, start: c.params.start < 0 ? c.params.start + x.shape[d] : c.params.start })];
   },
 });
 
