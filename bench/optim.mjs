@@ -7,7 +7,7 @@
 //   - Adam: one step is checked against a float64 JavaScript reference on a sample of elements.
 //     Adam is memory bound: it reads param, grad, exp_avg, exp_avg_sq and writes the last three
 //     back, 7 × 4 bytes per float32 element. The bandwidth it reaches is printed beside two copies
-//     measured in the same run (read 4 + write 4 bytes per element): the binding's unary identity
+//     measured in the same run (read 4 + write 4 bytes per element): the binding's strided cast kernel (float32 to float32)
 //     kernel over 10M float32, and `read` into a Float32Array (a plain memcpy); the faster of the
 //     two is the reference. Counted bytes, not bus traffic: a copy's stores to a destination not
 //     in cache also read it first (read-for-ownership, 3 transfers per 2 counted), while Adam writes
@@ -58,7 +58,7 @@ function read(h, off, n) {
   return a;
 }
 
-// ---- copy bandwidth: unary identity, 1-D contiguous ------------------------------------------
+// ---- copy bandwidth: the strided cast kernel (float32 → float32), 1-D contiguous ----------------
 
 const src = uniform(N, 1, -1, 1), dst = b.alloc(0, N * 4);
 scratch.fill(0);
@@ -68,7 +68,7 @@ scratch[16 + 0] = 0;     // operand 0 (out): offset
 scratch[16 + 1] = 1;     //                  stride
 scratch[32 + 0] = 0;     // operand 1 (in): offset
 scratch[32 + 1] = 1;
-const copyS = time(() => b.unary(0, F32, dst, src, 0, 0));
+const copyS = time(() => b.cast(F32, F32, dst, src));
 {
   const i = N - 3, a = read(src, i, 3), c = read(dst, i, 3);
   if (a.some((v, k) => v !== c[k])) throw new Error('copy kernel check failed');
@@ -207,7 +207,7 @@ else torchNote = `PyTorch comparison skipped: ${(r.stderr || r.error?.message ||
 const ms = (s) => (s * 1e3).toFixed(3).padStart(8) + ' ms';
 const us = (s) => (s * 1e6).toFixed(1).padStart(8) + ' µs';
 console.log(`\nentrena fused kernels, ${threads} thread(s), float32${quick ? ' (--quick)' : ''}${torch ? `, PyTorch ${torch.torch}` : ''}`);
-console.log(`copy (unary identity, ${N / 1e6}M elements)      ${ms(copyS)}   ${gbs(copyBytes, copyS)} GB/s (read + write)`);
+console.log(`copy (cast f32→f32, ${N / 1e6}M elements)      ${ms(copyS)}   ${gbs(copyBytes, copyS)} GB/s (read + write)`);
 console.log(`copy (memcpy via read, ${N / 1e6}M elements)      ${ms(memcpyS)}   ${gbs(copyBytes, memcpyS)} GB/s (read + write)`);
 console.log(`Adam step, fused (${N / 1e6}M params)            ${ms(adamS)}   ${gbs(adamBytes, adamS)} GB/s = ${(adamGBs / copyGBs * 100).toFixed(0)}% of the faster copy's bandwidth`);
 if (torch) {

@@ -19,7 +19,7 @@
  * preallocated outputs, which the public `indexSelect` cannot do).
  */
 import { ArgumentError, describe } from '../errors.js';
-import { DTYPE_CODE, INDEX, native } from '../native.js';
+import { indexKernel, writeHost } from '../core/kernels.js';
 import { contiguous, copyInto } from '../ops/index.js';
 import { Tensor, checkDevice, keep, sizeOf, type DeviceName } from '../tensor.js';
 import { TensorDataset } from './dataset.js';
@@ -145,7 +145,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
         const start = k * b;
         const count = Math.min(b, n - start);
         const out = this.outputs(buf, count, x, y);
-        native.write(buf.index.storage.handle, 0, order.subarray(start, start + count));
+        writeHost(buf.index, order.subarray(start, start + count));
         const stage = this.device === x.device ? out : this.staging(buf, count, x, y);
         gatherRows(x, buf.index, count, stage[0]);
         gatherRows(y, buf.index, count, stage[1]);
@@ -221,7 +221,7 @@ function rowsMatch(out: Tensor, src: Tensor): boolean {
 function gatherRows(src: Tensor, index: Tensor, count: number, out: Tensor): void {
   const inner = sizeOf(src.shape.slice(1));
   if (count === 0 || inner === 0) return;
-  native.index(INDEX.select, DTYPE_CODE[src.dtype], 1, src.shape[0], inner, src.storage.handle, src.offset, index.storage.handle, index.offset, count, out.storage.handle, out.offset);
+  indexKernel('select', 1, src.shape[0], inner, src, index, count, out);
 }
 
 function disposeBuffers(b: Buffers): void {
