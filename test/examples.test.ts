@@ -17,6 +17,8 @@ const cases: [string, string][] = [
   ['05_early_stopping.mjs', '05_early_stopping.svg'],
   ['06_optimizers.mjs', '06_optimizers.svg'],
   ['12_regression_csv.mjs', '12_regression_csv.svg'],
+  ['13_second_order.mjs', '13_second_order.svg'],
+  ['14_gradient_penalty.mjs', '14_gradient_penalty.svg'],
 ];
 
 describe('examples (--smoke)', () => {

@@ -68,6 +68,55 @@ void reduce_row(ReduceOp op, const T* x, int64_t n, int64_t stride, double p0, T
   }
 }
 
+// Sums and means, the reductions every backward pass runs (bias gradients, batch statistics,
+// broadcast gradients). A single running sum is a chain of dependent double additions (4 cycles
+// each): 65 536 elements cost ~90 µs whatever the memory does. So:
+//  - inner == 1 (reducing the last, contiguous dim): 8 independent partial sums per row, combined
+//    at the end;
+//  - inner > 1 (reducing a leading dim): a block of up to kCols adjacent outputs at once, each row
+//    of the input added into a vector of double accumulators (contiguous loads, no chain).
+// Still double accumulation, so float32 sums keep their 1e-4 budget; the order of the additions
+// differs from a serial loop by the usual rounding only.
+constexpr int64_t kCols = 256;
+
+template <typename T>
+double sum_contiguous(const T* x, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) s[k] += static_cast<double>(x[i + k]);
+  double t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) t += static_cast<double>(x[i]);
+  return t;
+}
+
+template <typename T>
+void sum_typed(bool mean, int64_t outer, int64_t n, int64_t inner, const T* in, T* out) {
+  const double scale = mean ? 1.0 / static_cast<double>(n) : 1.0;
+  if (inner == 1) {
+    parallel_for(outer, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) out[o] = static_cast<T>(sum_contiguous(in + o * n, n) * scale);
+    });
+    return;
+  }
+  const int64_t blocks = (inner + kCols - 1) / kCols;
+  const int64_t tasks = outer * blocks;
+  const int64_t per_task = n * std::min(inner, kCols);
+  parallel_for(tasks, std::max<int64_t>(1, 16384 / std::max<int64_t>(per_task, 1)), [&](int64_t b, int64_t e) {
+    double acc[kCols];
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t o = task / blocks, c0 = (task % blocks) * kCols;
+      const int64_t cols = std::min(kCols, inner - c0);
+      for (int64_t j = 0; j < cols; ++j) acc[j] = 0;
+      const T* x = in + o * n * inner + c0;
+      for (int64_t k = 0; k < n; ++k, x += inner)
+        for (int64_t j = 0; j < cols; ++j) acc[j] += static_cast<double>(x[j]);
+      T* y = out + o * inner + c0;
+      for (int64_t j = 0; j < cols; ++j) y[j] = static_cast<T>(acc[j] * scale);
+    }
+  });
+}
+
 template <typename T>
 Status reduce_typed(ReduceOp op, int64_t outer, int64_t n, int64_t inner, const T* in, void* out, double p0) {
   const bool is_arg = op == ReduceOp::argmax || op == ReduceOp::argmin;
@@ -83,6 +132,10 @@ Status reduce_typed(ReduceOp op, int64_t outer, int64_t n, int64_t inner, const 
       return Status::ok;
     }
     return set_error(Status::shape, "cannot reduce (max/min/argmax/argmin) over an empty dimension");
+  }
+  if (op == ReduceOp::sum || op == ReduceOp::mean) {
+    sum_typed<T>(op == ReduceOp::mean, outer, n, inner, in, static_cast<T*>(out));
+    return Status::ok;
   }
   const int64_t rows = outer * inner;
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1));

@@ -8,11 +8,10 @@ import { Tensor } from '../core/tensor.js';
 import { batchnormBackward, batchnormForward, binary, contiguousRaw, fill, hasFusedBatchNorm, unaryInto } from '../core/kernels.js';
 import { defineOp, needsInputGrad, runOp, type Op } from './door.js';
 import { rand } from './creation.js';
-import { add, div, mul, sqrt, sub } from './elementwise.js';
-import { mean, variance } from './reduce.js';
+import { add, mul, rsqrt, square, sub } from './elementwise.js';
+import { mean, sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { isGradEnabled } from '../autograd/graph.js';
-import { runBackward } from '../autograd/engine.js';
 
 /** The state and options of a batch norm call (the tensors of a BatchNorm layer). */
 export interface BatchNormState {
@@ -71,22 +70,32 @@ const BATCH_NORM = defineOp<BatchNormState>({
 
 /**
  * The batch norm gradients as a recorded computation, for a backward that creates a graph (double
- * backward): the normalisation is recomputed from the same inputs with differentiable ops — batch
- * statistics (biased variance) in training, the running ones in eval — and differentiated with
- * `createGraph`, so the gradients carry their own graph. The fused kernel stays the first-order path.
+ * backward): the analytic gradient written in differentiable ops of x, weight and g. Training
+ * (batch statistics, M = N·L values per channel, x̂ = (x − μ)·σ⁻¹, σ⁻¹ = 1/√(var + ε)):
+ *   dx = σ⁻¹ · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)),  dx̂ = g · w;
+ * eval (running statistics, constants): dx = g · w · σ⁻¹. In both, dw = Σ g · x̂ and db = Σ g over
+ * the batch (and length) dims. The fused kernel stays the first-order path.
  */
 function batchNormGradRecorded(g: Tensor, [x, weight, bias]: [Tensor, Tensor | null, Tensor | null], a: BatchNormState, useBatch: boolean, wanted: boolean[]): (Tensor | null)[] {
   const c = x.shape[1];
   const cs = x.ndim === 3 ? [1, c, 1] : [1, c];
   const dims = x.ndim === 3 ? [0, 2] : [0];
-  const mu = useBatch ? mean(x, dims, { keepDim: true }) : reshape(a.runningMean!, cs);
-  const v = useBatch ? variance(x, dims, { unbiased: false, keepDim: true }) : reshape(a.runningVar!, cs);
-  let y = div(sub(x, mu), sqrt(add(v, a.eps)));
-  if (weight) y = mul(y, reshape(weight, cs));
-  if (bias) y = add(y, reshape(bias, cs));
-  const targets = [x, weight, bias].filter((t, i): t is Tensor => t !== null && wanted[i]);
-  const grads = runBackward([y], [g], { inputs: targets, createGraph: true });
-  return [x, weight, bias].map((t, i) => (t && wanted[i] ? grads.get(t) ?? null : null));
+  let xhat: Tensor, rstd: Tensor;
+  if (useBatch) {
+    const xc = sub(x, mean(x, dims, { keepDim: true }));
+    rstd = rsqrt(add(mean(square(xc), dims, { keepDim: true }), a.eps));
+    xhat = mul(xc, rstd);
+  } else {
+    rstd = reshape(rsqrt(add(a.runningVar!, a.eps)), cs);
+    xhat = mul(sub(x, reshape(a.runningMean!, cs)), rstd);
+  }
+  const dxhat = weight ? mul(g, reshape(weight, cs)) : g;
+  const dx = !wanted[0] ? null : useBatch
+    ? mul(rstd, sub(sub(dxhat, mean(dxhat, dims, { keepDim: true })), mul(xhat, mean(mul(dxhat, xhat), dims, { keepDim: true }))))
+    : mul(dxhat, rstd);
+  const dw = weight && wanted[1] ? reshape(sum(mul(g, xhat), dims), [c]) : null;
+  const db = bias && wanted[2] ? reshape(sum(g, dims), [c]) : null;
+  return [dx, dw, db];
 }
 
 /**

@@ -27,28 +27,21 @@ function indexTensor(indices: Tensor | number[], device: DeviceName, where: stri
 // into zeros of x's shape (its gradient: indexSelect of the incoming gradient), and scatter-add
 // (its gradient: gather). Indices are contiguous int32 with in-range values (checked when picked).
 interface IntoParams { shape: number[]; d: number }
-const INDEX_ADD = defineOp<IntoParams>({
-  name: 'indexAdd', args: [{ name: 'source' }, { name: 'indices', noGrad: true }], dtype: 'none',
-  forward: (c) => {
-    const g = c.args[0] as Tensor, idx = c.args[1] as Tensor, { shape, d } = c.params;
-    const [outer, n, inner] = splitAt(shape, d);
-    const out = filled(shape.slice(), 0, g.dtype, g.device);
-    if (g.size) indexKernel('add', outer, n, inner, contiguousRaw(g), idx, idx.size, out);
-    return out;
-  },
-  backward: (gg, c) => [indexSelect(gg, c.params.d, c.inputs[1] as Tensor)],
-});
-const SCATTER_ADD = defineOp<IntoParams>({
-  name: 'scatterAdd', args: [{ name: 'source' }, { name: 'indices', noGrad: true }], dtype: 'none',
-  forward: (c) => {
-    const g = c.args[0] as Tensor, idx = c.args[1] as Tensor, { shape, d } = c.params;
-    const [outer, n, inner] = splitAt(shape, d);
-    const out = filled(shape.slice(), 0, g.dtype, g.device);
-    if (g.size) indexKernel('scatterAdd', outer, n, inner, contiguousRaw(g), idx, idx.shape[d], out);
-    return out;
-  },
-  backward: (gg, c) => [gather(gg, c.params.d, c.inputs[1] as Tensor)],
-});
+function adjointDef(name: string, kind: 'add' | 'scatterAdd', pick: (gg: Tensor, d: number, idx: Tensor) => Tensor) {
+  return defineOp<IntoParams>({
+    name, args: [{ name: 'source' }, { name: 'indices', noGrad: true }], dtype: 'none',
+    forward: (c) => {
+      const g = c.args[0] as Tensor, idx = c.args[1] as Tensor, { shape, d } = c.params;
+      const [outer, n, inner] = splitAt(shape, d);
+      const out = filled(shape.slice(), 0, g.dtype, g.device);
+      if (g.size) indexKernel(kind, outer, n, inner, contiguousRaw(g), idx, kind === 'add' ? idx.size : idx.shape[d], out);
+      return out;
+    },
+    backward: (gg, c) => [pick(gg, c.params.d, c.inputs[1] as Tensor)],
+  });
+}
+const INDEX_ADD = adjointDef('indexAdd', 'add', (gg, d, idx) => indexSelect(gg, d, idx));
+const SCATTER_ADD = adjointDef('scatterAdd', 'scatterAdd', (gg, d, idx) => gather(gg, d, idx));
 
 /**
  * @internal A tensor of `shape`, zero but for `src` added along `d` at `idx` (src and idx of one

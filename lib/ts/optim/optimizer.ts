@@ -49,6 +49,8 @@ export function optimizerCallCounts(): { fused: number; composed: number } {
 
 /** A hyper-parameter ≥ 0 (PyTorch's `if not 0.0 <= x`): a number, NaN rejected, +∞ accepted as PyTorch does. */
 const nonNegative = (v: unknown, where: string, name: string) => checkNumber(v, where, name, { min: 0 });
+/** Each named hyper-parameter of `g` is a number ≥ 0. */
+const nonNegatives = (g: ParamGroup, where: string, names: string[]): void => { for (const k of names) nonNegative(g[k], where, k); };
 function checkBetas(v: unknown, where: string): [number, number] {
   if (!Array.isArray(v) || v.length !== 2) throw new ArgumentError(`${where}: expected betas to be a pair [beta1, beta2], received ${describe(v)}`);
   checkNumber(v[0], where, 'betas[0]', { min: 0, max: 1, maxExclusive: true });
@@ -344,8 +346,7 @@ export class SGD extends Optimizer {
     super(params, { lr: options.lr, momentum: options.momentum ?? 0, dampening: options.dampening ?? 0, weightDecay: options.weightDecay ?? 0, nesterov: options.nesterov ?? false }, 'SGD');
   }
   protected validate(g: ParamGroup): void {
-    nonNegative(g.lr, 'SGD', 'lr');
-    nonNegative(g.momentum, 'SGD', 'momentum');
+    nonNegatives(g, 'SGD', ['lr', 'momentum']);
     checkNumber(g.dampening, 'SGD', 'dampening');
     nonNegative(g.weightDecay, 'SGD', 'weightDecay');
     if (g.nesterov && (!((g.momentum as number) > 0) || g.dampening !== 0)) throw new ArgumentError('SGD: Nesterov momentum requires a momentum and zero dampening');
@@ -372,8 +373,7 @@ export class Adam extends Optimizer {
     super(params, { lr: options.lr ?? 1e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? defaultWd, amsgrad: options.amsgrad ?? false }, name);
   }
   protected validate(g: ParamGroup): void {
-    nonNegative(g.lr, this.name, 'lr');
-    nonNegative(g.eps, this.name, 'eps');
+    nonNegatives(g, this.name, ['lr', 'eps']);
     checkBetas(g.betas, this.name);
     nonNegative(g.weightDecay, this.name, 'weightDecay');
   }
@@ -403,11 +403,7 @@ export class Adagrad extends Optimizer {
     for (const g of this.paramGroups) for (const p of g.params) { this.tensorState(p, 'sum', g.initialAccumulatorValue as number); this.stateOf(p).step = 0; }
   }
   protected validate(g: ParamGroup): void {
-    nonNegative(g.lr, 'Adagrad', 'lr');
-    nonNegative(g.lrDecay, 'Adagrad', 'lrDecay');
-    nonNegative(g.weightDecay, 'Adagrad', 'weightDecay');
-    nonNegative(g.initialAccumulatorValue, 'Adagrad', 'initialAccumulatorValue');
-    nonNegative(g.eps, 'Adagrad', 'eps');
+    nonNegatives(g, 'Adagrad', ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps']);
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
     // Parameters at the same step share one call (clr depends on the step).
@@ -422,11 +418,7 @@ export class RMSprop extends Optimizer {
     super(params, { lr: options.lr ?? 1e-2, alpha: options.alpha ?? 0.99, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0, momentum: options.momentum ?? 0, centered: options.centered ?? false }, 'RMSprop');
   }
   protected validate(g: ParamGroup): void {
-    nonNegative(g.lr, 'RMSprop', 'lr');
-    nonNegative(g.alpha, 'RMSprop', 'alpha');
-    nonNegative(g.eps, 'RMSprop', 'eps');
-    nonNegative(g.weightDecay, 'RMSprop', 'weightDecay');
-    nonNegative(g.momentum, 'RMSprop', 'momentum');
+    nonNegatives(g, 'RMSprop', ['lr', 'alpha', 'eps', 'weightDecay', 'momentum']);
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
     for (const p of params) stepCount(this, p);
@@ -441,8 +433,7 @@ export class Adamax extends Optimizer {
     super(params, { lr: options.lr ?? 2e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 }, 'Adamax');
   }
   protected validate(g: ParamGroup): void {
-    nonNegative(g.lr, 'Adamax', 'lr');
-    nonNegative(g.eps, 'Adamax', 'eps');
+    nonNegatives(g, 'Adamax', ['lr', 'eps']);
     checkBetas(g.betas, 'Adamax');
     nonNegative(g.weightDecay, 'Adamax', 'weightDecay');
   }
@@ -459,11 +450,9 @@ export class NAdam extends Optimizer {
     super(params, { lr: options.lr ?? 2e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0, momentumDecay: options.momentumDecay ?? 4e-3 }, 'NAdam');
   }
   protected validate(g: ParamGroup): void {
-    nonNegative(g.lr, 'NAdam', 'lr');
-    nonNegative(g.eps, 'NAdam', 'eps');
+    nonNegatives(g, 'NAdam', ['lr', 'eps']);
     checkBetas(g.betas, 'NAdam');
-    nonNegative(g.weightDecay, 'NAdam', 'weightDecay');
-    nonNegative(g.momentumDecay, 'NAdam', 'momentumDecay');
+    nonNegatives(g, 'NAdam', ['weightDecay', 'momentumDecay']);
   }
   protected updateGroup(g: ParamGroup, params: Tensor[]): void {
     // The scalars depend on the step and on the parameter's μ product Π_{i<t} μ_i (PyTorch keeps
