@@ -2,7 +2,7 @@
 //
 // What crosses: tensors' memory as opaque handles (an External wrapping a Storage this file owns),
 // and numbers. The shape, strides and offsets of elementwise operands travel through a scratch
-// Float64Array that JavaScript fills before the call (`setIter` in lib/ts/core/kernels.ts writes
+// Float64Array that JavaScript fills before the call (`setIter` in lib/ts/core/iter.ts writes
 // it), which keeps a small op's boundary cost to one N-API call with a handful of arguments.
 //
 // Safety: every handle is checked (ours, not disposed, on the expected device) and every view is
@@ -48,7 +48,7 @@ struct AddonData {
 };
 
 // Scratch layout (doubles): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element offset,
-// [1..8] strides. Its one writer is `setIter` in lib/ts/core/kernels.ts, which must match it
+// [1..8] strides. Its one writer is `setIter` in lib/ts/core/iter.ts, which must match it
 // (lib/ts/native.ts only allocates the buffer and registers it through init).
 constexpr int kScratchShape = 1;
 constexpr int kScratchOperands = 16;

@@ -101,7 +101,7 @@ export const addonPath: string = loaded.path;
 
 /**
  * The scratch buffer through which elementwise ops pass their iteration shape and operand strides
- * (layout in native/bindings.cc, written by `setIter` in lib/ts/core/kernels.ts): [0] ndim,
+ * (layout in native/bindings.cc, written by `setIter` in lib/ts/core/iter.ts): [0] ndim,
  * [1..8] shape, operand o at 16 + 16·o: [0] element offset, [1..8] strides.
  */
 const ownScratch = new Float64Array(128);
