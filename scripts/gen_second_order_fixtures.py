@@ -88,6 +88,35 @@ op_case('bceWithLogits', lambda x, y: F.binary_cross_entropy_with_logits(x, y), 
 op_case('mse', F.mse_loss, [t(3, 4), t(3, 4)])
 op_case('huber', lambda a, b: F.huber_loss(a, b, delta=0.5), [t(3, 4), t(3, 4)])
 
+# Linear and piecewise-linear ops, cubed so that their gradient is differentiated through them
+# (the cube's second derivative passes back through the op's backward); appended last, so the cases
+# above keep their random draws.
+cube = lambda f: (lambda *a: f(*a) ** 3)
+op_case('neg', cube(torch.neg), [t(3, 4)])
+op_case('abs', cube(torch.abs), [away(3, 4)])
+op_case('add', cube(torch.add), [t(3, 4), t(4)])
+op_case('sub', cube(torch.sub), [t(3, 1), t(3, 4)])
+op_case('maximum', cube(torch.maximum), [t(3, 4), t(3, 4)])
+op_case('minimum', cube(torch.minimum), [t(3, 4), t(3, 4)])
+op_case('min', cube(lambda x: torch.min(x, 0)[0]), [t(3, 4)], {'dim': 0})
+op_case('clamp', cube(lambda x: torch.clamp(x, -0.5, 0.6)), [t(3, 4)], {'min': -0.5, 'max': 0.6})
+op_case('hardtanh', cube(F.hardtanh), [t(3, 4, lo=-2.0, hi=2.0)])
+op_case('where', cube(lambda a, b: torch.where(torch.tensor([[True, False, True, False]]), a, b)), [t(3, 4), t(4)], {'cond': [[1, 0, 1, 0]]})
+op_case('reshape', cube(lambda x: x.reshape(2, 6)), [t(3, 4)], {'shape': [2, 6]})
+op_case('permute', cube(lambda x: x.permute(2, 0, 1)), [t(2, 3, 2)], {'dims': [2, 0, 1]})
+op_case('transpose', cube(lambda x: x.transpose(0, 1)), [t(3, 4)], {'dims': [0, 1]})
+op_case('expand', cube(lambda x: x.expand(3, 4)), [t(3, 1)], {'shape': [3, 4]})
+op_case('narrow', cube(lambda x: x.narrow(1, 1, 2)), [t(3, 4)], {'dim': 1, 'start': 1, 'length': 2})
+op_case('concat', cube(lambda a, b: torch.cat([a, b], 0)), [t(2, 3), t(1, 3)], {'dim': 0})
+op_case('stack', cube(lambda a, b: torch.stack([a, b], 1)), [t(2, 3), t(2, 3)], {'dim': 1})
+op_case('indexSelect', cube(lambda x: torch.index_select(x, 1, torch.tensor([2, 0, 2]))), [t(3, 4)], {'dim': 1, 'index': [2, 0, 2]})
+op_case('flatten', cube(lambda x: x.flatten()), [t(2, 3, 2)])
+op_case('squeeze', cube(lambda x: x.squeeze(1)), [t(3, 1, 2)], {'dim': 1})
+op_case('unsqueeze', cube(lambda x: x.unsqueeze(0)), [t(3, 2)], {'dim': 0})
+op_case('clone', cube(torch.clone), [t(3, 2)])
+op_case('nll', lambda x: F.nll_loss(torch.log_softmax(x, 1), torch.tensor([1, 0, 3])), [t(3, 4)], {'target': [1, 0, 3]})
+op_case('l1', cube(F.l1_loss), [t(3, 4), t(3, 4)])
+
 # ---- MLP with BatchNorm in training mode: loss, gradients, Hessian-vector product ----------------------
 torch.manual_seed(0)
 mlp = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3))
