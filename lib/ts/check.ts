@@ -59,3 +59,32 @@ export function checkPositiveInt(value: unknown, where: string, name: string): n
     throw new ArgumentError(`${where}: expected ${name} to be a positive integer, received ${describe(value)}`);
   return value;
 }
+
+/** A class instance with a shape and a dtype (a Tensor passed where options were expected). */
+function isTensorLike(o: object): boolean {
+  const proto = Object.getPrototypeOf(o);
+  return proto !== Object.prototype && proto !== null && 'shape' in o && 'dtype' in o;
+}
+
+/**
+ * `o` as an options object whose keys are all in `allowed` (`undefined` is `{}`), else
+ * ERR_INVALID_ARGUMENT naming `where`, the unknown key and the valid ones — so a typo or another
+ * library's name (`verbose`, `batch_size`) fails loudly instead of being silently ignored. A key
+ * that differs from a valid one only by case or underscores (PyTorch's snake_case) gets a
+ * "did you mean"; `hints` adds advice for well-known foreign names.
+ * @example const o = checkOptions<{ bias?: boolean }>(options, 'Linear', ['bias'])
+ * // "fit: unknown option 'verbose' (expected one of 'train', …); use progress: false for silence"
+ */
+export function checkOptions<T extends object>(o: unknown, where: string, allowed: readonly string[], hints: Readonly<Record<string, string>> = {}): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || isTensorLike(o))
+    throw new ArgumentError(`${where}: expected an options object, received ${describe(o)}`);
+  const fold = (s: string): string => s.replace(/_/g, '').toLowerCase();
+  for (const k of Object.keys(o)) {
+    if (allowed.includes(k)) continue;
+    const near = allowed.find((a) => fold(a) === fold(k));
+    const hint = Object.hasOwn(hints, k) ? `; ${hints[k]}` : near ? `; did you mean '${near}'?` : '';
+    throw new ArgumentError(`${where}: unknown option '${k}' (expected one of ${allowed.map((a) => `'${a}'`).join(', ')})${hint}`);
+  }
+  return o as T;
+}

@@ -9,8 +9,16 @@
  *              { "type": "Linear", "in": 64, "out": 3 } ],
  *   "loss": { "type": "CrossEntropyLoss" }, "optimizer": { "type": "Adam", "lr": 0.01 },
  *   "batchSize": 64, "epochs": 30, "metrics": ["accuracy"], "seed": 0 }
+ *
+ * Your own data: `"dataset": { "csv": { "train": "train.csv", "target": "label" }, "scale": "standard" }`
+ * (paths relative to the config file) or `"dataset": { "idx": { "trainImages": …, "trainLabels": … } }`;
+ * reading, splitting and preprocessing them is tabular.ts's. The task (classification or
+ * regression) follows from the target column; `model`, `loss` and `optimizer` may then be left
+ * out, and a first Linear without `in` / a last Linear without `out` are sized from the data
+ * (`resolveForData`). See docs/cli.md.
  */
 import { ArgumentError, describe } from '../errors.js';
+import { isOwnData, ownData, type OwnDatasetSpec, type Preprocess, type Task } from './tabular.js';
 import * as nn from '../nn/index.js';
 import * as optim from '../optim/index.js';
 import * as data from '../data/index.js';
@@ -21,7 +29,8 @@ import type { MetricName } from '../train/metrics.js';
 
 export interface RunConfig {
   name?: string;
-  dataset: { name: string; [k: string]: unknown };
+  /** A built-in dataset `{ name, ... }`, or the user's data `{ csv: {...} }` / `{ idx: {...} }` (tabular.ts, docs/cli.md). */
+  dataset: { name?: string; [k: string]: unknown } & Partial<OwnDatasetSpec>;
   model: { type: string; [k: string]: unknown }[];
   loss: { type: string; [k: string]: unknown };
   optimizer: { type: string; [k: string]: unknown };
@@ -173,13 +182,22 @@ export function buildCallbacks(list: RunConfig['callbacks'], outDir: string): Ca
   });
 }
 
-export interface Splits { train: data.TensorDataset; validation?: data.TensorDataset; test?: data.TensorDataset; classes?: string[] }
+export interface Splits {
+  train: data.TensorDataset; validation?: data.TensorDataset; test?: data.TensorDataset; classes?: string[];
+  /** For the user's data (csv / idx): the fitted preprocessing, saved with the run as preprocess.json. */
+  preprocess?: Preprocess;
+  task?: Task;
+}
 
 const FASHION = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-/** Loads and splits the dataset a config names ('spirals' or 'fashionMnist'). */
-export function buildData(spec: RunConfig['dataset'], dataDir?: string, seed = 0): Splits {
-  if (!spec || typeof spec.name !== 'string') throw new ArgumentError(`config.dataset: expected { "name": ... }, received ${describe(spec)}`);
+/**
+ * Loads and splits the dataset a config names ('spirals' or 'fashionMnist'), or the user's data
+ * (`csv` / `idx`, relative paths resolved against `baseDir`, the config file's folder).
+ */
+export function buildData(spec: RunConfig['dataset'], dataDir?: string, seed = 0, baseDir = '.'): Splits {
+  if (isOwnData(spec)) return ownData(spec as OwnDatasetSpec, baseDir, seed);
+  if (!spec || typeof spec.name !== 'string') throw new ArgumentError(`config.dataset: expected { "name": ... }, { "csv": { ... } } or { "idx": { ... } }, received ${describe(spec)}`);
   const valFrac = (spec.validationSplit as number | undefined) ?? 0.1;
   if (spec.name === 'spirals') {
     const o = options('config.dataset (spirals)', { ...spec, name: undefined }, ['name', 'samples', 'classes', 'noise', 'validationSplit', 'testSplit', 'seed']);
@@ -195,7 +213,7 @@ export function buildData(spec: RunConfig['dataset'], dataDir?: string, seed = 0
     const [train, validation] = data.randomSplit(full, [1 - valFrac, valFrac], { seed });
     return { train, validation, test: new data.TensorDataset(fm.test.x, fm.test.y), classes: FASHION };
   }
-  return fail('config.dataset', 'dataset', spec.name, ['spirals', 'fashionMnist']);
+  return fail('config.dataset', 'dataset', spec.name, ['spirals', 'fashionMnist', '{ "csv": … }', '{ "idx": … }']);
 }
 
 /** Checks the top-level keys of a config. */
@@ -203,7 +221,9 @@ export function checkConfig(c: unknown): RunConfig {
   if (!c || typeof c !== 'object' || Array.isArray(c)) throw new ArgumentError(`config: expected a JSON object, received ${describe(c)}`);
   const allowed = ['name', 'dataset', 'model', 'loss', 'optimizer', 'scheduler', 'callbacks', 'batchSize', 'epochs', 'metrics', 'seed', 'clipGradNorm', 'description'];
   for (const k of Object.keys(c)) if (!allowed.includes(k)) throw new ArgumentError(`config: unknown key '${k}'; valid keys: ${allowed.join(', ')}`);
-  for (const k of ['dataset', 'model', 'loss', 'optimizer']) if (!(k in c)) throw new ArgumentError(`config: missing '${k}'`);
+  // For the user's data (csv / idx) model, loss and optimizer have defaults (tabular.ts resolveForData).
+  const required = isOwnData((c as { dataset?: unknown }).dataset) ? ['dataset'] : ['dataset', 'model', 'loss', 'optimizer'];
+  for (const k of required) if (!(k in c)) throw new ArgumentError(`config: missing '${k}'`);
   return c as RunConfig;
 }
 

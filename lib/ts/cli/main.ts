@@ -3,12 +3,13 @@
  * main.ts — the `entrena` command line:
  *   entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet]
  *   entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
+ *   entrena predict RUN_DIR --input data.csv [--output preds.csv] [--proba]
  *   entrena bench            (runs bench/gemm.mjs from a source checkout)
  *   entrena info             (version, build, CPU features, threads, CUDA devices)
  * `npm start` runs `entrena train` with the built-in spirals config: no data to fetch.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EntrenaError } from '../errors.js';
 import { manualSeed } from '../ops/creation.js';
@@ -21,6 +22,7 @@ import { fit, evaluate, predict, metrics as m } from '../train/index.js';
 import { isAvailable as cudaAvailable } from '../cuda.js';
 import { tidy } from '../tensor.js';
 import { DEFAULT_CONFIG, buildCallbacks, buildData, buildLoss, buildModel, buildOptimizer, buildScheduler, checkConfig, type RunConfig } from './config.js';
+import { Preprocess, resolveForData } from './tabular.js';
 
 interface Args { command: string; positional: string[]; flags: Record<string, string | true> }
 
@@ -33,7 +35,7 @@ function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2);
       if (v !== undefined) flags[k] = v;
-      else if (i + 1 < rest.length && !rest[i + 1].startsWith('--') && !['quiet', 'help'].includes(k)) flags[k] = rest[++i];
+      else if (i + 1 < rest.length && !rest[i + 1].startsWith('--') && !['quiet', 'help', 'proba'].includes(k)) flags[k] = rest[++i];
       else flags[k] = true;
     } else positional.push(a);
   }
@@ -43,6 +45,7 @@ function parseArgs(argv: string[]): Args {
 const KNOWN_FLAGS: Record<string, string[]> = {
   train: ['data-dir', 'epochs', 'device', 'out', 'quiet'],
   evaluate: ['data-dir', 'weights', 'device'],
+  predict: ['input', 'output', 'proba'],
   bench: [],
   info: [],
 };
@@ -51,6 +54,7 @@ function usage(): string {
   return `usage:
   entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet]
   entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
+  entrena predict RUN_DIR --input data.csv [--output preds.csv] [--proba]
   entrena bench
   entrena info`;
 }
@@ -64,7 +68,8 @@ function loadConfig(path: string | undefined): RunConfig {
 }
 
 async function train(args: Args): Promise<void> {
-  const config = loadConfig(args.positional[0]);
+  let config = loadConfig(args.positional[0]);
+  const baseDir = args.positional[0] ? dirname(resolve(args.positional[0])) : process.cwd();
   const device = (args.flags.device as string | undefined) ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') throw new EntrenaError('ERR_INVALID_ARGUMENT', `--device: expected cpu or cuda, received ${device}`);
   if (device === 'cuda' && !cudaAvailable()) throw new EntrenaError('ERR_DEVICE', '--device cuda: no CUDA device is available (build with `npm run build:cuda` on a GPU machine)');
@@ -81,7 +86,12 @@ async function train(args: Args): Promise<void> {
   const quiet = args.flags.quiet === true;
   const log = (s: string) => { if (!quiet) console.log(s); };
 
-  const splits = buildData(config.dataset, args.flags['data-dir'] as string | undefined, seed);
+  const splits = buildData(config.dataset, args.flags['data-dir'] as string | undefined, seed, baseDir);
+  if (splits.preprocess) {
+    // The user's data decides the input and output sizes, the loss and the metrics; the config
+    // saved with the run has them filled in, and absolute data paths, so the run stands alone.
+    config = resolveForData(config, splits.preprocess, baseDir);
+  }
   const model = buildModel(config.model);
   if (device === 'cuda') model.to('cuda');
   const loss = buildLoss(config.loss);
@@ -106,19 +116,59 @@ async function train(args: Args): Promise<void> {
     const r = await evaluate(model, testLoader, { loss, metrics: config.metrics ?? ['accuracy'] });
     for (const [k, v] of Object.entries(r.metrics)) summary[`test ${k}`] = v.toFixed(4);
     summary['test loss'] = r.loss.toFixed(4);
-    confusion = tidy(() => m.confusionMatrix(predict(model, splits.test!.x), splits.test!.y));
+    if (splits.task !== 'regression') confusion = tidy(() => m.confusionMatrix(predict(model, splits.test!.x), splits.test!.y));
     log(`test: loss ${r.loss.toFixed(4)}  ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
     testLoader.dispose?.();
   }
   io.save(model, join(out, 'model.safetensors'), { config: JSON.stringify(config) });
   writeFileSync(join(out, 'history.json'), JSON.stringify(history.toJSON(), null, 1));
   writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
+  writeFileSync(join(out, 'preprocess.json'), JSON.stringify((splits.preprocess ?? builtInPreprocess(config, splits.classes)).toJSON(), null, 1));
   report.learningCurves(history, join(out, 'curves.svg'));
   report.html(history, join(out, 'report.html'), {
     title: `entrena — ${name}`, hyperParameters: { optimizer: config.optimizer, loss: config.loss, scheduler: config.scheduler ?? 'none', batchSize, epochs, seed, device, model: config.model.map((l) => l.type).join(' → ') },
     confusionMatrix: confusion, classNames: splits.classes, summary,
   });
-  log(`wrote ${join(out, 'report.html')}, ${join(out, 'model.safetensors')}, ${join(out, 'curves.svg')}, ${join(out, 'history.json')}`);
+  log(`wrote ${join(out, 'report.html')}, ${join(out, 'model.safetensors')}, ${join(out, 'preprocess.json')}, ${join(out, 'curves.svg')}, ${join(out, 'history.json')}`);
+}
+
+/** The preprocess.json of a run on built-in data: tensors in; class indices (or the dataset's names) out. */
+function builtInPreprocess(config: RunConfig, classes: string[] | undefined): Preprocess {
+  const linears = config.model.filter((l) => l.type === 'Linear');
+  const inF = Number(linears[0]?.in ?? 0), outF = Number(linears.at(-1)?.out ?? 1);
+  const classification = ['CrossEntropyLoss', 'NLLLoss'].includes(config.loss.type);
+  return Preprocess.identity(inF, classification ? classes ?? Array.from({ length: outF }, (_, i) => String(i)) : null, classification ? 'classification' : 'regression');
+}
+
+/** One CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
+function csvField(v: string | number): string {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+async function predictCommand(args: Args): Promise<void> {
+  const dir = args.positional[0];
+  if (!dir) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'predict: the run folder is required (entrena predict RUN_DIR --input data.csv)');
+  const input = args.flags.input;
+  if (typeof input !== 'string') throw new EntrenaError('ERR_INVALID_ARGUMENT', 'predict: --input data.csv is required');
+  const run = io.loadRun(dir);
+  const p = run.preprocess;
+  const proba = args.flags.proba === true;
+  if (proba && !p.classes) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'predict: --proba needs a classification run; this run is a regression');
+  // An IDX file (…-ubyte, .idx, gzipped or not) for runs on IDX data; otherwise a CSV with a header row.
+  const x = /(\.idx|ubyte)(\.gz)?$/i.test(input)
+    ? tidy(() => { const t = data.readIdx(input); return p.transform(t.reshape([t.shape[0], t.size / Math.max(1, t.shape[0])])); })
+    : p.transformCsv(input);
+  let result: ReturnType<Preprocess['decode']>;
+  try { result = tidy(() => p.decode(predict(run.model, x), { proba })); } finally { x.dispose(); }
+  const name = p.target ?? 'prediction';
+  const header = [name, ...(proba ? p.classes!.map((c) => `prob_${c}`) : [])];
+  const lines = [header.map(csvField).join(',')];
+  result.predictions.forEach((v, i) => lines.push([v, ...(proba ? result.probabilities![i] : [])].map(csvField).join(',')));
+  const text = lines.join('\n') + '\n';
+  const output = args.flags.output;
+  if (typeof output === 'string') writeFileSync(output, text);
+  else process.stdout.write(text);
 }
 
 async function evaluateCommand(args: Args): Promise<void> {
@@ -137,12 +187,13 @@ export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command === 'help' || args.flags.help) { console.log(usage()); return 0; }
   const known = KNOWN_FLAGS[args.command];
-  if (!known) { console.error(`entrena: unknown command '${args.command}'; valid commands: train, evaluate, bench, info\n${usage()}`); return 2; }
+  if (!known) { console.error(`entrena: unknown command '${args.command}'; valid commands: train, evaluate, predict, bench, info\n${usage()}`); return 2; }
   for (const f of Object.keys(args.flags)) if (!known.includes(f)) { console.error(`entrena ${args.command}: unknown option --${f}; valid options: ${known.map((k) => '--' + k).join(', ') || '(none)'}`); return 2; }
   try {
     switch (args.command) {
       case 'train': await train(args); return 0;
       case 'evaluate': await evaluateCommand(args); return 0;
+      case 'predict': await predictCommand(args); return 0;
       case 'info': console.log(JSON.stringify(info(), null, 2)); return 0;
       case 'bench': {
         const script = join(root, 'bench', 'gemm.mjs');

@@ -186,15 +186,23 @@ export function select(cond: Tensor, a: Tensor | number, b: Tensor | number, dty
 
 /** The [outer, n, inner] split of `shape` around `dim`. */
 export function splitAt(shape: Shape, dim: number): [number, number, number] {
-  return [sizeOf(shape.slice(0, dim)), shape.length ? shape[dim] : 1, sizeOf(shape.slice(dim + 1))];
+  let outer = 1, inner = 1;
+  for (let i = 0; i < dim; i++) outer *= shape[i];
+  for (let i = dim + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape.length ? shape[dim] : 1, inner];
 }
 
-/** One native reduction over `dim` of `x`; keeps the dim as size 1 (argmax/argmin give int32). */
-export function reduceDim(op: ReduceName, x: Tensor, dim: number, p0 = 0): Tensor {
+/**
+ * One native reduction over `dim` of `x` (argmax/argmin give int32). The result keeps the dim as
+ * size 1, or has `outShape` (any shape of the same element count, e.g. without the dim).
+ */
+export function reduceDim(op: ReduceName, x: Tensor, dim: number, p0 = 0, outShape?: Shape): Tensor {
   const src = contiguousRaw(x);
   const [outer, n, inner] = splitAt(x.shape, dim);
-  const outShape = x.shape.slice();
-  outShape[dim] = 1;
+  if (!outShape) {
+    outShape = x.shape.slice();
+    outShape[dim] = 1;
+  }
   const out = Tensor.empty(outShape, op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype, x.device);
   if (outer * inner > 0) native.reduce(REDUCE[op], DTYPE_CODE[x.dtype], outer, n, inner, src.storage.handle, src.offset, out.storage.handle, 0, p0);
   if (src !== x) src.dispose();

@@ -6,7 +6,7 @@
  * disposes them. `randomSplit` returns datasets over new tensors (row copies gathered natively);
  * those the caller owns (`dispose()` on the dataset frees them).
  */
-import { shapeStr } from '../check.js';
+import { checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { indexSelect, narrow, squeeze, tensor } from '../ops/index.js';
 import { Tensor, keep } from '../tensor.js';
@@ -105,7 +105,7 @@ export function splitSizes(n: number, lengths: number[], where: string): number[
 export function randomSplit(dataset: TensorDataset, lengths: number[], options: RandomSplitOptions = {}): TensorDataset[] {
   const where = 'randomSplit';
   if (!(dataset instanceof TensorDataset)) throw new ArgumentError(`${where}: expected a TensorDataset, received ${describe(dataset)}`);
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
+  options = checkOptions<RandomSplitOptions>(options, where, ['seed', 'stratify']);
   const n = dataset.length;
   const sizes = splitSizes(n, lengths, where);
   const seed = checkSeed(options.seed, where) ?? seedFromGlobalRng();

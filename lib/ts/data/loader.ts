@@ -18,6 +18,7 @@
  * This is the one file of lib/ts/data that calls the native binding directly (to gather into
  * preallocated outputs, which the public `indexSelect` cannot do).
  */
+import { checkOptions } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { indexKernel, writeHost } from '../core/kernels.js';
 import { contiguous, copyInto } from '../ops/index.js';
@@ -80,10 +81,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
       if (d && typeof d === 'object' && d.x instanceof Tensor && d.y instanceof Tensor) dataset = new TensorDataset(d.x, d.y);
       else throw new ArgumentError(`${where}: expected a TensorDataset (or an object with tensors x and y), received ${describe(dataset)}`);
     }
-    if (options === null || typeof options !== 'object' || Array.isArray(options))
-      throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
-    for (const k of Object.keys(options))
-      if (!KNOWN_OPTIONS.includes(k)) throw new ArgumentError(`${where}: unknown option '${k}' (expected one of ${KNOWN_OPTIONS.join(', ')})`);
+    options = checkOptions<DataLoaderOptions>(options, where, KNOWN_OPTIONS, { numWorkers: 'batches are assembled on the calling thread (no worker processes)' });
     const { batchSize = 1, shuffle = false, dropLast = false } = options;
     if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1)
       throw new ArgumentError(`${where}: expected batchSize to be a positive integer, received ${describe(batchSize)}`);

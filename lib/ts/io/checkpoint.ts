@@ -8,7 +8,7 @@
  * dicts, user extras) in `__metadata__.entrena_checkpoint` as JSON.
  */
 import { readFileSync } from 'node:fs';
-import { checkNumber } from '../check.js';
+import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { getRngState, setRngState } from '../ops/creation.js';
@@ -63,6 +63,7 @@ function restoreTensors(value: unknown, lookup: (name: string) => Tensor): unkno
  */
 export function saveCheckpoint(contents: CheckpointContents, path: string): void {
   if (!contents || !contents.model || typeof contents.model.stateDict !== 'function') throw new ArgumentError(`io.saveCheckpoint: expected { model, optimizer?, epoch, ... }, received ${describe(contents)}`);
+  checkOptions(contents, 'io.saveCheckpoint', ['model', 'optimizer', 'scheduler', 'epoch', 'history', 'extra'], { metadata: 'put JSON-serialisable extras under extra' });
   checkNumber(contents.epoch, 'io.saveCheckpoint', 'epoch', { min: 0, integer: true });
   const named: [string, Tensor][] = Object.entries(contents.model.stateDict()).map(([k, t]) => [`model.${k}`, t]);
   const optTensors: [string, Tensor][] = [];
@@ -90,6 +91,7 @@ export function saveCheckpoint(contents: CheckpointContents, path: string): void
 export function loadCheckpoint(path: string, into: { model?: CheckpointContents['model']; optimizer?: Stateful; scheduler?: Stateful } = {}): {
   epoch: number; history: History; extra: Record<string, unknown> | null; model: Record<string, Tensor>; optimizer: unknown; scheduler: unknown;
 } {
+  into = checkOptions<typeof into>(into, 'io.loadCheckpoint', ['model', 'optimizer', 'scheduler']);
   const file = parseSafetensors(readFileSync(path), `checkpoint '${path}'`);
   const raw = file.metadata.entrena_checkpoint;
   if (!raw) throw new FormatError(`checkpoint '${path}': not an entrena checkpoint (no __metadata__.entrena_checkpoint)`);

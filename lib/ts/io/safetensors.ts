@@ -13,7 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { shapeStr } from '../check.js';
+import { checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, EntrenaError, FormatError, ShapeError, describe } from '../errors.js';
 import { Tensor, sizeOf, type DType } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
@@ -244,6 +244,9 @@ interface StateModule { stateDict(): Record<string, Tensor>; loadStateDict(sd: R
 export function save(module: StateModule, path: string, metadata: Record<string, string> = {}): void {
   if (!module || typeof module.stateDict !== 'function') throw new ArgumentError(`io.save: expected a module with stateDict(), received ${describe(module)}`);
   if (typeof path !== 'string' || !path) throw new ArgumentError(`io.save: expected a file path, received ${describe(path)}`);
+  // The metadata's keys are free (safetensors' __metadata__); its values must be strings.
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new ArgumentError(`io.save: expected metadata to be an object of strings, received ${describe(metadata)}`);
+  for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new ArgumentError(`io.save: expected metadata '${k}' to be a string (safetensors metadata is string to string; JSON.stringify other values), received ${describe(v)}`);
   writeAtomic(path, serializeSafetensors(Object.entries(module.stateDict()), { format: 'pt', ...metadata }));
 }
 
@@ -262,6 +265,7 @@ export function readSafetensors(path: string): { tensors: Record<string, Tensor>
  */
 export function load(module: StateModule, path: string, options: { strict?: boolean } = {}): Record<string, string> {
   if (!module || typeof module.loadStateDict !== 'function') throw new ArgumentError(`io.load: expected a module with loadStateDict(), received ${describe(module)}`);
+  options = checkOptions<typeof options>(options, 'io.load', ['strict']);
   const { tensors, metadata } = readSafetensors(path);
   const current = module.stateDict();
   try {

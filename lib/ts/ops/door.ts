@@ -94,18 +94,22 @@ export interface OpDef<P = undefined> {
 }
 
 const NOTHING_SAVED: Tensor[] = [];
+const NO_ARGS: Operand[] = [];
+/** Contexts of calls that are not recorded, one per nesting level of ops inside ops. */
+const pool: Context<unknown>[] = [];
+let poolDepth = 0;
 
 class Context<P> implements OpContext<P> {
   saved: Tensor[] = NOTHING_SAVED;
   out!: Tensor;
   constructor(
-    readonly name: string,
-    readonly inputs: Operand[],
+    public name: string,
+    public inputs: Operand[],
     public args: Operand[],
-    readonly dtype: DType,
-    readonly device: DeviceName,
-    readonly params: P,
-    readonly recording: boolean,
+    public dtype: DType,
+    public device: DeviceName,
+    public params: P,
+    public recording: boolean,
   ) {}
   save(...ts: Tensor[]): void {
     if (this.saved === NOTHING_SAVED) this.saved = [];
@@ -262,12 +266,19 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
         if (x instanceof Tensor && x.dtype !== dtype && !(variadic ? def.args[0] : def.args[i]).noGrad) args[i] = copyAs(x, dtype!);
       }
     }
-    ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
     if (recording) {
-      // The forward's own ops must not record: this op's node is the record.
+      // The node keeps this context for the backward; the forward's own ops must not record.
+      ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
       const prev = setGradEnabled(false);
       try { out = def.forward(ctx); } finally { setGradEnabled(prev); }
-    } else out = def.forward(ctx);
+    } else {
+      // Nothing keeps the context after the forward: reuse one per nesting level.
+      ctx = (pool[poolDepth] ??= new Context<unknown>('', checked, checked, 'float32', 'cpu', undefined, false)) as Context<P>;
+      ctx.name = def.name; ctx.inputs = checked; ctx.args = args; ctx.dtype = dtype!; ctx.device = device;
+      ctx.params = params; ctx.recording = false; ctx.saved = NOTHING_SAVED;
+      poolDepth++;
+      try { out = def.forward(ctx); } finally { poolDepth--; ctx.inputs = ctx.args = NO_ARGS; ctx.params = undefined as P; }
+    }
   } catch (e) {
     closeOpScope(mark, null);
     throw e;

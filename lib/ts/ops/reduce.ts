@@ -21,10 +21,17 @@ import { normalizeDim } from './util.js';
 const INPUT: OpDef['args'] = [{ name: 'input' }];
 
 function dimsArg(dim: number | number[] | null | undefined, rank: number, where: string): number[] {
-  if (dim === undefined || dim === null) return Array.from({ length: rank }, (_, i) => i);
-  const list = Array.isArray(dim) ? dim : [dim];
-  const out = list.map((d) => normalizeDim(d, rank, where));
+  if (dim === undefined || dim === null) {
+    const all = new Array<number>(rank);
+    for (let i = 0; i < rank; i++) all[i] = i;
+    return all;
+  }
   // A 0-d tensor accepts dim 0 or -1 and has nothing to reduce (as PyTorch).
+  if (typeof dim === 'number') {
+    const d = normalizeDim(dim, rank, where);
+    return rank === 0 ? [] : [d];
+  }
+  const out = (Array.isArray(dim) ? dim : [dim]).map((d) => normalizeDim(d, rank, where));
   if (rank === 0) return [];
   if (new Set(out).size !== out.length) throw new ArgumentError(`${where}: dim ${describe(dim)} repeats a dimension`);
   return out.sort((a, b) => a - b);
@@ -43,13 +50,16 @@ function asShape(r: Tensor, shape: Shape): Tensor {
 
 /** Reduces over several dims with one native kernel each; returns a new tensor of the final shape. */
 function reduceDims(op: 'sum' | 'mean' | 'prod', x: Tensor, dims: number[], keepDim: boolean): Tensor {
+  const shape = finalShape(x.shape, dims, keepDim);
+  if (dims.length === 0) return asShape(copyAs(x), shape);
   let cur = x;
   for (let k = dims.length - 1; k >= 0; k--) {
-    const next = reduceDim(op, cur, dims[k]);
+    // The last kernel writes the final shape directly (same elements, same order).
+    const next = reduceDim(op, cur, dims[k], 0, k === 0 ? shape : undefined);
     if (cur !== x) cur.dispose();
     cur = next;
   }
-  return asShape(cur === x ? copyAs(x) : cur, finalShape(x.shape, dims, keepDim));
+  return cur;
 }
 
 /** Expands a reduced gradient back over the reduced dims (a broadcast view, no copy). */

@@ -4,6 +4,7 @@
  * a copy of the model whose parameters are the running mean, or a custom average, of the trained
  * model's).
  */
+import { checkOptions } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, keep } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -34,6 +35,7 @@ export class ExponentialMovingAverage {
   private backup: Tensor[] | null = null;
   constructor(params: Tensor[], options: { decay?: number; useNumUpdates?: boolean } = {}) {
     if (!Array.isArray(params) || params.some((p) => !(p instanceof Tensor))) throw new ArgumentError(`ExponentialMovingAverage: expected an array of parameters, received ${describe(params)}`);
+    options = checkOptions<typeof options>(options, 'ExponentialMovingAverage', ['decay', 'useNumUpdates']);
     this.decay = options.decay ?? 0.999;
     if (!(this.decay >= 0 && this.decay <= 1)) throw new ArgumentError(`ExponentialMovingAverage: expected decay in [0, 1], received ${describe(options.decay)}`);
     this.params = params.slice();
@@ -99,8 +101,7 @@ export const swa = {
     constructor(model: ModuleLike, makeCopy: () => ModuleLike, options?: AveragedModelOptions);
     constructor(model: ModuleLike, second: AveragedModelOptions | (() => ModuleLike) = {}, third: AveragedModelOptions = {}) {
       if (!model || typeof model.parameters !== 'function') throw new ArgumentError(`AveragedModel: expected a module, received ${describe(model)}`);
-      const options = typeof second === 'function' ? third : second;
-      if (options === null || typeof options !== 'object') throw new ArgumentError(`AveragedModel: expected an options object { avgFn? }, received ${describe(options)}`);
+      const options = checkOptions<AveragedModelOptions>(typeof second === 'function' ? third : second, 'AveragedModel', ['avgFn']);
       if (options.avgFn !== undefined && typeof options.avgFn !== 'function') throw new ArgumentError(`AveragedModel: expected avgFn to be a function (avg, current, n) => Tensor, received ${describe(options.avgFn)}`);
       if (typeof second === 'function') {
         this.module = second();

@@ -11,7 +11,7 @@
  * directions descending). A direction that does not descend, or every `restart` iterations, falls
  * back to steepest descent. Closure-based, full batch, one parameter group, as L-BFGS.
  */
-import { checkNumber, checkPositiveInt } from '../check.js';
+import { checkNumber, checkOptions, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
@@ -47,9 +47,7 @@ export class ConjugateGradient extends ClosureOptimizer {
   private cg: { nIter: number; funcEvals: number; d?: Vec; g?: Vec; t?: number; gtd?: number } = { nIter: 0, funcEvals: 0 };
 
   constructor(params: ParamsArg, options: ConjugateGradientOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new ArgumentError(`ConjugateGradient: expected an options object, received ${describe(options)}`);
-    const known = ['lr', 'method', 'lineSearch', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'restart'];
-    for (const k of Object.keys(options)) if (!known.includes(k)) throw new ArgumentError(`ConjugateGradient: unknown option '${k}' (expected one of ${known.join(', ')})`);
+    options = checkOptions<ConjugateGradientOptions>(options, 'ConjugateGradient', ['lr', 'method', 'lineSearch', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'restart']);
     const maxIter = options.maxIter ?? 20;
     super(params, {
       lr: options.lr ?? 1, method: options.method ?? 'polak-ribiere', lineSearch: options.lineSearch === undefined ? 'strong_wolfe' : options.lineSearch,

@@ -7,7 +7,7 @@
  * plumbing are shared with nonlinear CG (line_search.ts); the curvature history lives on the host
  * in float64 (O(parameters · history)).
  */
-import { checkNumber, checkPositiveInt } from '../check.js';
+import { checkNumber, checkOptions, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
@@ -33,6 +33,7 @@ export class LBFGS extends ClosureOptimizer {
   } = { funcEvals: 0, nIter: 0, oldDirs: [], oldStps: [], ro: [], hDiag: 1 };
 
   constructor(params: ParamsArg, options: LBFGSOptions = {}) {
+    options = checkOptions<LBFGSOptions>(options, 'LBFGS', ['lr', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn']);
     const maxIter = options.maxIter ?? 20;
     super(params, {
       lr: options.lr ?? 1, maxIter, maxEval: options.maxEval ?? Math.floor((maxIter * 5) / 4), toleranceGrad: options.toleranceGrad ?? 1e-7,

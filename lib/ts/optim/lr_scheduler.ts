@@ -8,7 +8,7 @@
  * from the base learning rates (PyTorch's chainable recursive forms give the same values up to
  * rounding when a scheduler is used alone).
  */
-import { checkNumber, checkPositiveInt } from '../check.js';
+import { checkNumber, checkOptions, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 
 export interface ParamGroupLike { lr: number; initialLr?: number; momentum?: number; betas?: [number, number]; [k: string]: unknown }
@@ -69,6 +69,7 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: OptimizerWithGroups, options: { stepSize: number; gamma?: number }) {
     super(optimizer, 'StepLR');
+    options = checkOptions<typeof options>(options, 'StepLR', ['stepSize', 'gamma']);
     this.stepSize = checkPositiveInt(options?.stepSize, 'StepLR', 'stepSize');
     this.gamma = options.gamma ?? 0.1;
     this.init();
@@ -84,6 +85,7 @@ export class MultiStepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: OptimizerWithGroups, options: { milestones: number[]; gamma?: number }) {
     super(optimizer, 'MultiStepLR');
+    options = checkOptions<typeof options>(options, 'MultiStepLR', ['milestones', 'gamma']);
     if (!Array.isArray(options?.milestones) || options.milestones.some((m) => !Number.isInteger(m)))
       throw new ArgumentError(`MultiStepLR: expected milestones to be an array of integers, received ${describe(options?.milestones)}`);
     this.milestones = options.milestones.slice().sort((a, b) => a - b);
@@ -101,6 +103,7 @@ export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: OptimizerWithGroups, options: { gamma: number }) {
     super(optimizer, 'ExponentialLR');
+    options = checkOptions<typeof options>(options, 'ExponentialLR', ['gamma']);
     this.gamma = checkNumber(options?.gamma, 'ExponentialLR', 'gamma', { min: 0, minExclusive: true });
     this.init();
   }
@@ -119,6 +122,7 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
   constructor(optimizer: OptimizerWithGroups, options: { tMax: number; etaMin?: number }) {
     super(optimizer, 'CosineAnnealingLR');
+    options = checkOptions<typeof options>(options, 'CosineAnnealingLR', ['tMax', 'etaMin']);
     this.tMax = checkPositiveInt(options?.tMax, 'CosineAnnealingLR', 'tMax');
     this.etaMin = options.etaMin ?? 0;
     this.init();
@@ -138,6 +142,7 @@ export class LinearLR extends LRScheduler {
   readonly totalIters: number;
   constructor(optimizer: OptimizerWithGroups, options: { startFactor?: number; endFactor?: number; totalIters?: number } = {}) {
     super(optimizer, 'LinearLR');
+    options = checkOptions<typeof options>(options, 'LinearLR', ['startFactor', 'endFactor', 'totalIters']);
     this.startFactor = options.startFactor ?? 1 / 3;
     this.endFactor = options.endFactor ?? 1;
     this.totalIters = options.totalIters ?? 5;
@@ -157,6 +162,7 @@ export class LambdaLR extends LRScheduler {
   readonly lambdas: ((e: number) => number)[];
   constructor(optimizer: OptimizerWithGroups, options: { lrLambda: ((e: number) => number) | ((e: number) => number)[] }) {
     super(optimizer, 'LambdaLR');
+    options = checkOptions<typeof options>(options, 'LambdaLR', ['lrLambda']);
     const l = options?.lrLambda;
     const list = Array.isArray(l) ? l : this.optimizer.paramGroups.map(() => l);
     if (list.length !== this.optimizer.paramGroups.length || list.some((f) => typeof f !== 'function'))
@@ -187,6 +193,7 @@ export class OneCycleLR extends LRScheduler {
     divFactor?: number; finalDivFactor?: number; threePhase?: boolean;
   }) {
     const opt = checkOptimizer(optimizer, 'OneCycleLR');
+    options = checkOptions<typeof options>(options, 'OneCycleLR', ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase']);
     const o = options ?? ({} as never);
     const total = o.totalSteps ?? (o.epochs !== undefined && o.stepsPerEpoch !== undefined ? o.epochs * o.stepsPerEpoch : undefined);
     if (total === undefined) throw new ArgumentError('OneCycleLR: expected totalSteps, or epochs and stepsPerEpoch');
@@ -272,6 +279,7 @@ export class SequentialLR extends LRScheduler {
   readonly milestones: number[];
   constructor(optimizer: OptimizerWithGroups, options: { schedulers: LRScheduler[]; milestones: number[] }) {
     super(optimizer, 'SequentialLR');
+    options = checkOptions<typeof options>(options, 'SequentialLR', ['schedulers', 'milestones']);
     const s = options?.schedulers, m = options?.milestones;
     if (!Array.isArray(s) || s.length === 0 || s.some((x) => !(x instanceof LRScheduler))) throw new ArgumentError(`SequentialLR: expected schedulers to be a non-empty array of schedulers, received ${describe(s)}`);
     if (!Array.isArray(m) || m.length !== s.length - 1) throw new ArgumentError(`SequentialLR: expected ${s.length - 1} milestones for ${s.length} schedulers, received ${describe(m)}`);
@@ -315,6 +323,7 @@ export class ReduceLROnPlateau {
     cooldown?: number; minLr?: number | number[]; eps?: number; monitor?: string;
   } = {}) {
     this.optimizer = checkOptimizer(optimizer, 'ReduceLROnPlateau');
+    options = checkOptions<typeof options>(options, 'ReduceLROnPlateau', ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'monitor']);
     this.mode = options.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') throw new ArgumentError(`ReduceLROnPlateau: expected mode 'min' or 'max', received ${describe(options.mode)}`);
     this.factor = options.factor ?? 0.1;

@@ -12,7 +12,7 @@
  *
  * Adam and AdamW are one kernel with a `decoupled` flag, not two copies.
  */
-import { checkNumber } from '../check.js';
+import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, DTypeError, EntrenaError, describe } from '../errors.js';
 import { Tensor, keep } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -342,7 +342,8 @@ function stepCount(opt: Optimizer, p: Tensor): number {
  */
 export class SGD extends Optimizer {
   constructor(params: ParamsArg, options: { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }) {
-    if (!options || options.lr === undefined) throw new ArgumentError('SGD: expected options with lr (SGD has no default learning rate)');
+    options = checkOptions<typeof options>(options, 'SGD', ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
+    if (options.lr === undefined) throw new ArgumentError('SGD: expected options with lr (SGD has no default learning rate)');
     super(params, { lr: options.lr, momentum: options.momentum ?? 0, dampening: options.dampening ?? 0, weightDecay: options.weightDecay ?? 0, nesterov: options.nesterov ?? false }, 'SGD');
   }
   protected validate(g: ParamGroup): void {
@@ -370,6 +371,7 @@ interface AdamOptions { lr?: number; betas?: [number, number]; eps?: number; wei
 export class Adam extends Optimizer {
   protected decoupled = false;
   constructor(params: ParamsArg, options: AdamOptions = {}, name = 'Adam', defaultWd = 0) {
+    options = checkOptions<typeof options>(options, name, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad']);
     super(params, { lr: options.lr ?? 1e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? defaultWd, amsgrad: options.amsgrad ?? false }, name);
   }
   protected validate(g: ParamGroup): void {
@@ -398,6 +400,7 @@ export class AdamW extends Adam {
 /** Adagrad (Duchi et al. 2011), as torch.optim.Adagrad. @example new optim.Adagrad(params, { lr: 0.01 }) */
 export class Adagrad extends Optimizer {
   constructor(params: ParamsArg, options: { lr?: number; lrDecay?: number; weightDecay?: number; initialAccumulatorValue?: number; eps?: number } = {}) {
+    options = checkOptions<typeof options>(options, 'Adagrad', ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps']);
     super(params, { lr: options.lr ?? 1e-2, lrDecay: options.lrDecay ?? 0, weightDecay: options.weightDecay ?? 0, initialAccumulatorValue: options.initialAccumulatorValue ?? 0, eps: options.eps ?? 1e-10 }, 'Adagrad');
     // As PyTorch, the accumulator exists (filled with initialAccumulatorValue) from construction.
     for (const g of this.paramGroups) for (const p of g.params) { this.tensorState(p, 'sum', g.initialAccumulatorValue as number); this.stateOf(p).step = 0; }
@@ -415,6 +418,7 @@ export class Adagrad extends Optimizer {
 /** RMSprop (Hinton; centred as Graves 2013), as torch.optim.RMSprop. @example new optim.RMSprop(params, { lr: 1e-3, momentum: 0.9 }) */
 export class RMSprop extends Optimizer {
   constructor(params: ParamsArg, options: { lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number; centered?: boolean } = {}) {
+    options = checkOptions<typeof options>(options, 'RMSprop', ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered']);
     super(params, { lr: options.lr ?? 1e-2, alpha: options.alpha ?? 0.99, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0, momentum: options.momentum ?? 0, centered: options.centered ?? false }, 'RMSprop');
   }
   protected validate(g: ParamGroup): void {
@@ -430,6 +434,7 @@ export class RMSprop extends Optimizer {
 /** Adamax (Kingma & Ba 2014, §7.1), as torch.optim.Adamax. @example new optim.Adamax(params, { lr: 2e-3 }) */
 export class Adamax extends Optimizer {
   constructor(params: ParamsArg, options: { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number } = {}) {
+    options = checkOptions<typeof options>(options, 'Adamax', ['lr', 'betas', 'eps', 'weightDecay']);
     super(params, { lr: options.lr ?? 2e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 }, 'Adamax');
   }
   protected validate(g: ParamGroup): void {
@@ -447,6 +452,7 @@ export class Adamax extends Optimizer {
 /** NAdam (Dozat 2016), as torch.optim.NAdam (PyTorch ≥ 2.0's μ product). @example new optim.NAdam(params, { lr: 2e-3 }) */
 export class NAdam extends Optimizer {
   constructor(params: ParamsArg, options: { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number; momentumDecay?: number } = {}) {
+    options = checkOptions<typeof options>(options, 'NAdam', ['lr', 'betas', 'eps', 'weightDecay', 'momentumDecay']);
     super(params, { lr: options.lr ?? 2e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0, momentumDecay: options.momentumDecay ?? 4e-3 }, 'NAdam');
   }
   protected validate(g: ParamGroup): void {

@@ -6,7 +6,7 @@
  * after the current epoch (or batch, for batch hooks).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { checkNumber } from '../check.js';
+import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, EntrenaError, describe } from '../errors.js';
 import { Tensor, keep, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -61,6 +61,7 @@ export class EarlyStopping implements Callback {
   private bestWeights: Map<string, Tensor> | null = null;
 
   constructor(options: { monitor?: string; patience?: number; minDelta?: number; restoreBestWeights?: boolean; mode?: 'min' | 'max' | 'auto' } = {}) {
+    options = checkOptions<typeof options>(options, 'EarlyStopping', ['monitor', 'patience', 'minDelta', 'restoreBestWeights', 'mode'], { verbose: 'EarlyStopping prints nothing; the stop reason is in history.stopReason' });
     this.monitor = options.monitor ?? 'valLoss';
     this.patience = options.patience ?? 0;
     this.minDelta = Math.abs(options.minDelta ?? 0);
@@ -134,6 +135,7 @@ export class CSVLogger implements Callback {
   private columns: string[] | null = null;
   constructor(readonly path: string, readonly options: { append?: boolean } = {}) {
     if (typeof path !== 'string' || !path) throw new ArgumentError(`CSVLogger: expected a file path, received ${describe(path)}`);
+    checkOptions(options, 'CSVLogger', ['append']);
   }
   onTrainBegin(): void {
     this.columns = null;
@@ -164,6 +166,7 @@ export class ModelCheckpoint implements Callback {
   saves = 0;
   constructor(options: { path: string; monitor?: string; saveBestOnly?: boolean; mode?: 'min' | 'max' | 'auto' }) {
     if (!options || typeof options.path !== 'string') throw new ArgumentError(`ModelCheckpoint: expected { path }, received ${describe(options)}`);
+    checkOptions(options, 'ModelCheckpoint', ['path', 'monitor', 'saveBestOnly', 'mode']);
     this.path = options.path;
     this.monitor = options.monitor ?? 'valLoss';
     this.saveBestOnly = !!options.saveBestOnly;
@@ -215,7 +218,9 @@ export class GradientMonitor implements Callback {
   epochs: LayerStats[][] = [];
   private layers: { name: string; module: Hookable; params: Tensor[]; original: (x: Tensor) => Tensor; own: boolean }[] = [];
   private sums = new Map<string, { norm: number; count: number; mean: number; std: number; saturated: number; dead: number }>();
-  constructor(readonly options: { saturationThreshold?: number } = {}) {}
+  constructor(readonly options: { saturationThreshold?: number } = {}) {
+    checkOptions(options, 'GradientMonitor', ['saturationThreshold']);
+  }
 
   onTrainBegin(ctx: TrainContext): void {
     this.epochs = [];

@@ -7,7 +7,7 @@
  * a `tidy`, so the loop allocates nothing that outlives a step except the parameters' gradients and
  * the optimizer's state.
  */
-import { checkNumber } from '../check.js';
+import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -17,6 +17,19 @@ import { metric as makeMetric, type Metric, type MetricName } from './metrics.js
 import { Progress } from './progress.js';
 import type { Callback, TrainContext } from './callbacks.js';
 import type { Batch, BatchSource, EpochLog, LossArg, OptimizerLike, SchedulerLike, TrainableModel } from './types.js';
+
+/** The keys `fit` accepts (an unknown one is ERR_INVALID_ARGUMENT, not silently ignored). */
+const FIT_OPTIONS = ['train', 'validation', 'loss', 'optimizer', 'epochs', 'metrics', 'callbacks', 'scheduler', 'clipGradNorm', 'signal', 'progress', 'initialEpoch', 'history'] as const;
+/** Advice for the names a Keras or PyTorch Lightning user types. */
+const FIT_HINTS: Record<string, string> = {
+  verbose: 'use progress: false for silence (progress: true, the default, shows a bar on a TTY and a line per epoch otherwise)',
+  validationData: "use validation: a DataLoader or an iterable of [x, y] batches",
+  validationSplit: 'split the data first with data.randomSplit, then pass validation',
+  batchSize: 'the batch size belongs to the DataLoader: new data.DataLoader(ds, { batchSize })',
+  shuffle: 'shuffling belongs to the DataLoader: new data.DataLoader(ds, { shuffle: true })',
+  maxEpochs: 'use epochs',
+  lrScheduler: 'use scheduler',
+};
 
 export interface FitOptions {
   /** Training batches: a DataLoader or any (async) iterable of [x, y]; iterated once per epoch. */
@@ -96,6 +109,7 @@ function metricList(metrics: (MetricName | Metric)[] | undefined): Metric[] {
 export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
   const m = checkModel(model, 'fit');
   if (!options || typeof options !== 'object') throw new ArgumentError(`fit: expected an options object, received ${describe(options)}`);
+  checkOptions<FitOptions>(options, 'fit', FIT_OPTIONS, FIT_HINTS);
   if (!isIterable(options.train)) throw new ArgumentError(`fit: expected train to be a DataLoader or an iterable of [x, y] batches, received ${describe(options.train)}`);
   if (options.validation !== undefined && !isIterable(options.validation)) throw new ArgumentError(`fit: expected validation to be a DataLoader or an iterable of [x, y] batches, received ${describe(options.validation)}`);
   checkNumber(options.epochs, 'fit', 'epochs', { min: 0, integer: true });
@@ -190,6 +204,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
 export async function evaluate(model: TrainableModel, source: BatchSource, options: { loss?: LossArg; metrics?: (MetricName | Metric)[] } = {}): Promise<{ loss: number; metrics: Record<string, number> }> {
   const m = checkModel(model, 'evaluate');
   if (!isIterable(source)) throw new ArgumentError(`evaluate: expected a DataLoader or an iterable of [x, y] batches, received ${describe(source)}`);
+  options = checkOptions<typeof options>(options, 'evaluate', ['loss', 'metrics'], { batchSize: FIT_HINTS.batchSize, verbose: 'evaluate prints nothing' });
   const loss = options.loss ? lossFn(options.loss) : null;
   const metrics = metricList(options.metrics);
   for (const mm of metrics) mm.reset();
@@ -223,7 +238,8 @@ export async function evaluate(model: TrainableModel, source: BatchSource, optio
 export function predict(model: TrainableModel, x: Tensor, options: { batchSize?: number } = {}): Tensor {
   const m = checkModel(model, 'predict');
   if (!(x instanceof Tensor)) throw new ArgumentError(`predict: expected x to be a Tensor, received ${describe(x)}`);
-  const bs = options.batchSize ?? 1024;
+  options = checkOptions<typeof options>(options, 'predict', ['batchSize'], { verbose: 'predict prints nothing' });
+  const bs = checkPositiveBatch(options.batchSize);
   const wasTraining = (m as unknown as { training?: boolean }).training;
   const device = m.parameters()[0]?.device ?? x.device;
   const forward = (xb: Tensor): Tensor => device === x.device ? m.forward(xb) : tidy(() => m.forward(xb.to(device)).to(x.device));
@@ -241,6 +257,11 @@ export function predict(model: TrainableModel, x: Tensor, options: { batchSize?:
   } finally {
     if (wasTraining) m.train();
   }
+}
+
+function checkPositiveBatch(bs: unknown): number {
+  if (bs === undefined) return 1024;
+  return checkNumber(bs, 'predict', 'batchSize', { min: 1, integer: true });
 }
 
 import { concat } from '../ops/shape.js';

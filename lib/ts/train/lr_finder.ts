@@ -6,7 +6,7 @@
  * the optimizer's state are put back afterwards, so the sweep leaves no trace.
  */
 import { writeFileSync } from 'node:fs';
-import { checkNumber } from '../check.js';
+import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, keep, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -68,7 +68,7 @@ function disposeDeep(value: unknown): void {
  */
 export async function lrFinder(model: TrainableModel, options: LrFinderOptions): Promise<LrFinderResult> {
   if (!model || typeof model.forward !== 'function') throw new ArgumentError(`lrFinder: expected an nn.Module, received ${describe(model)}`);
-  const o = options ?? ({} as LrFinderOptions);
+  const o = checkOptions<LrFinderOptions>(options, 'lrFinder', ['train', 'loss', 'optimizer', 'startLr', 'endLr', 'steps', 'smoothing', 'divergeThreshold']);
   const startLr = o.startLr ?? 1e-7, endLr = o.endLr ?? 10, steps = o.steps ?? 100;
   const smoothing = o.smoothing ?? 0.05, diverge = o.divergeThreshold ?? 5;
   if (!(startLr > 0 && endLr > startLr)) throw new ArgumentError(`lrFinder: expected 0 < startLr < endLr, received ${describe(startLr)} and ${describe(endLr)}`);

@@ -8,6 +8,7 @@
  * Formulas follow scikit-learn (macro averages ignore classes absent from both prediction and
  * target only where sklearn does: precision/recall of a class with no predicted/true samples is 0).
  */
+import { checkOptions } from '../check.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { argmax } from '../ops/reduce.js';
@@ -92,17 +93,23 @@ function prf(prediction: Tensor | ArrayLike<number>, target: Tensor | ArrayLike<
   return { p: mean(per.map((x) => x.p)), r: mean(per.map((x) => x.r)), f: mean(per.map((x) => x.f)) };
 }
 
+function checkAverage(options: { average?: Average }, where: string): Average {
+  const a = checkOptions<{ average?: Average }>(options, where, ['average']).average ?? 'macro';
+  if (a !== 'macro' && a !== 'micro') throw new ArgumentError(`${where}: expected average 'macro' or 'micro', received ${describe(a)}`);
+  return a;
+}
+
 /** Precision, macro-averaged over classes by default. */
 export function precision(prediction: Tensor | ArrayLike<number>, target: Tensor | ArrayLike<number>, options: { average?: Average } = {}): number {
-  return prf(prediction, target, options.average ?? 'macro').p;
+  return prf(prediction, target, checkAverage(options, 'precision')).p;
 }
 /** Recall, macro-averaged by default. */
 export function recall(prediction: Tensor | ArrayLike<number>, target: Tensor | ArrayLike<number>, options: { average?: Average } = {}): number {
-  return prf(prediction, target, options.average ?? 'macro').r;
+  return prf(prediction, target, checkAverage(options, 'recall')).r;
 }
 /** F1 score, macro-averaged by default (`{ average: 'micro' }` for micro). @example f1(logits, labels) */
 export function f1(prediction: Tensor | ArrayLike<number>, target: Tensor | ArrayLike<number>, options: { average?: Average } = {}): number {
-  return prf(prediction, target, options.average ?? 'macro').f;
+  return prf(prediction, target, checkAverage(options, 'f1')).f;
 }
 
 /**

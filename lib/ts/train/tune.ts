@@ -6,7 +6,7 @@
  * `evaluate(params, fold?)` (which trains and returns the validation score, higher is better unless
  * `mode: 'min'`), optionally over k folds, and return the trials ranked best first.
  */
-import { checkNumber, checkPositiveInt } from '../check.js';
+import { checkNumber, checkOptions, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, tidy } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
@@ -82,6 +82,7 @@ async function runTrials(where: string, combos: Record<string, unknown>[], evalu
  * console.table(ranked.map((t) => ({ ...t.params, score: t.score })));
  */
 export async function gridSearch(space: Space, evaluate: (p: Record<string, unknown>, fold?: number) => number | Promise<number>, options: SearchOptions = {}): Promise<Trial[]> {
+  options = checkOptions<SearchOptions>(options, 'gridSearch', ['mode', 'folds', 'onTrial']);
   return runTrials('gridSearch', grid(space), evaluate, options);
 }
 
@@ -91,6 +92,7 @@ export async function gridSearch(space: Space, evaluate: (p: Record<string, unkn
  * @example await tune.randomSearch({ lr: { min: 1e-4, max: 1e-1, log: true }, dropout: [0, 0.2, 0.5] }, score, { trials: 20, seed: 0 })
  */
 export async function randomSearch(space: Space, evaluate: (p: Record<string, unknown>, fold?: number) => number | Promise<number>, options: SearchOptions = {}): Promise<Trial[]> {
+  options = checkOptions<SearchOptions>(options, 'randomSearch', ['mode', 'folds', 'trials', 'seed', 'onTrial']);
   const n = checkPositiveInt(options.trials ?? 10, 'randomSearch', 'trials');
   const rnd = mulberry32(options.seed ?? 0);
   const combos = Array.from({ length: n }, () => {
@@ -120,6 +122,7 @@ export interface Ensemble { forward(x: Tensor): Tensor; members: { forward(x: Te
 export function average(models: { forward(x: Tensor): Tensor; eval?(): unknown }[], options: { transform?: (y: Tensor) => Tensor } = {}): Ensemble {
   if (!Array.isArray(models) || models.length === 0 || models.some((m) => !m || typeof m.forward !== 'function'))
     throw new ArgumentError(`ensemble.average: expected a non-empty array of models, received ${describe(models)}`);
+  options = checkOptions<typeof options>(options, 'ensemble.average', ['transform']);
   const members = models.slice();
   return {
     members,
