@@ -19,7 +19,7 @@
 //   --keep      leave the temporary folders (printed) for inspection
 //   --work DIR  use DIR as the temporary folder (created; emptied first)
 // Output: progress on stderr; the last stdout line is one JSON object
-//   { ok, tarball, files, installSeconds, packSeconds, addon, loss, compiledOnInstall }
+//   { ok, tarball, files, packSeconds, installSeconds, addon, loss, after, installScriptRan, compiledOnInstall }
 // Exit codes: 0 ok; 1 a check failed (the reason printed); 3 skipped (the reason printed on the
 // line starting with "SKIP:"), when something this check needs is missing from the machine.
 import { spawnSync } from 'node:child_process';
@@ -153,8 +153,12 @@ const installed = join(app, 'node_modules', 'entrena');
 if (!existsSync(join(installed, 'package.json'))) fail('node_modules/entrena is missing after the install');
 const compiledOnInstall = existsSync(join(installed, 'build'));
 if (compiledOnInstall) fail(`the install compiled the addon (node_modules/entrena/build exists: ${readdirSync(join(installed, 'build')).join(', ')})`);
+// --foreground-scripts makes npm echo each lifecycle script it runs: entrena's "install" must have
+// run (node-gyp-build, which found the prebuild), else the check would prove nothing.
 const installLog = inst.stdout + inst.stderr;
-if (!/node-gyp-build/.test(installLog)) log('note: npm did not echo the install script; relying on the absence of build/');
+writeFileSync(join(work, 'install.log'), installLog);
+const installScriptRan = /^> entrena@[^\n]* install\n> node-gyp-build\s*$/m.test(installLog);
+if (!installScriptRan) fail(`npm did not run entrena's install script (node-gyp-build); see ${join(work, 'install.log')}:\n${installLog.slice(-3000)}`);
 
 // --- 5. import it and train one step ------------------------------------------------------------
 const program = `
@@ -176,4 +180,4 @@ try { result = JSON.parse(use.stdout.trim().split('\n').at(-1)); } catch { fail(
 if (!(Number.isFinite(result.loss) && Number.isFinite(result.after))) fail(`the training step gave no finite loss: ${use.stdout}`);
 if (!realpathSync(result.addon).startsWith(realpathSync(join(installed, 'prebuilds')))) fail(`the installed package loaded ${result.addon}, not its prebuild`);
 log(`one SGD step: loss ${result.loss.toFixed(4)} -> ${result.after.toFixed(4)}; addon ${result.addon}`);
-console.log(JSON.stringify({ ok: true, tarball: packed.filename, files: files.length, packSeconds, installSeconds, addon: result.addon, loss: result.loss, after: result.after, compiledOnInstall }));
+console.log(JSON.stringify({ ok: true, tarball: packed.filename, files: files.length, packSeconds, installSeconds, addon: result.addon, loss: result.loss, after: result.after, installScriptRan, compiledOnInstall }));

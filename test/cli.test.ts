@@ -1,5 +1,5 @@
 // cli.test.ts — `entrena train` on the built-in spirals config writes its model, report, curves and
-// history; configs with unknown names are rejected with the valid choices; `info` describes the build.
+// history (and preprocess.json, so io.loadRun serves it); configs with unknown names are rejected with the valid choices; `info` describes the build.
 import { describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,13 @@ describe('entrena CLI', () => {
     const { tensors } = E.io.readSafetensors(join(out, 'model.safetensors'));
     expect(Object.keys(tensors)).toContain('1.running_mean');
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('test accuracy');
+    // A run on built-in data loads with io.loadRun too: a pass-through preprocess, class indices as names.
+    const run = E.io.loadRun(out);
+    expect(run.classes).toEqual(['0', '1', '2']);
+    const x = E.tensor([[0.1, 0.2], [-0.5, 0.3]]);
+    const { predictions } = E.tidy(() => run.preprocess.decode(E.predict(run.model, x)));
+    expect(predictions).toHaveLength(2);
+    x.dispose();
     // evaluate reads the config and weights back and reproduces a test accuracy.
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {

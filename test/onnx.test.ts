@@ -106,7 +106,14 @@ describe('io.exportOnnx × onnxruntime-node', () => {
     expect(Math.max(...Array.from(want, (v, i) => Math.abs(v - got[i])))).toBeGreaterThan(1e-3);
   });
 
-  it('a static batch: inputShape [7, 6] runs at 7', async () => {
+  it('opset 13: the MLP with every activation (no LayerNorm)', async () => {
+    E.manualSeed(7);
+    const model = everyActivation();
+    warm(model, [16, 6]);
+    await checkAgainstOrt(model, [null, 6], [1, 7], 13);
+  });
+
+  it('a static batch: inputShape [7, 6] runs at 7; a single layer; an empty Sequential', async () => {
     E.manualSeed(4);
     const model = new nn.Sequential(new nn.Linear(6, 3), new nn.Sigmoid());
     await checkAgainstOrt(model, [7, 6], [7]);
@@ -137,6 +144,8 @@ describe('io.exportOnnx errors', () => {
   it('shapes that do not fit are ERR_SHAPE; float64 parameters are ERR_DTYPE', () => {
     code(() => io.exportOnnx(new nn.Sequential(new nn.Linear(3, 2), new nn.Linear(3, 2)), file(), { inputShape: [null, 3] }), 'ERR_SHAPE', /layer 1 \(Linear\) expects 3 features/);
     code(() => io.exportOnnx(new nn.Sequential(new nn.Softmax(2)), file(), { inputShape: [null, 3] }), 'ERR_SHAPE', /layer 0 \(Softmax\)/);
+    code(() => io.exportOnnx(new nn.Sequential(new nn.Flatten(2, 1)), file(), { inputShape: [null, 3, 4] }), 'ERR_INVALID_ARGUMENT', /layer 0 \(Flatten\) has startDim 2 after endDim 1/);
+    code(() => io.exportOnnx(new nn.Sequential(new nn.PReLU({ numParameters: 4 })), file(), { inputShape: [null, 3] }), 'ERR_SHAPE', /layer 0 \(PReLU\)/);
     code(() => io.exportOnnx(new nn.Sequential(new nn.Linear(3, 2, { dtype: 'float64' })), file(), { inputShape: [null, 3] }), 'ERR_DTYPE', /float32/);
   });
 

@@ -129,6 +129,8 @@ describe('options objects', () => {
     expect(s.message).toMatch(/unknown option 'batch_size'.*did you mean 'batchSize'\?/);
     const t = await codeOf(() => new optim.Adam(params(), { weight_decay: 0.1 } as never));
     expect(t.message).toMatch(/^Adam: unknown option 'weight_decay'.*did you mean 'weightDecay'\?/);
+    const u = await codeOf(() => new nn.BatchNorm1d(3, { track_running_stats: false } as never));
+    expect(u.message).toMatch(/^BatchNorm1d: unknown option 'track_running_stats'.*did you mean 'trackRunningStats'\?/);
   });
 
   it('rejects what is not an options object', async () => {

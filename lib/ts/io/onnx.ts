@@ -47,7 +47,7 @@ function onnxModelType(): protobuf.Type {
 const FLOAT = 1;   // TensorProto.DataType.FLOAT
 const INT64 = 7;   // TensorProto.DataType.INT64
 const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7; // AttributeProto.AttributeType
-/** Lowest and highest opset accepted: Softmax/Clip/Unsqueeze take their opset-13 form; ≤ 21 is IR ≤ 10. */
+/** Opsets accepted: from 13 (Softmax/LogSoftmax per axis, Clip bounds as inputs) to 21 (IR 10). */
 const MIN_OPSET = 13, MAX_OPSET = 21;
 /** The IR version that goes with an opset (onnx/helper.py's VERSION_TABLE). */
 const irVersionFor = (opset: number): number => (opset <= 18 ? 8 : opset <= 20 ? 9 : 10);
@@ -119,7 +119,7 @@ function param(s: Site, m: Module, field: string): string {
   return s.b.floats(s.prefix + field, t.shape.slice(), noGrad(() => t.data()));
 }
 
-/** x·tanh-free softplus as torch: log(1 + e^{βx}) / β, and x itself where βx > threshold. */
+/** Softplus as torch.nn.Softplus: log(1 + e^{βx}) / β, and x itself where βx > threshold. */
 function softplusOf(s: Site, x: string, beta: number, threshold: number): string {
   const { b, scope } = s;
   const bx = beta === 1 ? x : b.node(scope, 'Mul', [x, b.scalar(scope, 'beta', beta)]);
@@ -223,13 +223,11 @@ function emit(m: Module, s: Site, x: string, shape: Shape): [string, Shape] {
   if (C === Dropout || C === AlphaDropout || C === Identity) return [b.node(scope, 'Identity', [x]), shape];
   if (C === Flatten) {
     const f = m as Flatten;
-    const r = Math.max(shape.length, 1);
-    const st = dimOf(s, f.startDim, shape.length ? shape : [1], 'startDim'), en = dimOf(s, f.endDim, shape.length ? shape : [1], 'endDim');
-    if (st > en) return [b.node(scope, 'Identity', [x]), shape];
+    const st = dimOf(s, f.startDim, shape, 'startDim'), en = dimOf(s, f.endDim, shape, 'endDim');
+    if (st > en) throw new ArgumentError(`exportOnnx: ${s.where} has startDim ${f.startDim} after endDim ${f.endDim} for its input of shape ${shown()}`);
     const merged = shape.slice(st, en + 1);
     const size = merged.includes(null) ? null : merged.reduce<number>((a, d) => a * (d as number), 1);
     const out: Shape = [...shape.slice(0, st), size, ...shape.slice(en + 1)];
-    if (r === 0 || shape.length === 0) return [b.node(scope, 'Reshape', [x, b.int64s(`/${scope}/shape`, [1])]), [1]];
     // Reshape: 0 copies the input's dimension at that index (the batch), −1 takes what is left.
     const target = out.map((d, i) => (d === null ? (i < st ? 0 : -1) : d));
     return [b.node(scope, 'Reshape', [x, b.int64s(`/${scope}/shape`, target)]), out];

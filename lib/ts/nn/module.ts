@@ -12,7 +12,7 @@
  * Not here: hooks, `named_modules` memo sets beyond identity de-duplication, parametrizations.
  */
 import { noGrad } from '../autograd/engine.js';
-import { shapeStr } from '../check.js';
+import { checkOptions as checkOptionsOnce, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, EntrenaError, ShapeError, describe } from '../errors.js';
 import { Tensor, checkDevice, keep, type DeviceName, type DType } from '../tensor.js';
 
@@ -447,14 +447,10 @@ export function checkFloatInput(x: unknown, where: string, what = 'input'): Tens
   if (t.dtype === 'int32') throw new DTypeError(`${where}: expected a floating-point ${what} (float32 or float64), received int32; convert it with .cast('float32')`);
   return t;
 }
-/** @internal */
+/** @internal The library's one options check (lib/ts/check.ts), with a Tensor named as such. */
 export function checkOptions<T extends object>(o: unknown, where: string, allowed: string[]): T {
-  if (o === undefined) return {} as T;
-  if (o === null || typeof o !== 'object' || Array.isArray(o) || o instanceof Tensor)
-    throw new ArgumentError(`${where}: expected an options object, received ${describe(o)}`);
-  for (const k of Object.keys(o))
-    if (!allowed.includes(k)) throw new ArgumentError(`${where}: unknown option '${k}' (expected one of ${allowed.map((a) => `'${a}'`).join(', ')})`);
-  return o as T;
+  if (o instanceof Tensor) throw new ArgumentError(`${where}: expected an options object, received ${describe(o)}`);
+  return checkOptionsOnce<T>(o, where, allowed);
 }
 
 export { EntrenaError };
