@@ -3,7 +3,7 @@
 // `fit(model, { ..., verbose: 0 })` must not be silently ignored), and still accepts its valid
 // options. One table: [name, (extra) => the call with `extra` merged into its options].
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../lib/ts/index.js';
@@ -27,6 +27,29 @@ const weights = join(dir, 'model.safetensors');
 const ckpt = join(dir, 'ckpt.safetensors');
 io.save(model, weights);
 io.saveCheckpoint({ model, epoch: 0 }, ckpt);
+// An IDX file (ubyte [n, ...dims]) and a small Fashion-MNIST folder; a CSV file; a history for the report.
+function writeIdx(path: string, dims: number[], fill = 1): void {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const buf = Buffer.alloc(4 + 4 * dims.length + n, fill);
+  buf.writeUInt32BE(0x00000800 | dims.length, 0);
+  dims.forEach((d, i) => buf.writeUInt32BE(d, 4 + 4 * i));
+  writeFileSync(path, buf);
+}
+const idx = join(dir, 'x.idx');
+writeIdx(idx, [2, 3]);
+const fashion = join(dir, 'fashion');
+mkdirSync(fashion);
+for (const split of ['train', 't10k']) {
+  writeIdx(join(fashion, `${split}-images-idx3-ubyte`), [2, 28, 28]);
+  writeIdx(join(fashion, `${split}-labels-idx1-ubyte`), [2]);
+}
+const csv = join(dir, 'x.csv');
+writeFileSync(csv, 'a,b,y\n1,2,0\n3,4,1\n');
+const history = new E.History();
+history.epochs.push({ epoch: 0, loss: 1, metrics: {}, lr: 0.1, seconds: 1 } as never);
+const img = E.rand([2, 1, 4, 4]);
+const aug = data.augment;
+const xg = () => E.randn([3], { dtype: 'float64', requiresGrad: true });
 
 type Extra = Record<string, unknown>;
 /** [name, call(extra): the entry point with valid options plus `extra`, the valid keys it must list]. */
@@ -97,6 +120,55 @@ const table: [string, (o: Extra) => unknown][] = [
   ['io.load', (o) => io.load(model, weights, { strict: true, ...o })],
   ['io.saveCheckpoint', (o) => io.saveCheckpoint({ model, epoch: 1, ...o } as never, join(dir, 'c2.safetensors'))],
   ['io.loadCheckpoint', (o) => io.loadCheckpoint(ckpt, { model, ...o })],
+  // tensor creation
+  ['tensor', (o) => E.tensor([1, 2, 3, 4], { shape: [2, 2], dtype: 'float64', ...o })],
+  ['zeros', (o) => E.zeros([2], { dtype: 'float32', ...o })],
+  ['ones', (o) => E.ones([2], { device: 'cpu', ...o })],
+  ['full', (o) => E.full([2], 3, { requiresGrad: true, ...o })],
+  ['zerosLike', (o) => E.zerosLike(x, { dtype: 'float64', ...o })],
+  ['eye', (o) => E.eye(2, 3, { dtype: 'float64', ...o })],
+  ['arange', (o) => E.arange(0, 4, 1, { dtype: 'float32', ...o })],
+  ['linspace', (o) => E.linspace(0, 1, 5, { dtype: 'float64', ...o })],
+  ['rand', (o) => E.rand([2], { dtype: 'float64', ...o })],
+  ['randn', (o) => E.randn([2], { requiresGrad: true, ...o })],
+  ['randint', (o) => E.randint(0, 5, [3], { dtype: 'int32', ...o })],
+  // preprocessing, readers, datasets, augmentation
+  ['data.StandardScaler', (o) => new data.StandardScaler({ withMean: true, withStd: false, ...o })],
+  ['data.MinMaxScaler', (o) => new data.MinMaxScaler({ range: [-1, 1], clip: true, ...o })],
+  ['data.OneHotEncoder', (o) => new data.OneHotEncoder({ handleUnknown: 'ignore', dtype: 'float32', ...o })],
+  ['data.readIdx', (o) => data.readIdx(idx, { dtype: 'int32', ...o })],
+  ['data.readCsv', (o) => data.readCsv(csv, { target: 'y', header: true, ...o })],
+  ['data.datasets.spirals', (o) => data.datasets.spirals({ samples: 30, seed: 1, ...o })],
+  ['data.datasets.fashionMnist', (o) => data.datasets.fashionMnist({ dir: fashion, flatten: false, ...o })],
+  ['data.augment.randomHorizontalFlip', (o) => aug.randomHorizontalFlip({ p: 0.5, ...o })],
+  ['data.augment.randomRotation', (o) => aug.randomRotation({ degrees: 10, fill: 0, ...o })],
+  ['data.augment.randomScale', (o) => aug.randomScale({ min: 0.9, max: 1.1, ...o })],
+  ['data.augment.randomNoise', (o) => aug.randomNoise({ std: 0.1, ...o })],
+  ['data.augment.randomBrightness', (o) => aug.randomBrightness({ delta: 0.1, ...o })],
+  ['data.augment transform call', (o) => aug.randomNoise({ std: 0.1 })(img, { seed: 1, ...o })],
+  ['data.augment.compose call', (o) => aug.compose([aug.randomHorizontalFlip()])(img, { seed: 1, ...o })],
+  // nn.init, nn.utils, Monte-Carlo dropout
+  ['nn.init.truncNormal', (o) => nn.init.truncNormal(E.zeros([3, 2]), { std: 0.02, ...o })],
+  ['nn.init.xavierUniform', (o) => nn.init.xavierUniform(E.zeros([3, 2]), { gain: 1, ...o })],
+  ['nn.init.xavierNormal', (o) => nn.init.xavierNormal(E.zeros([3, 2]), { gain: 1, ...o })],
+  ['nn.init.kaimingUniform', (o) => nn.init.kaimingUniform(E.zeros([3, 2]), { mode: 'fanOut', ...o })],
+  ['nn.init.kaimingNormal', (o) => nn.init.kaimingNormal(E.zeros([3, 2]), { nonlinearity: 'relu', ...o })],
+  ['nn.init.varianceScaling', (o) => nn.init.varianceScaling(E.zeros([3, 2]), { scale: 2, ...o })],
+  ['nn.init.orthogonal', (o) => nn.init.orthogonal(E.zeros([3, 2]), { gain: 1, ...o })],
+  ['nn.utils.clipGradNorm', (o) => nn.utils.clipGradNorm(params(), 1, { normType: 2, ...o })],
+  ['nn.utils.maxNorm', (o) => nn.utils.maxNorm(E.randn([3, 2]), 1, { dim: 0, ...o })],
+  ['nn.mcDropoutPredict', (o) => nn.mcDropoutPredict(new nn.Sequential(new nn.Linear(2, 2), new nn.Dropout(0.5)), x, { passes: 3, ...o })],
+  // report
+  ['report.html', (o) => E.report.html(history, join(dir, 'r.html'), { title: 't', ...o })],
+  ['report.lineChart', (o) => E.report.lineChart([{ name: 'a', values: [1, 2] }], { title: 't', ...o })],
+  ['report.heatMap', (o) => E.report.heatMap([[1, 2], [3, 4]], { log: false, ...o })],
+  // autograd
+  ['gradcheck', (o) => E.gradcheck((a) => a.mul(a).sum(), [xg()], { eps: 1e-6, ...o })],
+  ['gradgradcheck', (o) => E.gradgradcheck((a) => a.tanh(), [xg()], { seed: 1, ...o })],
+  ['autograd.grad', (o) => { const a = xg(); return E.autograd.grad(a.mul(a).sum(), a, { createGraph: false, ...o }); }],
+  ['autograd.vjp', (o) => E.autograd.vjp((a) => a.mul(a).sum(), xg(), undefined, { createGraph: false, ...o })],
+  ['autograd.jvp', (o) => E.autograd.jvp((a) => a.mul(a).sum(), xg(), E.ones([3], { dtype: 'float64' }), { ...o })],
+  ['autograd.hvp', (o) => E.autograd.hvp((a) => a.mul(a).sum(), xg(), E.ones([3], { dtype: 'float64' }), { ...o })],
 ];
 
 async function codeOf(fn: () => unknown): Promise<{ code: string; message: string }> {
@@ -140,6 +212,24 @@ describe('options objects', () => {
       expect((await codeOf(() => new sched.StepLR(sgd(), bad as never))).code).toBe('ERR_INVALID_ARGUMENT');
     }
     expect((await codeOf(() => E.predict(model, x, x as never))).message).toMatch(/expected an options object, received a float32 tensor/);
+  });
+
+  it('rejects arguments to a layer that takes none (PyTorch\'s inplace flag)', async () => {
+    for (const [name, make] of [['ReLU', (a: unknown) => new (nn.ReLU as never as new (a: unknown) => unknown)(a)],
+      ['Sigmoid', (a: unknown) => new (nn.Sigmoid as never as new (a: unknown) => unknown)(a)],
+      ['Tanh', (a: unknown) => new (nn.Tanh as never as new (a: unknown) => unknown)(a)],
+      ['SiLU', (a: unknown) => new (nn.SiLU as never as new (a: unknown) => unknown)(a)],
+      ['SELU', (a: unknown) => new (nn.SELU as never as new (a: unknown) => unknown)(a)],
+      ['Mish', (a: unknown) => new (nn.Mish as never as new (a: unknown) => unknown)(a)]] as const) {
+      const r = await codeOf(() => make({ inplace: true }));
+      expect(r.code, name).toBe('ERR_INVALID_ARGUMENT');
+      expect(r.message).toBe(`${name}: takes no options, received option 'inplace'`);
+      expect((await codeOf(() => make(true))).message).toMatch(new RegExp(`^${name}: takes no arguments, received`));
+      expect((await codeOf(() => make(undefined))).code).toBe('none');
+    }
+    const s = await codeOf(() => new (nn.Softmax as never as new (d: number, o: unknown) => unknown)(1, { inplace: true }));
+    expect(s.message).toBe("Softmax: takes no options, received option 'inplace'");
+    expect((await codeOf(() => new nn.Softmax(-1))).code).toBe('none');
   });
 
   it('checks the values it now reads (predict batchSize, metrics average, io.save metadata)', async () => {

@@ -7,7 +7,7 @@
  * fused batch norm's have rules of their own).
  */
 import { ArgumentError, EntrenaError, ShapeError, describe } from '../errors.js';
-import { shapeStr } from '../check.js';
+import { checkOptions, shapeStr } from '../check.js';
 import { Tensor, tidy } from '../core/tensor.js';
 import { sameShape } from '../core/dtype.js';
 import { filled } from '../core/kernels.js';
@@ -46,7 +46,7 @@ function tensorList(v: unknown, what: string): Tensor[] {
  * const [h] = autograd.grad(g.sum(), x);                                // 6x  = [6, 12, 18]
  */
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], options: GradOptions = {}): (Tensor | null)[] {
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`grad: expected an options object, received ${describe(options)}`);
+  options = checkOptions<GradOptions>(options, 'grad', ['gradOutputs', 'retainGraph', 'createGraph', 'allowUnused']);
   const outs = tensorList(outputs, 'outputs');
   const ins = tensorList(inputs, 'inputs');
   const go = options.gradOutputs;
@@ -118,6 +118,7 @@ const one = <T>(inputs: Inputs, xs: T[]): T | T[] => (inputs instanceof Tensor ?
  * @example const [y, g] = autograd.functional.vjp((x) => x.square(), x, ones([3])) // g = 2x
  */
 export function vjp(fn: Fn, inputs: Inputs, v?: Tensor, options: { createGraph?: boolean } = {}): [Tensor, Tensor | Tensor[]] {
+  options = checkOptions<typeof options>(options, 'vjp', ['createGraph']);
   const f = checkFn(fn, 'vjp');
   const xs = leaves(inputs, 'vjp');
   return tidy(() => {
@@ -134,6 +135,7 @@ export function vjp(fn: Fn, inputs: Inputs, v?: Tensor, options: { createGraph?:
  * @example const [y, jv] = autograd.functional.jvp((x) => x.square(), x, ones([3])) // jv = 2x
  */
 export function jvp(fn: Fn, inputs: Inputs, v: Inputs, options: { createGraph?: boolean } = {}): [Tensor, Tensor] {
+  options = checkOptions<typeof options>(options, 'jvp', ['createGraph']);
   const f = checkFn(fn, 'jvp');
   const xs = leaves(inputs, 'jvp');
   const vs = vectors(v, xs, 'jvp', 'v');
@@ -157,6 +159,7 @@ export function jvp(fn: Fn, inputs: Inputs, v: Inputs, options: { createGraph?: 
  * @example const [f, hv] = autograd.functional.hvp((x) => x.pow(3).sum(), x, ones([3])) // hv = 6x
  */
 export function hvp(fn: Fn, inputs: Inputs, v: Inputs, options: { createGraph?: boolean } = {}): [Tensor, Tensor | Tensor[]] {
+  options = checkOptions<typeof options>(options, 'hvp', ['createGraph']);
   const f = checkFn(fn, 'hvp');
   const xs = leaves(inputs, 'hvp');
   const vs = vectors(v, xs, 'hvp', 'v');

@@ -3,6 +3,7 @@
  * torch.autograd.gradcheck: for every output element k and input element j,
  * |J_analytic[k, j] − J_numeric[k, j]| ≤ atol + rtol · |J_numeric[k, j]|.
  */
+import { checkOptions } from '../check.js';
 import { ArgumentError, EntrenaError, describe } from '../errors.js';
 import { writeHost } from '../core/kernels.js';
 import { Tensor } from '../tensor.js';
@@ -26,6 +27,7 @@ function write(t: Tensor, values: Float64Array): void {
  * gradcheck((x) => x.sigmoid().mul(x), [x]); // true
  */
 export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): true {
+  options = checkOptions<typeof options>(options, 'gradcheck', ['eps', 'atol', 'rtol']);
   if (typeof fn !== 'function') throw new ArgumentError(`gradcheck: expected fn to be a function, received ${describe(fn)}`);
   if (!Array.isArray(inputs) || inputs.length === 0) throw new ArgumentError(`gradcheck: expected a non-empty array of input tensors, received ${describe(inputs)}`);
   const eps = options.eps ?? 1e-6, atol = options.atol ?? 1e-5, rtol = options.rtol ?? 1e-3;
@@ -87,6 +89,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
  * gradgradcheck((x) => x.tanh().mul(x), [x]); // true
  */
 export function gradgradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions & { seed?: number } = {}): true {
+  options = checkOptions<typeof options>(options, 'gradgradcheck', ['eps', 'atol', 'rtol', 'seed']);
   if (typeof fn !== 'function') throw new ArgumentError(`gradgradcheck: expected fn to be a function, received ${describe(fn)}`);
   if (!Array.isArray(inputs) || inputs.length === 0) throw new ArgumentError(`gradgradcheck: expected a non-empty array of input tensors, received ${describe(inputs)}`);
   const shape = noGrad(() => {
@@ -111,7 +114,7 @@ export function gradgradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[],
       const gs = grad(out, xs, { gradOutputs: w, createGraph: true, allowUnused: true });
       const parts = gs.map((g, i) => reshape(g ?? zerosLike(xs[i]), [xs[i].size]));
       return parts.length === 1 ? parts[0] : concat(parts, 0);
-    }, [...inputs, v], options);
+    }, [...inputs, v], { eps: options.eps, atol: options.atol, rtol: options.rtol });
   } finally {
     v.dispose();
   }

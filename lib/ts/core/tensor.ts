@@ -230,16 +230,18 @@ export function releaseNode(first: GradNode): void {
     node.backward = null;
     const held = node.saved;
     node.saved = [];
-    for (const list of [node.inputs, held]) {
-      for (const t of list) {
-        if (!t || --t._graphRefs > 0 || !t._graphOwned || t.isDisposed) continue;
-        const inner = t._gradFn;
-        t._gradFn = null;
-        t.dispose();
-        if (inner) pending.push(inner);
-      }
-    }
+    for (const t of node.inputs) if (t) drop(t, pending);
+    for (const t of held) drop(t, pending);
   }
+}
+
+/** One reference fewer on `t`; a graph-owned tensor nobody holds is disposed (its node queued). */
+function drop(t: Tensor, pending: GradNode[]): void {
+  if (--t._graphRefs > 0 || !t._graphOwned || t.isDisposed) return;
+  const inner = t._gradFn;
+  t._gradFn = null;
+  t.dispose();
+  if (inner) pending.push(inner);
 }
 
 // ---- op scopes (the door's temporaries) ------------------------------------------------------------
@@ -275,12 +277,21 @@ export function closeOpScope(mark: number, results: readonly (Tensor | null)[] |
     truncate(mark);
     return;
   }
-  const firstId = created[mark]._id;
+  // Only the op's own tensors that are neither results nor already gone need a decision; the
+  // results' graph is walked only when there are such tensors (most ops have none).
+  let pending = false;
+  for (let i = mark; i < end && !pending; i++) {
+    const t = created[i];
+    if (!t.isDisposed && !t._kept && !results.includes(t)) pending = true;
+  }
   let graph: Set<Tensor> | null = null;
-  for (const r of results) {
-    if (!r || r._id < firstId || !r._gradFn) continue;
-    graph ??= new Set();
-    collectGraph(r, firstId, graph);
+  if (pending) {
+    const firstId = created[mark]._id;
+    for (const r of results) {
+      if (!r || r._id < firstId || !r._gradFn) continue;
+      graph ??= new Set();
+      collectGraph(r, firstId, graph);
+    }
   }
   let w = mark;
   for (let i = mark; i < end; i++) {
@@ -316,8 +327,8 @@ function collectGraph(root: Tensor, firstId: number, into: Set<Tensor>): void {
   while (stack.length) {
     const node = stack.pop()!._gradFn;
     if (!node) continue;
-    for (const list of [node.inputs, node.saved])
-      for (const s of list) if (s && s._id >= firstId && !into.has(s)) { into.add(s); stack.push(s); }
+    for (const s of node.inputs) if (s && s._id >= firstId && !into.has(s)) { into.add(s); stack.push(s); }
+    for (const s of node.saved) if (s._id >= firstId && !into.has(s)) { into.add(s); stack.push(s); }
   }
 }
 

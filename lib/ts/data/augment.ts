@@ -17,7 +17,7 @@
  * images or GPU batches would want a native kernel (on CUDA a host round trip is paid). Noise and
  * brightness are tensor ops and stay on the batch's device.
  */
-import { checkNumber, shapeStr } from '../check.js';
+import { checkNumber, checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
 import { rand, randn, tensor } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -37,10 +37,10 @@ function checkBatch(batch: unknown, where: string): Layout {
   throw new ShapeError(`${where}: expected a batch of shape [N, C, H, W] or [N, H, W], received ${shapeStr(batch.shape)}`);
 }
 
-function checkOptions(options: unknown, where: string): number | undefined {
+/** The seed of a transform call's options `{ seed? }` (undefined: the library generator). */
+function callSeed(options: unknown, where: string): number | undefined {
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { seed? }, received ${describe(options)}`);
-  return checkSeed((options as { seed?: unknown }).seed, where);
+  return checkSeed(checkOptions<{ seed?: unknown }>(options, where, ['seed']).seed, where);
 }
 
 /** n uniform doubles in [0, 1) from the library generator. */
@@ -66,10 +66,11 @@ function fromValues(values: Float32Array | Float64Array, like: Tensor): Tensor {
  */
 export function randomHorizontalFlip(options: { p?: number } = {}): Transform {
   const where = 'randomHorizontalFlip';
+  options = checkOptions<typeof options>(options, where, ['p']);
   const p = checkNumber(options.p ?? 0.5, where, 'p', { min: 0, max: 1 });
   return (batch, opts) => {
     const { n, c, h, w } = checkBatch(batch, where);
-    const u = withSeed(checkOptions(opts, where), () => uniforms(n));
+    const u = withSeed(callSeed(opts, where), () => uniforms(n));
     const src = batch.data() as Float32Array | Float64Array;
     const out = src.slice();
     const plane = h * w, sample = c * plane;
@@ -133,7 +134,7 @@ function randomWarp(where: string, fill: unknown, matrixOf: (u: number) => [numb
   const f = checkNumber(fill ?? 0, where, 'fill');
   return (batch, opts) => {
     const layout = checkBatch(batch, where);
-    const u = withSeed(checkOptions(opts, where), () => uniforms(layout.n));
+    const u = withSeed(callSeed(opts, where), () => uniforms(layout.n));
     const m = new Float64Array(4 * layout.n);
     for (let i = 0; i < layout.n; i++) m.set(matrixOf(u[i]), 4 * i);
     return warp(batch, layout, m, f);
@@ -155,7 +156,7 @@ function checkRange(v: unknown, name: string, where: string): [number, number] {
  */
 export function randomRotation(options: { degrees: number | [number, number]; fill?: number }): Transform {
   const where = 'randomRotation';
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { degrees }, received ${describe(options)}`);
+  options = checkOptions<typeof options>(options, where, ['degrees', 'fill']);
   const [lo, hi] = checkRange(options.degrees, 'degrees', where);
   return randomWarp(where, options.fill, (u) => {
     const t = ((lo + u * (hi - lo)) * Math.PI) / 180;
@@ -173,7 +174,7 @@ export function randomRotation(options: { degrees: number | [number, number]; fi
  */
 export function randomScale(options: { min: number; max: number; fill?: number }): Transform {
   const where = 'randomScale';
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { min, max }, received ${describe(options)}`);
+  options = checkOptions<typeof options>(options, where, ['min', 'max', 'fill']);
   const min = checkNumber(options.min, where, 'min', { min: 0, minExclusive: true, finite: true });
   const max = checkNumber(options.max, where, 'max', { min: 0, minExclusive: true, finite: true });
   if (min > max) throw new ArgumentError(`${where}: expected min ≤ max, received min ${min} and max ${max}`);
@@ -190,11 +191,11 @@ export function randomScale(options: { min: number; max: number; fill?: number }
  */
 export function randomNoise(options: { std: number }): Transform {
   const where = 'randomNoise';
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { std }, received ${describe(options)}`);
+  options = checkOptions<typeof options>(options, where, ['std']);
   const std = checkNumber(options.std, where, 'std', { min: 0, finite: true });
   return (batch, opts) => {
     checkBatch(batch, where);
-    const seed = checkOptions(opts, where);
+    const seed = callSeed(opts, where);
     return tidy(() => batch.add(withSeed(seed, () => randn(batch.shape, { dtype: batch.dtype, device: batch.device })).mul(std)));
   };
 }
@@ -207,11 +208,11 @@ export function randomNoise(options: { std: number }): Transform {
  */
 export function randomBrightness(options: { delta: number }): Transform {
   const where = 'randomBrightness';
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object { delta }, received ${describe(options)}`);
+  options = checkOptions<typeof options>(options, where, ['delta']);
   const delta = checkNumber(options.delta, where, 'delta', { min: 0, finite: true });
   return (batch, opts) => {
     const { n } = checkBatch(batch, where);
-    const u = withSeed(checkOptions(opts, where), () => uniforms(n));
+    const u = withSeed(callSeed(opts, where), () => uniforms(n));
     const off = new Float64Array(n);
     for (let i = 0; i < n; i++) off[i] = (2 * u[i] - 1) * delta;
     const shape = [n, ...batch.shape.slice(1).map(() => 1)];
@@ -237,7 +238,7 @@ export function compose(transforms: Transform[]): Transform {
   const list = transforms.slice();
   return (batch, opts) => {
     checkBatch(batch, where);
-    const seed = checkOptions(opts, where);
+    const seed = callSeed(opts, where);
     let cur = batch;
     list.forEach((t, k) => {
       const next = t(cur, seed === undefined ? undefined : { seed: deriveSeed(seed, k) });

@@ -10,6 +10,7 @@
  * case); categorical columns are one-hot encoded (default) or replaced by their category index.
  */
 import { readFileSync } from 'node:fs';
+import { checkOptions } from '../check.js';
 import { ArgumentError, DTypeError, FormatError, describe } from '../errors.js';
 import { tensor } from '../ops/index.js';
 import { Tensor, checkDevice, type DeviceName, type DType } from '../tensor.js';
@@ -62,9 +63,7 @@ const KNOWN_OPTIONS = ['header', 'columns', 'categorical', 'categoricalEncoding'
 export function readCsv(path: string, options: ReadCsvOptions = {}): CsvData {
   const where = 'readCsv';
   if (typeof path !== 'string' || path === '') throw new ArgumentError(`${where}: expected path to be a non-empty string, received ${describe(path)}`);
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
-  for (const k of Object.keys(options))
-    if (!KNOWN_OPTIONS.includes(k)) throw new ArgumentError(`${where}: unknown option '${k}' (expected one of ${KNOWN_OPTIONS.join(', ')})`);
+  checkOptions<ReadCsvOptions>(options, where, KNOWN_OPTIONS, { sep: 'use delimiter', label: 'use target' });
   const { header = true, delimiter = ',', categoricalEncoding = 'onehot', missing = 'error', dtype = 'float32', targetDtype = 'float32' } = options;
   if (typeof header !== 'boolean') throw new ArgumentError(`${where}: expected header to be a boolean, received ${describe(header)}`);
   if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')

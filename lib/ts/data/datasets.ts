@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkNumber, checkPositiveInt, shapeStr } from '../check.js';
+import { checkNumber, checkOptions, checkPositiveInt, shapeStr } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
 import { randn, reshape, tensor } from '../ops/index.js';
 import { Tensor, checkDevice, type DeviceName } from '../tensor.js';
@@ -25,7 +25,7 @@ import { checkSeed, withSeed } from './random.js';
  */
 export function spirals(options: { samples?: number; classes?: number; noise?: number; seed?: number; device?: DeviceName } = {}): { x: Tensor; y: Tensor } {
   const where = 'spirals';
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
+  checkOptions(options, where, ['samples', 'classes', 'noise', 'seed', 'device']);
   const { samples = 1000, classes = 3, noise = 0.2 } = options;
   checkNumber(samples, where, 'samples', { min: 0, integer: true });
   checkPositiveInt(classes, where, 'classes');
@@ -97,7 +97,7 @@ function locate(dir: string, base: string): string {
  */
 export function fashionMnist(options: { dir?: string; flatten?: boolean; device?: DeviceName } = {}): { train: { x: Tensor; y: Tensor }; test: { x: Tensor; y: Tensor } } {
   const where = 'fashionMnist';
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
+  checkOptions(options, where, ['dir', 'flatten', 'device']);
   const { dir = FASHION_DIR, flatten = true } = options;
   if (typeof dir !== 'string' || dir === '') throw new ArgumentError(`${where}: expected dir to be a folder path, received ${describe(dir)}`);
   if (typeof flatten !== 'boolean') throw new ArgumentError(`${where}: expected flatten to be a boolean, received ${describe(flatten)}`);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { shapeStr } from '../check.js';
+import { checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
 import { tensor } from '../ops/index.js';
 import { Tensor, checkDType, checkDevice, type DeviceName, type DType } from '../tensor.js';
@@ -42,7 +42,7 @@ export interface ReadIdxOptions {
 export function readIdx(path: string, options: ReadIdxOptions = {}): Tensor {
   const where = 'readIdx';
   if (typeof path !== 'string' || path === '') throw new ArgumentError(`${where}: expected path to be a non-empty string, received ${describe(path)}`);
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${where}: expected an options object, received ${describe(options)}`);
+  checkOptions<ReadIdxOptions>(options, where, ['dtype', 'device']);
   if (options.dtype !== undefined) checkDType(options.dtype, where);
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device, where);
   let bytes: Buffer = readFileSync(path);

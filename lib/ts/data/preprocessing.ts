@@ -8,7 +8,7 @@
  * `transform` then runs as broadcast tensor ops on the input's device. `toJSON` / `fromJSON` save
  * and restore a fitted transformer (plain numbers, so JSON.stringify works on it).
  */
-import { shapeStr } from '../check.js';
+import { checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, FormatError, ShapeError, describe } from '../errors.js';
 import { tensor } from '../ops/index.js';
 import { Tensor, checkDType, tidy, type DType } from '../tensor.js';
@@ -95,8 +95,7 @@ export class StandardScaler {
   readonly withStd: boolean;
 
   constructor(options: { withMean?: boolean; withStd?: boolean } = {}) {
-    if (options === null || typeof options !== 'object') throw new ArgumentError(`StandardScaler: expected an options object, received ${describe(options)}`);
-    const { withMean = true, withStd = true } = options;
+    const { withMean = true, withStd = true } = checkOptions<{ withMean?: boolean; withStd?: boolean }>(options, 'StandardScaler', ['withMean', 'withStd']);
     if (typeof withMean !== 'boolean') throw new ArgumentError(`StandardScaler: expected withMean to be a boolean, received ${describe(withMean)}`);
     if (typeof withStd !== 'boolean') throw new ArgumentError(`StandardScaler: expected withStd to be a boolean, received ${describe(withStd)}`);
     this.withMean = withMean;
@@ -175,8 +174,7 @@ export class MinMaxScaler {
   min: number[] | null = null;
 
   constructor(options: { range?: [number, number]; clip?: boolean } = {}) {
-    if (options === null || typeof options !== 'object') throw new ArgumentError(`MinMaxScaler: expected an options object, received ${describe(options)}`);
-    const { range = [0, 1], clip = false } = options;
+    const { range = [0, 1], clip = false } = checkOptions<{ range?: [number, number]; clip?: boolean }>(options, 'MinMaxScaler', ['range', 'clip'], { featureRange: 'use range: [lo, hi]', feature_range: 'use range: [lo, hi]' });
     if (!Array.isArray(range) || range.length !== 2 || range.some((v) => typeof v !== 'number' || !Number.isFinite(v)) || !(range[0] < range[1]))
       throw new ArgumentError(`MinMaxScaler: expected range to be [lo, hi] with finite lo < hi, received ${describe(range)}${Array.isArray(range) ? ` ${shapeStr(range)}` : ''}`);
     if (typeof clip !== 'boolean') throw new ArgumentError(`MinMaxScaler: expected clip to be a boolean, received ${describe(clip)}`);
@@ -273,8 +271,7 @@ export class OneHotEncoder {
   private lookup: Map<Category, number>[] = [];
 
   constructor(options: OneHotEncoderOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new ArgumentError(`OneHotEncoder: expected an options object, received ${describe(options)}`);
-    const { handleUnknown = 'error', dtype = 'float32' } = options;
+    const { handleUnknown = 'error', dtype = 'float32' } = checkOptions<OneHotEncoderOptions>(options, 'OneHotEncoder', ['handleUnknown', 'dtype']);
     if (handleUnknown !== 'error' && handleUnknown !== 'ignore')
       throw new ArgumentError(`OneHotEncoder: expected handleUnknown to be 'error' or 'ignore', received ${describe(handleUnknown)}`);
     checkDType(dtype, 'OneHotEncoder');

@@ -11,8 +11,29 @@ import { prelu, rrelu } from './functional.js';
 import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
 import type { FactoryOptions } from './layers.js';
 
+/**
+ * Rejects arguments to a layer that takes none (or fewer than were given), so `new nn.ReLU({ inplace: true })`
+ * (PyTorch's in-place flag) fails loudly instead of being silently ignored. `undefined` and an empty
+ * options object are accepted.
+ */
+function checkNoArgs(args: ArrayLike<unknown>, where: string, taken = 0): void {
+  for (let i = taken; i < args.length; i++) {
+    const a = args[i];
+    if (a === undefined) continue;
+    if (a !== null && typeof a === 'object' && !Array.isArray(a) && Object.getPrototypeOf(a) === Object.prototype) {
+      const keys = Object.keys(a);
+      if (keys.length === 0) continue;
+      throw new ArgumentError(`${where}: takes no options, received option${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')}`);
+    }
+    throw new ArgumentError(taken === 0
+      ? `${where}: takes no arguments, received ${describe(a)}`
+      : `${where}: takes ${taken} argument${taken > 1 ? 's' : ''}, received an extra ${describe(a)}`);
+  }
+}
+
 /** max(0, x). @example new nn.ReLU().forward(tensor([-1, 2])) // [0, 2] */
 export class ReLU extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'ReLU'); }
   override forward(x: Tensor): Tensor { return relu(checkInput(x, 'ReLU')); }
 }
 
@@ -82,6 +103,7 @@ export class ELU extends Module {
 
 /** Scaled ELU with the self-normalising constants (Klambauer et al. 2017). @example new nn.SELU() */
 export class SELU extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'SELU'); }
   override forward(x: Tensor): Tensor { return selu(checkFloatInput(x, 'SELU')); }
 }
 
@@ -101,21 +123,25 @@ export class GELU extends Module {
 
 /** x·σ(x), also called Swish (Ramachandran et al. 2017). @example new nn.SiLU() */
 export class SiLU extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'SiLU'); }
   override forward(x: Tensor): Tensor { return silu(checkFloatInput(x, 'SiLU')); }
 }
 
 /** x·tanh(softplus(x)) (Misra 2019). @example new nn.Mish() */
 export class Mish extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'Mish'); }
   override forward(x: Tensor): Tensor { return mish(checkFloatInput(x, 'Mish')); }
 }
 
 /** 1 / (1 + e⁻ˣ). @example new nn.Sigmoid() */
 export class Sigmoid extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'Sigmoid'); }
   override forward(x: Tensor): Tensor { return sigmoid(checkFloatInput(x, 'Sigmoid')); }
 }
 
 /** tanh(x). @example new nn.Tanh() */
 export class Tanh extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'Tanh'); }
   override forward(x: Tensor): Tensor { return tanh(checkFloatInput(x, 'Tanh')); }
 }
 
@@ -139,7 +165,7 @@ const checkDim = (dim: unknown, where: string): number => checkNumber(dim, where
 /** Softmax along `dim`. @example new nn.Softmax(-1).forward(logits) */
 export class Softmax extends Module {
   readonly dim: number;
-  constructor(dim: number) { super(); this.dim = checkDim(dim, 'Softmax'); }
+  constructor(dim: number) { super(); checkNoArgs(arguments, 'Softmax', 1); this.dim = checkDim(dim, 'Softmax'); }
   override forward(x: Tensor): Tensor { return softmax(checkFloatInput(x, 'Softmax'), this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
 }
@@ -147,7 +173,7 @@ export class Softmax extends Module {
 /** Log-softmax along `dim`. @example new nn.LogSoftmax(1).forward(logits) */
 export class LogSoftmax extends Module {
   readonly dim: number;
-  constructor(dim: number) { super(); this.dim = checkDim(dim, 'LogSoftmax'); }
+  constructor(dim: number) { super(); checkNoArgs(arguments, 'LogSoftmax', 1); this.dim = checkDim(dim, 'LogSoftmax'); }
   override forward(x: Tensor): Tensor { return logSoftmax(checkFloatInput(x, 'LogSoftmax'), this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
 }

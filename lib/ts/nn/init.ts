@@ -9,7 +9,7 @@
  * bit for bit; it does not reproduce PyTorch's random stream.
  */
 import { noGrad } from '../autograd/engine.js';
-import { checkNumber, shapeStr } from '../check.js';
+import { checkNumber, checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { normalInPlace, randn, tensor, uniformInPlace } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
@@ -105,6 +105,7 @@ export function ones(t: Tensor): Tensor { return constant(target(t, 'ones'), 1);
  * @example nn.init.truncNormal(w, { std: 0.02, a: -0.04, b: 0.04 })
  */
 export function truncNormal(t: Tensor, options: { mean?: number; std?: number; a?: number; b?: number } = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'truncNormal', ['mean', 'std', 'a', 'b']);
   const x = target(t, 'truncNormal');
   const mean = num(options.mean ?? 0, 'truncNormal', 'mean');
   const std = checkNumber(options.std ?? 1, 'truncNormal', 'std', { min: 0, finite: true });
@@ -138,6 +139,7 @@ export function truncNormal(t: Tensor, options: { mean?: number; std?: number; a
  * @example nn.init.xavierUniform(layer.weight, { gain: nn.init.calculateGain('tanh') })
  */
 export function xavierUniform(t: Tensor, options: { gain?: number } = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'xavierUniform', ['gain']);
   const x = target(t, 'xavierUniform');
   const gain = num(options.gain ?? 1, 'xavierUniform', 'gain');
   const [fi, fo] = calculateFans(x, 'xavierUniform');
@@ -146,6 +148,7 @@ export function xavierUniform(t: Tensor, options: { gain?: number } = {}): Tenso
 }
 /** Glorot / Xavier normal: N(0, std²), std = gain · √(2 / (fanIn + fanOut)). @example nn.init.xavierNormal(w) */
 export function xavierNormal(t: Tensor, options: { gain?: number } = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'xavierNormal', ['gain']);
   const x = target(t, 'xavierNormal');
   const gain = num(options.gain ?? 1, 'xavierNormal', 'gain');
   const [fi, fo] = calculateFans(x, 'xavierNormal');
@@ -159,6 +162,7 @@ export interface KaimingOptions { a?: number; mode?: FanMode; nonlinearity?: Non
  * @example nn.init.kaimingUniform(w, { nonlinearity: 'relu' })
  */
 export function kaimingUniform(t: Tensor, options: KaimingOptions = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'kaimingUniform', ['a', 'mode', 'nonlinearity']);
   const x = target(t, 'kaimingUniform');
   const fan = fanFor(x, options.mode ?? 'fanIn', 'kaimingUniform');
   const gain = calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0);
@@ -167,6 +171,7 @@ export function kaimingUniform(t: Tensor, options: KaimingOptions = {}): Tensor 
 }
 /** He / Kaiming normal: N(0, std²), std = gain / √fan. @example nn.init.kaimingNormal(w, { mode: 'fanOut', nonlinearity: 'relu' }) */
 export function kaimingNormal(t: Tensor, options: KaimingOptions = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'kaimingNormal', ['a', 'mode', 'nonlinearity']);
   const x = target(t, 'kaimingNormal');
   const fan = fanFor(x, options.mode ?? 'fanIn', 'kaimingNormal');
   const gain = calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0);
@@ -186,6 +191,7 @@ export interface VarianceScalingOptions {
  * @example nn.init.varianceScaling(w, { scale: 2, mode: 'fanIn', distribution: 'truncatedNormal' })
  */
 export function varianceScaling(t: Tensor, options: VarianceScalingOptions = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'varianceScaling', ['scale', 'mode', 'distribution']);
   const x = target(t, 'varianceScaling');
   const scale = checkNumber(options.scale ?? 1, 'varianceScaling', 'scale', { min: 0, minExclusive: true, finite: true });
   const mode = options.mode ?? 'fanIn', distribution = options.distribution ?? 'truncatedNormal';
@@ -219,6 +225,7 @@ export function lecunNormal(t: Tensor): Tensor {
  * @example nn.init.orthogonal(w); // w wᵀ ≈ I (rows <= cols) or wᵀ w ≈ I
  */
 export function orthogonal(t: Tensor, options: { gain?: number } = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'orthogonal', ['gain']);
   const x = target(t, 'orthogonal');
   const gain = num(options.gain ?? 1, 'orthogonal', 'gain');
   if (x.ndim < 2) throw new ShapeError(`orthogonal: only tensors with 2 or more dimensions are supported, received shape ${shapeStr(x.shape)}`);

@@ -6,7 +6,8 @@
 import { checkNumber, checkPositiveInt, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
 import { linear, ones, zeros } from '../ops/index.js';
-import { Tensor, checkDevice, tidy, type DeviceName, type DType } from '../tensor.js';
+import { Tensor, checkDevice, type DeviceName, type DType } from '../tensor.js';
+import { composite } from '../ops/door.js';
 import { alphaDropout, batchNorm, dropout, layerNorm } from './functional.js';
 import { kaimingUniform, uniform, calculateFans } from './init.js';
 import * as init from './init.js';
@@ -92,11 +93,12 @@ export class Sequential extends Module {
   }
   [Symbol.iterator](): Iterator<Module> { return this._modules.values(); }
   /**
-   * The modules in turn. In a tidy (not an op scope): the intermediate outputs live only as long
-   * as the graph needs them, and a tensor a child module keeps (`keep`) is left alone.
+   * The modules in turn, as one composite op: the intermediate outputs live only as long as the
+   * graph needs them (a tensor a child module keeps with `keep` is left alone). An op scope, not a
+   * tidy: it walks only what the scope made, with no set of every tensor of the step.
    */
   override forward(input: Tensor): Tensor {
-    return tidy(() => {
+    return composite(() => {
       let x = input;
       for (const m of this._modules.values()) x = m.forward(x);
       return x;

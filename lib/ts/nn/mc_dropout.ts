@@ -4,7 +4,7 @@
  * runs in eval mode.
  */
 import { noGrad } from '../autograd/engine.js';
-import { checkPositiveInt } from '../check.js';
+import { checkOptions, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { stack } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -19,6 +19,7 @@ import { Module } from './module.js';
  * const { mean, std } = nn.mcDropoutPredict(model, x, { passes: 50 });
  */
 export function mcDropoutPredict(model: Module, x: Tensor, options: { passes?: number } = {}): { mean: Tensor; std: Tensor } {
+  options = checkOptions<typeof options>(options, 'mcDropoutPredict', ['passes']);
   if (!(model instanceof Module)) throw new ArgumentError(`mcDropoutPredict: expected model to be an nn.Module, received ${describe(model)}`);
   if (!(x instanceof Tensor)) throw new ArgumentError(`mcDropoutPredict: expected x to be a Tensor, received ${describe(x)}`);
   const passes = checkPositiveInt(options.passes ?? 20, 'mcDropoutPredict', 'passes');

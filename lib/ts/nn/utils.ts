@@ -4,7 +4,7 @@
  * and are untracked; the penalties are differentiable scalars to add to the loss.
  */
 import { noGrad } from '../autograd/engine.js';
-import { checkNumber } from '../check.js';
+import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, EntrenaError, ShapeError, describe } from '../errors.js';
 import { composite, div, rawUnaryInto, where } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -36,6 +36,7 @@ function paramList(params: Params, where: string): Tensor[] {
  * optimizer.step();
  */
 export function clipGradNorm(params: Params, maxNorm: number, options: { normType?: number; errorIfNonfinite?: boolean } = {}): number {
+  options = checkOptions<typeof options>(options, 'clipGradNorm', ['normType', 'errorIfNonfinite']);
   const list = paramList(params, 'clipGradNorm').filter((p) => p.grad);
   checkNumber(maxNorm, 'clipGradNorm', 'maxNorm', { min: 0 });
   const p = checkNumber(options.normType ?? 2, 'clipGradNorm', 'normType', { min: 0, minExclusive: true });
@@ -110,6 +111,7 @@ export function l2Penalty(params: Params): Tensor {
  * @example optimizer.step(); nn.utils.maxNorm(fc.weight, 3);
  */
 export function maxNorm(weight: Tensor, maxValue: number, options: { dim?: number } = {}): Tensor {
+  options = checkOptions<typeof options>(options, 'maxNorm', ['dim']);
   if (!(weight instanceof Tensor)) throw new ArgumentError(`maxNorm: expected weight to be a Tensor, received ${describe(weight)}`);
   checkNumber(maxValue, 'maxNorm', 'maxValue', { min: 0 });
   if (weight.ndim < 1) throw new ShapeError('maxNorm: expected a weight with at least one dimension, received a 0-d tensor');

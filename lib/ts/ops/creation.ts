@@ -9,7 +9,7 @@ import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, describe } fro
 import { Tensor } from '../core/tensor.js';
 import { checkDevice, checkDType, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../core/dtype.js';
 import { filled, randomInto, writeHost } from '../core/kernels.js';
-import { shapeStr } from '../check.js';
+import { checkOptions, shapeStr } from '../check.js';
 import { checkShape } from './util.js';
 
 export interface CreateOptions {
@@ -18,8 +18,10 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-function opts(o: CreateOptions | undefined, where: string): { dtype: DType; device: DeviceName; requiresGrad: boolean } {
-  if (o !== undefined && (o === null || typeof o !== 'object')) throw new ArgumentError(`${where}: expected an options object, received ${describe(o)}`);
+const CREATE_KEYS = ['dtype', 'device', 'requiresGrad'] as const;
+
+function opts(options: CreateOptions | undefined, where: string, extra: readonly string[] = []): { dtype: DType; device: DeviceName; requiresGrad: boolean } {
+  const o = checkOptions<CreateOptions>(options, where, [...CREATE_KEYS, ...extra]);
   const r = {
     dtype: o?.dtype === undefined ? 'float32' : checkDType(o.dtype, where),
     device: o?.device === undefined ? 'cpu' : checkDevice(o.device, where),
@@ -101,7 +103,7 @@ function flattenNested(values: NestedArray, n: number): Float64Array {
  * const y = tensor([1, 2, 3, 4], { shape: [2, 2], dtype: 'float64' });
  */
 export function tensor(values: NestedArray | ArrayLike<number>, options: CreateOptions & { shape?: Shape } = {}): Tensor {
-  const o = opts(options, 'tensor');
+  const o = opts(options, 'tensor', ['shape']);
   let dtype = o.dtype;
   if (options.dtype === undefined) {
     if (values instanceof Float64Array) dtype = 'float64';

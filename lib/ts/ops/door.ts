@@ -325,9 +325,11 @@ function backwardOf<P>(def: Op<P>, ctx: Context<P>): (g: Tensor) => (Tensor | nu
         const x = ctx.inputs[i];
         let gi = raw[i];
         if (!(x instanceof Tensor) || !gi || !x.requiresGrad || specOf(def as OpDef<unknown>, i).noGrad) continue;
-        // Recorded (differentiable) when the backward itself is being recorded (createGraph).
-        if (def.broadcast && !sameShape(gi.shape, x.shape)) gi = sumToShape(gi, x.shape);
-        if (gi.dtype !== x.dtype) gi = castTo(gi, x.dtype);
+        // Recorded (differentiable ops) when the backward itself is recorded (createGraph), plain
+        // kernels otherwise.
+        const rec = isGradEnabled();
+        if (def.broadcast && !sameShape(gi.shape, x.shape)) gi = rec ? sumToShape(gi, x.shape) : sumTo(gi, x.shape);
+        if (gi.dtype !== x.dtype) gi = rec ? castTo(gi, x.dtype) : copyAs(gi, x.dtype);
         res[i] = gi;
       }
     } catch (e) {

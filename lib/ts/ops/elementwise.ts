@@ -12,6 +12,7 @@ import { ArgumentError, describe } from '../errors.js';
 import type { BinaryName, UnaryName } from '../native.js';
 import type { Tensor } from '../core/tensor.js';
 import { binary, broadcastShapes, fill, select, unary, unaryInto } from '../core/kernels.js';
+import { isGradEnabled } from '../autograd/graph.js';
 import { defineOp, needsInputGrad, runOp, type ArgSpec, type DTypeRule, type Op, type OpContext, type OpDef, type Operand } from './door.js';
 
 // ---- binary ------------------------------------------------------------------------------------
@@ -182,32 +183,39 @@ const GRADS = {
   sigmoid: gradDef('sigmoid_backward', (y) => sub(1, mul(y, 2))),
   tanh: gradDef('tanh_backward', (y) => mul(y, -2)),
 };
-/** The rule of an activation: its gradient op applied to (g, x), or (g, y) when `fromOutput`. */
-function activationRule(grad: Op<Params>, fromOutput = false): UnaryRule {
-  return (g, x, c) => runOp(grad, [g, fromOutput ? c.out : x], c.params);
+/**
+ * The rule of an activation: its gradient op applied to (g, x), or (g, y) when `fromOutput`. A
+ * backward that is not recorded (no createGraph) calls the kernel straight away: nothing would be
+ * recorded, and the door's checks were done by the forward.
+ */
+function activationRule(grad: Op<Params>, op: BinaryName, fromOutput = false): UnaryRule {
+  return (g, x, c) => {
+    const s = fromOutput ? c.out : x;
+    return isGradEnabled() ? runOp(grad, [g, s], c.params) : binary(op, g, s, c.params[0], c.params[1], g.dtype);
+  };
 }
 
 const NEG = unaryDef('neg', (g) => neg(g), true);
-const ABS = unaryDef('abs', activationRule(GRADS.abs), true);
+const ABS = unaryDef('abs', activationRule(GRADS.abs, 'sign_mul'), true);
 const EXP = unaryDef('exp', (g, _x, c) => mul(g, c.out), false, true);
 const LOG = unaryDef('log', (g, x) => div(g, x));
 const SQRT = unaryDef('sqrt', (g, _x, c) => div(g, mul(c.out, 2)), false, true);
 const RSQRT = unaryDef('rsqrt', (g, _x, c) => mul(g, mul(pow(c.out, 3), -0.5)), false, true);
 const SQUARE = unaryDef('square', (g, x) => mul(g, mul(x, 2)), true);
 const SIGN = unaryDef('sign', null, true);
-const SIGMOID = unaryDef('sigmoid', activationRule(GRADS.sigmoid, true), false, true);
-const TANH = unaryDef('tanh', activationRule(GRADS.tanh, true), false, true);
-const RELU = unaryDef('relu', activationRule(GRADS.relu), true);
-const LEAKY_RELU = unaryDef('leaky_relu', activationRule(GRADS.leakyRelu));
-const ELU = unaryDef('elu', activationRule(GRADS.elu));
-const SELU = unaryDef('selu', activationRule(GRADS.selu));
-const GELU = unaryDef('gelu', activationRule(GRADS.gelu));
-const GELU_TANH = unaryDef('gelu_tanh', activationRule(GRADS.geluTanh));
-const SILU = unaryDef('silu', activationRule(GRADS.silu));
-const MISH = unaryDef('mish', activationRule(GRADS.mish));
-const SOFTPLUS = unaryDef('softplus', activationRule(GRADS.softplus));
-const LOG_SIGMOID = unaryDef('log_sigmoid', activationRule(GRADS.logSigmoid));
-const HARDTANH = unaryDef('hardtanh', activationRule(GRADS.hardtanh));
+const SIGMOID = unaryDef('sigmoid', activationRule(GRADS.sigmoid, 'sigmoid_backward', true), false, true);
+const TANH = unaryDef('tanh', activationRule(GRADS.tanh, 'tanh_backward', true), false, true);
+const RELU = unaryDef('relu', activationRule(GRADS.relu, 'relu_backward'), true);
+const LEAKY_RELU = unaryDef('leaky_relu', activationRule(GRADS.leakyRelu, 'leaky_relu_backward'));
+const ELU = unaryDef('elu', activationRule(GRADS.elu, 'elu_backward'));
+const SELU = unaryDef('selu', activationRule(GRADS.selu, 'selu_backward'));
+const GELU = unaryDef('gelu', activationRule(GRADS.gelu, 'gelu_backward'));
+const GELU_TANH = unaryDef('gelu_tanh', activationRule(GRADS.geluTanh, 'gelu_tanh_backward'));
+const SILU = unaryDef('silu', activationRule(GRADS.silu, 'silu_backward'));
+const MISH = unaryDef('mish', activationRule(GRADS.mish, 'mish_backward'));
+const SOFTPLUS = unaryDef('softplus', activationRule(GRADS.softplus, 'softplus_backward'));
+const LOG_SIGMOID = unaryDef('log_sigmoid', activationRule(GRADS.logSigmoid, 'log_sigmoid_backward'));
+const HARDTANH = unaryDef('hardtanh', activationRule(GRADS.hardtanh, 'hardtanh_backward'));
 const LOG1P = unaryDef('log1p', (g, x) => div(g, add(x, 1)));
 const EXPM1 = unaryDef('expm1', (g, _x, c) => mul(g, add(c.out, 1)), false, true);
 const SIN = unaryDef('sin', (g, x) => mul(g, cos(x)));
@@ -215,7 +223,7 @@ const COS = unaryDef('cos', (g, x) => neg(mul(g, sin(x))));
 const RECIPROCAL = unaryDef('reciprocal', (g, _x, c) => neg(mul(g, square(c.out))), false, true);
 const FLOOR = unaryDef('floor', null, true), CEIL = unaryDef('ceil', null, true), ROUND = unaryDef('round', null, true);
 const ISNAN = unaryDef('isnan', null, true), ISFINITE = unaryDef('isfinite', null, true);
-const CLAMP = unaryDef('clamp', activationRule(GRADS.clamp), true);
+const CLAMP = unaryDef('clamp', activationRule(GRADS.clamp, 'clamp_backward'), true);
 
 /** −x. @example neg(tensor([1, -2])) // [-1, 2] */
 export function neg(a: Tensor): Tensor { return runOp(NEG, [a], NO_PARAMS); }

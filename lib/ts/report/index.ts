@@ -4,6 +4,7 @@
  * Everything is inline (no scripts, no external assets), so the page opens anywhere, offline.
  */
 import { writeFileSync } from 'node:fs';
+import { checkOptions } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { History } from '../train/history.js';
 import type { LayerStats } from '../train/callbacks.js';
@@ -66,6 +67,7 @@ export interface HtmlReportOptions {
  * @example report.html(history, 'runs/report.html', { hyperParameters: { lr: 1e-3 } })
  */
 export function html(history: History, path: string, options: HtmlReportOptions = {}): string {
+  options = checkOptions<typeof options>(options, 'report.html', ['title', 'hyperParameters', 'confusionMatrix', 'classNames', 'summary']);
   const h = checkHistory(history, 'report.html');
   if (typeof path !== 'string' || !path) throw new ArgumentError(`report.html: expected a file path, received ${describe(path)}`);
   const title = options.title ?? 'entrena training report';

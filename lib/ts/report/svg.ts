@@ -4,6 +4,8 @@
  * directly into the HTML report.
  */
 
+import { checkOptions } from '../check.js';
+
 export interface Series { name: string; values: number[]; color?: string; dashed?: boolean }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
@@ -33,6 +35,7 @@ function fmt(v: number): string {
  * `logY` plots log10 of positive values (learning rates, loss sweeps).
  */
 export function lineChart(series: Series[], options: { title?: string; xLabel?: string; yLabel?: string; width?: number; height?: number; logY?: boolean; x?: number[] } = {}): string {
+  options = checkOptions<typeof options>(options, 'lineChart', ['title', 'xLabel', 'yLabel', 'width', 'height', 'logY', 'x']);
   const W = options.width ?? 560, H = options.height ?? 320;
   const m = { l: 64, r: 16, t: options.title ? 34 : 14, b: 44 };
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
@@ -80,6 +83,7 @@ export function lineChart(series: Series[], options: { title?: string; xLabel?: 
 
 /** A heat map of a matrix (rows × columns) with labels and values, colour by value. */
 export function heatMap(matrix: number[][], options: { title?: string; rowLabels?: string[]; colLabels?: string[]; cell?: number; log?: boolean } = {}): string {
+  options = checkOptions<typeof options>(options, 'heatMap', ['title', 'rowLabels', 'colLabels', 'cell', 'log']);
   const rows = matrix.length, cols = rows ? matrix[0].length : 0;
   const cell = options.cell ?? 36;
   const left = options.rowLabels ? 150 : 30, top = (options.title ? 30 : 8) + (options.colLabels ? 60 : 10);
