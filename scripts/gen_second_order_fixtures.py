@@ -7,7 +7,8 @@ Writes test/fixtures/second_order.json (float64 throughout, so the comparison is
   - mlp: Linear → BatchNorm1d (training) → Tanh → Linear with cross-entropy: loss, gradients, and the
     Hessian-vector product over all parameters for a fixed vector (torch.autograd.functional.hvp's
     double-backward, written out);
-  - hessian: torch.autograd.functional.hessian of a small scalar function;
+  - hessian: torch.autograd.functional.hessian of a small scalar function, and (hessianMlp) of a
+    small MLP with BatchNorm in training mode with respect to its input batch;
   - penalty: a WGAN-GP critic loss, D(fake) − D(real) + λ (‖∇ₓD(x̂)‖ − 1)², and its parameter gradients.
 Seeded: the output is reproducible on the same PyTorch version.
 """
@@ -140,6 +141,14 @@ def hfun(z):
 hx = t(4)
 HESS = {'x': enc(hx), 'value': float(hfun(hx)), 'hessian': enc(torch.autograd.functional.hessian(hfun, hx))}
 
+# ---- the Hessian of a small MLP with BatchNorm in training mode, with respect to its input ----------
+torch.manual_seed(2)
+hmlp = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1))
+hstate = {k: v.clone() for k, v in hmlp.state_dict().items()}
+hx2 = t(4, 3)
+HESS_MLP = {'state': {k: enc(s) for k, s in hstate.items() if not k.endswith('num_batches_tracked')}, 'x': enc(hx2),
+            'hessian': enc(torch.autograd.functional.hessian(lambda z: hmlp(z).sum(), hx2))}
+
 # ---- gradient penalty (WGAN-GP) -----------------------------------------------------------------------
 torch.manual_seed(1)
 critic = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
@@ -158,7 +167,7 @@ PENALTY = {'state': {k: enc(s) for k, s in cstate.items()}, 'real': enc(real), '
 def main():
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'second_order.json')
     doc = {'generator': 'scripts/gen_second_order_fixtures.py', 'torch': torch.__version__, 'dtype': 'float64',
-           'ops': OPS, 'mlp': MLP, 'hessian': HESS, 'penalty': PENALTY}
+           'ops': OPS, 'mlp': MLP, 'hessian': HESS, 'hessianMlp': HESS_MLP, 'penalty': PENALTY}
     with open(out, 'w') as f:
         json.dump(doc, f, separators=(',', ':'), allow_nan=False)
         f.write('\n')

@@ -16,6 +16,7 @@ const fx = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'second
   ops: OpCase[];
   mlp: { state: Record<string, Enc>; x: Enc; y: number[]; loss: number; names: string[]; grads: Enc[]; v: Enc[]; hv: Enc[] };
   hessian: { x: Enc; value: number; hessian: Enc };
+  hessianMlp: { state: Record<string, Enc>; x: Enc; hessian: Enc };
   penalty: { state: Record<string, Enc>; real: Enc; fake: Enc; eps: Enc; penalty: number; loss: number; names: string[]; grads: Enc[] };
 };
 
@@ -144,6 +145,16 @@ describe('functional forms and the small Hessian', () => {
   it('hessian() matches torch.autograd.functional.hessian', () => {
     const h = E.autograd.functional.hessian(hfun, f64(fx.hessian.x));
     close(h, fx.hessian.hessian, 'hessian', 1e-7, 1e-9);
+  });
+
+  it('hessian() of a small MLP with BatchNorm in training mode, in its input, matches PyTorch', () => {
+    const m = new E.nn.Sequential(new E.nn.Linear(3, 4), new E.nn.BatchNorm1d(4), new E.nn.Tanh(), new E.nn.Linear(4, 1)).to('float64');
+    const sd: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(fx.hessianMlp.state)) sd[k] = f64(v);
+    m.loadStateDict(sd, { strict: false });
+    const h = E.autograd.functional.hessian((z) => m.forward(z).sum(), f64(fx.hessianMlp.x));
+    expect(h.shape).toEqual([4, 3, 4, 3]);
+    close(h, fx.hessianMlp.hessian, 'hessian of the MLP', 1e-7, 1e-9);
   });
 
   it('hvp, vjp and jvp agree with the Hessian and the Jacobian', () => {
