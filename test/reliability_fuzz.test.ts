@@ -548,7 +548,7 @@ function expectCode(fn: () => unknown, code: string): void {
   expect((err as E.EntrenaError).code).toBe(code);
 }
 
-// Each of these failed when the fuzzer was written (README "Reliability", bugs 5–8; fixed in
+// Each of these failed when the fuzzer was written (docs/reliability.md, bugs 5–8; fixed in
 // adb357a); they state the behaviour the contract asks for and now guard against regressions.
 describe('bugs found by the fuzzer (minimal repros, now regression tests)', () => {
   it('reductions accept null options like undefined (was: TypeError reading keepDim)', () => {

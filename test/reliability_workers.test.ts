@@ -3,7 +3,7 @@
 // weights equal, bit for bit, those of the same training on this thread.
 //
 // This file uses the compiled dist/ only (workers cannot load TypeScript) and never lib/ts: two
-// copies of the library in one thread would share the addon (see the README's Reliability notes).
+// copies of the library in one thread would share the addon (see docs/reliability.md).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
