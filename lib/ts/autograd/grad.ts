@@ -111,6 +111,16 @@ function checkFn(fn: unknown, where: string): Fn {
   return fn as Fn;
 }
 const one = <T>(inputs: Inputs, xs: T[]): T | T[] => (inputs instanceof Tensor ? xs[0] : xs);
+/** Σᵢ ⟨gᵢ, vᵢ⟩ over the gradients that exist (recorded: it is differentiated again); null when none does. */
+function dotAll(gs: (Tensor | null)[], vs: Tensor[]): Tensor | null {
+  let acc: Tensor | null = null;
+  gs.forEach((g, i) => {
+    if (!g) return;
+    const d = mul(g, vs[i]).sum();
+    acc = acc ? acc.add(d) : d;
+  });
+  return acc;
+}
 
 /**
  * The vector-Jacobian product vᵀ·J of `fn` at `inputs` (torch.autograd.functional.vjp): returns
@@ -146,7 +156,7 @@ export function jvp(fn: Fn, inputs: Inputs, v: Inputs, options: { createGraph?: 
     const zero = filled(out.shape.slice(), 0, out.dtype, out.device);
     if (!out.requiresGrad) return [out.detach(), zero];
     const gs = grad(out, xs, { gradOutputs: u, createGraph: true, allowUnused: true });
-    const dot = gs.reduce<Tensor | null>((acc, g, i) => (g ? (acc ? acc.add(mul(g, vs[i]).sum()) : mul(g, vs[i]).sum()) : acc), null);
+    const dot = dotAll(gs, vs);
     const jv = dot && dot.requiresGrad ? grad(dot, u, { createGraph: options.createGraph, allowUnused: true })[0] ?? zero : zero;
     return [(options.createGraph ? out : out.detach()), jv];
   });
@@ -168,7 +178,7 @@ export function hvp(fn: Fn, inputs: Inputs, v: Inputs, options: { createGraph?: 
     if (out.size !== 1) throw new ShapeError(`hvp: expected fn to return a scalar (one element), received shape ${shapeStr(out.shape)}`);
     if (!out.requiresGrad) return [out.detach(), one(inputs, gradsOrZeros(xs.map(() => null), xs))];
     const gs = grad(out, xs, { createGraph: true, allowUnused: true });
-    const dot = gs.reduce<Tensor | null>((acc, g, i) => (g ? (acc ? acc.add(mul(g, vs[i]).sum()) : mul(g, vs[i]).sum()) : acc), null);
+    const dot = dotAll(gs, vs);
     const hv = dot && dot.requiresGrad ? grad(dot, xs, { createGraph: options.createGraph, allowUnused: true }) : xs.map(() => null);
     return [(options.createGraph ? out : out.detach()), one(inputs, gradsOrZeros(hv, xs))];
   });
