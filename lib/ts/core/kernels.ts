@@ -12,7 +12,7 @@
 import { BINARY, DTYPE_CODE, INDEX, REDUCE, UNARY, native, type BinaryName, type Handle, type UnaryName } from '../native.js';
 import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
-import { dtypeSize, sizeOf, typedArrayFor, type DeviceName, type DType, type Shape } from './dtype.js';
+import { dtypeSize, promoteTypes, sizeOf, typedArrayFor, type DeviceName, type DType, type Shape } from './dtype.js';
 import { setIter } from './iter.js';
 import { Tensor } from './tensor.js';
 
@@ -25,9 +25,7 @@ export function promote(a: Tensor | number, b: Tensor | number): DType {
   if (typeof a === 'number' && typeof b === 'number') return 'float32';
   if (typeof a === 'number') return promote(b, a);
   if (typeof b === 'number') return a.dtype === 'int32' && !Number.isInteger(b) ? 'float32' : a.dtype;
-  if (a.dtype === 'float64' || b.dtype === 'float64') return 'float64';
-  if (a.dtype === 'float32' || b.dtype === 'float32') return 'float32';
-  return 'int32';
+  return promoteTypes(a.dtype, b.dtype);
 }
 
 /** Strides that read `t` broadcast to `shape` (stride 0 along broadcast dims), right-aligned. */

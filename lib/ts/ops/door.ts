@@ -23,7 +23,7 @@ import { shapeStr } from '../check.js';
 import { Tensor, closeOpScope, closeOpScopeWith, nextTensorId, openOpScope } from '../core/tensor.js';
 import { broadcastStrides, copyAs, hasNaN, sumTo } from '../core/kernels.js';
 import { GradNode, gradWanted, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
-import { sameShape, type DeviceName, type DType } from '../core/dtype.js';
+import { promoteTypes, sameShape, type DeviceName, type DType } from '../core/dtype.js';
 
 /** What an argument of an op may be. */
 export type Operand = Tensor | number | null;
@@ -126,7 +126,7 @@ export function needsInputGrad(ctx: OpContext<unknown>, i: number): boolean {
 function argName(def: OpDef<unknown>, i: number): string {
   return def.variadic ? `${def.args[0].name}[${i}]` : def.args[i].name;
 }
-function specOf(def: OpDef<unknown>, i: number): ArgSpec {
+function specOf<S extends ArgSpec>(def: { readonly variadic?: boolean; readonly args: readonly S[] }, i: number): S {
   return def.variadic ? def.args[0] : def.args[i];
 }
 
@@ -222,7 +222,7 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
   const rule = def.dtype;
   for (let i = 0; i < n; i++) {
     const v = checked[i];
-    const spec = variadic ? def.args[0] : def.args[i];
+    const spec = specOf(def, i);
     let x: Tensor;
     if (v instanceof Tensor) {
       x = v;
@@ -244,7 +244,7 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
     if (!anyTensor) { dtype = xd; anyTensor = true; }
     else if (xd !== dtype) {
       converts = true;
-      dtype = dtype === 'float64' || xd === 'float64' ? 'float64' : 'float32';
+      dtype = promoteTypes(dtype!, xd);
     }
   }
   if (device === null) throw new ArgumentError(`${def.name}: expected at least one tensor argument, received ${checked.map((x) => describe(x)).join(' and ')}`);
@@ -263,7 +263,7 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
       args = checked.slice();
       for (let i = 0; i < n; i++) {
         const x = checked[i];
-        if (x instanceof Tensor && x.dtype !== dtype && !(variadic ? def.args[0] : def.args[i]).noGrad) args[i] = copyAs(x, dtype!);
+        if (x instanceof Tensor && x.dtype !== dtype && !specOf(def, i).noGrad) args[i] = copyAs(x, dtype!);
       }
     }
     if (recording) {
@@ -294,7 +294,7 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
     for (let i = 0; i < n; i++) {
       const x = checked[i];
       const t = x instanceof Tensor ? x : null;
-      const noGrad = (variadic ? def.args[0] : def.args[i]).noGrad;
+      const noGrad = specOf(def, i).noGrad;
       nodeInputs[i] = t && !noGrad ? t : null;
       if (t && noGrad) saved.push(t);
     }
@@ -324,7 +324,7 @@ function backwardOf<P>(def: Op<P>, ctx: Context<P>): (g: Tensor) => (Tensor | nu
       for (let i = 0; i < n; i++) {
         const x = ctx.inputs[i];
         let gi = raw[i];
-        if (!(x instanceof Tensor) || !gi || !x.requiresGrad || specOf(def as OpDef<unknown>, i).noGrad) continue;
+        if (!(x instanceof Tensor) || !gi || !x.requiresGrad || specOf(def, i).noGrad) continue;
         // Recorded (differentiable ops) when the backward itself is recorded (createGraph), plain
         // kernels otherwise.
         const rec = isGradEnabled();

@@ -11,7 +11,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { copyStrided, gemm, matOperand } from '../core/kernels.js';
 import { defineOp, needsInputGrad, runOp, type OpDef } from './door.js';
-import { reshape, squeeze, transpose, unsqueeze } from './shape.js';
+import { reshape, transpose, unsqueeze } from './shape.js';
 import { sum } from './reduce.js';
 
 /** C = A·B for A [.., M, K], B [.., K, N] of rank 2 or 3 (the operands already checked). */
@@ -117,4 +117,3 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
   return runOp(LINEAR, [input, weight, bias], undefined);
 }
 
-export { squeeze };
