@@ -100,11 +100,14 @@ function row(step, check, status, result, { target = '', seconds = null } = {}) 
   say(`[${status}] ${check}: ${result}${target ? ` (target: ${target})` : ''}`);
   return r;
 }
-function overBudget(step) {
-  if (elapsed() < budgetS) return false;
-  row(step, step, 'SKIP', `not started: the time budget of ${budgetS} s is spent (rerun with --only ${step})`);
+/** True (and a SKIP row) when `step` may not start: the budget, less what later steps keep, is spent. */
+function overBudget(step, reserveS = 0) {
+  if (elapsed() < budgetS - reserveS) return false;
+  row(step, step, 'SKIP', `not started: the time budget of ${budgetS} s is spent${reserveS ? ` (${reserveS} s kept for the benchmarks)` : ''} (rerun with --only ${step})`);
   return true;
 }
+/** A step's time limit, cut so that it ends by the budget's end (plus a minute's grace) on a GPU. */
+const limit = (seconds) => (emulated ? seconds : Math.max(30, Math.min(seconds, budgetS + 60 - elapsed())));
 
 function writeReport() {
   report.seconds = elapsed();
@@ -212,7 +215,7 @@ async function stepSuites() {
     .filter((f) => !(emulated && f === 'reliability.test.mjs'));
   for (const suite of suites) {
     if (overBudget('suites')) return;
-    const r = await run(process.execPath, ['--test', '--test-reporter=tap', path.join('test', 'gpu', suite)], { timeoutS: emulated ? 1200 : 300 });
+    const r = await run(process.execPath, ['--test', '--test-reporter=tap', path.join('test', 'gpu', suite)], { timeoutS: emulated ? 1200 : limit(300) });
     const c = tapCounts(r.out);
     const ok = r.code === 0 && !r.timedOut && c.fail === 0 && c.skipped === 0 && c.pass > 0;
     row('suites', `test/gpu/${suite}`, ok ? 'PASS' : 'FAIL',
@@ -234,7 +237,7 @@ async function stepParity() {
   const workers = Math.max(1, Math.min(8, os.cpus().length - 1));
   // ENTRENA_TEST_SKIP_BUILD: these suites run lib/ts directly; dist/ is the carried build.
   const r = await run(process.execPath, [vitest, 'run', ...files, '--reporter=json', `--outputFile=${json}`, `--maxWorkers=${workers}`],
-    { timeoutS: emulated ? 2400 : 420, extraEnv: { ENTRENA_TEST_DEVICE: 'cuda', ENTRENA_TEST_SKIP_BUILD: '1', CI: '1' } });
+    { timeoutS: emulated ? 2400 : limit(420), extraEnv: { ENTRENA_TEST_DEVICE: 'cuda', ENTRENA_TEST_SKIP_BUILD: '1', CI: '1' } });
   if (!fs.existsSync(json)) { row('parity', `${files.length} suites on cuda`, 'FAIL', r.timedOut ? `timed out after ${r.seconds.toFixed(0)} s` : `vitest wrote no report (exit ${r.code}); see the log`, { seconds: r.seconds }); return; }
   const j = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(json, { force: true });
@@ -264,10 +267,10 @@ async function stepSanitize() {
     let errors = 0, ran = 0, refused = null, seconds = 0;
     const details = [];
     for (const suite of suites) {
-      if (overBudget('sanitize')) return;
+      if (overBudget('sanitize', 120)) return;
       const args = ['--tool', t, '--error-exitcode', '86', '--print-limit', '20', ...(t === 'racecheck' ? ['--racecheck-report', 'hazard'] : []),
         process.execPath, '--test-reporter=tap', path.join('test', 'gpu', suite)];
-      const r = await run(cs, args, { timeoutS: 240 });
+      const r = await run(cs, args, { timeoutS: limit(Math.max(30, budgetS - 120 - elapsed())) });
       seconds += r.seconds;
       const refusal = r.out.match(/Device not supported|not supported on this|Unable to|Target application terminated before first instrumented API call|unrecognized option[^\n]*/i);
       const summary = r.out.match(/ERROR SUMMARY: (\d+) error/);
