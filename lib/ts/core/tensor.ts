@@ -43,6 +43,8 @@ export class Tensor {
   /** Element offset of the first element in the storage. */
   readonly offset: number;
   readonly dtype: DType;
+  /** Number of elements (the product of the shape; 1 for a 0-d tensor). */
+  readonly size: number;
   /** @internal Creation serial (op scopes tell their own tensors by it). */
   readonly _id: number;
   /** @internal */ _gradFn: GradNode | null = null;
@@ -67,6 +69,8 @@ export class Tensor {
     this.strides = strides;
     this.offset = offset;
     this.dtype = dtype;
+    // Read by every kernel call and check: computed once (a tensor's shape never changes).
+    this.size = sizeOf(shape);
     this._id = serial++;
     storage.refs++;
     live[storage.device]++;
@@ -81,7 +85,7 @@ export class Tensor {
 
   get device(): DeviceName { return this.storage.device; }
   /** Number of elements. */
-  get size(): number { return sizeOf(this.shape); }
+
   get ndim(): number { return this.shape.length; }
   get isDisposed(): boolean { return this._isDisposed; }
   get gradFn(): GradNode | null { return this._gradFn; }

@@ -7,7 +7,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import type { DeviceName, DType } from '../core/dtype.js';
 import { broadcastShapes, copyAs, copyStrided, fill, filled, transfer } from '../core/kernels.js';
-import { castTo, defineOp, runOp, type OpDef } from './door.js';
+import { castTo, defineOp, runOp1, type OpDef } from './door.js';
 import { assertTensor } from './util.js';
 import { noGrad } from '../autograd/graph.js';
 
@@ -24,12 +24,12 @@ const TO = defineOp<DeviceName>({
 /** A contiguous tensor with the values of `t`; `t` itself when already contiguous. @example contiguous(x.T) */
 export function contiguous(t: Tensor): Tensor {
   if (t instanceof Tensor && !t.isDisposed && t.isContiguous()) return t;
-  return runOp(CLONE, [t], undefined);
+  return runOp1(CLONE, t, undefined);
 }
 
 /** A fresh contiguous copy (tracked: the gradient passes straight through). @example const y = clone(x) */
 export function clone(t: Tensor): Tensor {
-  return runOp(CLONE, [t], undefined);
+  return runOp1(CLONE, t, undefined);
 }
 
 /** `t` converted to `dtype` (`t` itself when it has it); gradients flow back converted. @example cast(x, 'float64') */
@@ -42,7 +42,7 @@ export function cast(t: Tensor, dtype: DType): Tensor {
 /** A copy of `t` on `device` (through host memory); `t` itself when already there. @example toDevice(x, 'cuda') */
 export function toDevice(t: Tensor, device: DeviceName): Tensor {
   if (t instanceof Tensor && t.device === device) return t;
-  return runOp(TO, [t], device);
+  return runOp1(TO, t, device);
 }
 
 /** dst ← src (broadcast), in place, untracked. @example w.copy_(tensor([1, 2])) */

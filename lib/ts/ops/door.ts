@@ -84,6 +84,11 @@ export interface OpDef<P = undefined> {
   readonly broadcast?: boolean;
   /** The backward reads the output: keep it with the graph. */
   readonly savesOutput?: boolean;
+  /**
+   * The forward only checks its arguments and returns a view of its input (or frees any other
+   * tensor it makes itself): an unrecorded call then needs no op scope.
+   */
+  readonly view?: boolean;
   forward(ctx: OpContext<P>): Tensor;
   /**
    * Gradients of the arguments from the output's gradient `g`, one entry per argument (null or
@@ -168,6 +173,7 @@ export class Op<P = undefined> implements OpDef<P> {
   readonly dtype: DTypeRule;
   readonly broadcast: boolean;
   readonly savesOutput: boolean;
+  readonly view: boolean;
   readonly forward: (ctx: OpContext<P>) => Tensor;
   readonly backward: ((g: Tensor, ctx: OpContext<P>) => readonly (Tensor | null | undefined)[]) | undefined;
   constructor(def: OpDef<P>) {
@@ -177,6 +183,7 @@ export class Op<P = undefined> implements OpDef<P> {
     this.dtype = def.dtype ?? 'promote';
     this.broadcast = def.broadcast === true;
     this.savesOutput = def.savesOutput === true;
+    this.view = def.view === true;
     this.forward = def.forward;
     this.backward = def.backward;
   }
@@ -253,32 +260,31 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
   if (dtype === 'int32' && (weakFloat || rule === 'float')) { dtype = 'float32'; converts = true; }
 
   const recording = wantsGrad && def.backward !== undefined && isGradEnabled();
+  const convert = converts && rule !== 'none';
+  if (!recording && !convert) return runUnrecorded(def, checked, checked, dtype!, device, params);
   const firstId = nextTensorId();
   const mark = openOpScope();
   let ctx: Context<P>;
   let out: Tensor;
   try {
     let args = checked;
-    if (converts && rule !== 'none') {
+    if (convert) {
       args = checked.slice();
       for (let i = 0; i < n; i++) {
         const x = checked[i];
         if (x instanceof Tensor && x.dtype !== dtype && !specOf(def, i).noGrad) args[i] = copyAs(x, dtype!);
       }
     }
-    if (recording) {
-      // The node keeps this context for the backward; the forward's own ops must not record.
-      ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
-      const prev = setGradEnabled(false);
-      try { out = def.forward(ctx); } finally { setGradEnabled(prev); }
-    } else {
-      // Nothing keeps the context after the forward: reuse one per nesting level.
-      ctx = (pool[poolDepth] ??= new Context<unknown>('', checked, checked, 'float32', 'cpu', undefined, false)) as Context<P>;
-      ctx.name = def.name; ctx.inputs = checked; ctx.args = args; ctx.dtype = dtype!; ctx.device = device;
-      ctx.params = params; ctx.recording = false; ctx.saved = NOTHING_SAVED;
-      poolDepth++;
-      try { out = def.forward(ctx); } finally { poolDepth--; ctx.inputs = ctx.args = NO_ARGS; ctx.params = undefined as P; }
+    if (!recording) {
+      // The converted copies are this scope's: the inner call's scope keeps only its result.
+      out = runUnrecorded(def, checked, args, dtype!, device, params);
+      closeOpScopeWith(mark, out);
+      return out;
     }
+    // The node keeps this context for the backward; the forward's own ops must not record.
+    ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
+    const prev = setGradEnabled(false);
+    try { out = def.forward(ctx); } finally { setGradEnabled(prev); }
   } catch (e) {
     closeOpScope(mark, null);
     throw e;
@@ -304,6 +310,57 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
     out._setGradFn(new GradNode(def.name, nodeInputs, backwardOf(def, ctx), saved));
   }
   closeOpScopeWith(mark, out);
+  return out;
+}
+
+/** One-element argument arrays of unrecorded one-argument calls, one per nesting level. */
+const singles: Operand[][] = [];
+
+/**
+ * `runOp(def, [a], params)` for an op of one argument, without the array: the most frequent call
+ * (unary ops, views, reductions; inference and optimizer code), which when it is not recorded and
+ * needs no conversion also skips the argument loop and the dtype rule — what they would decide is
+ * already known from the one tensor. Same checks, same errors, same result as `runOp`.
+ * @example export function relu(a: Tensor): Tensor { return runOp1(RELU, a, NO_PARAMS); }
+ */
+export function runOp1<P>(def: Op<P>, a: unknown, params: P): Tensor {
+  if (a instanceof Tensor && !a.requiresGrad && def.args.length === 1 && !def.variadic && !def.args[0].noGrad) {
+    if (a.isDisposed) a.assertAlive(def.name);
+    const dtype = a.dtype;
+    // int32 where the op computes in (or needs) floating point: the general path converts or refuses.
+    if (dtype !== 'int32' || def.dtype === 'promote' || def.dtype === 'none') {
+      const one = singles[poolDepth] ??= [null];
+      one[0] = a;
+      const out = runUnrecorded(def, one, one, dtype, a.device, params);
+      one[0] = null;  // (after a throw the next call at this level overwrites it)
+      return out;
+    }
+  }
+  return runOp(def, [a], params);
+}
+
+/**
+ * The forward of a call that is not recorded, in its own op scope, with a pooled context (nothing
+ * keeps the context after the forward: one per nesting level of ops inside ops).
+ */
+function runUnrecorded<P>(def: Op<P>, inputs: Operand[], args: Operand[], dtype: DType, device: DeviceName, params: P): Tensor {
+  const mark = def.view ? -1 : openOpScope();
+  const ctx = (pool[poolDepth] ??= new Context<unknown>('', NO_ARGS, NO_ARGS, 'float32', 'cpu', undefined, false)) as Context<P>;
+  ctx.name = def.name; ctx.inputs = inputs; ctx.args = args; ctx.dtype = dtype; ctx.device = device;
+  ctx.params = params; ctx.recording = false; ctx.saved = NOTHING_SAVED;
+  poolDepth++;
+  let out: Tensor;
+  try {
+    out = def.forward(ctx);
+  } catch (e) {
+    if (mark >= 0) closeOpScope(mark, null);
+    throw e;
+  } finally {
+    poolDepth--;
+    ctx.inputs = ctx.args = NO_ARGS;
+    ctx.params = undefined as P;
+  }
+  if (mark >= 0) closeOpScopeWith(mark, out);
   return out;
 }
 
@@ -352,7 +409,7 @@ const SUM_TO = defineOp<readonly number[]>({
   backward: (g, c) => [broadcastTo(g, (c.inputs[0] as Tensor).shape)],
 });
 const BROADCAST_TO = defineOp<readonly number[]>({
-  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none',
+  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none', view: true,
   forward: (c) => {
     const x = c.args[0] as Tensor;
     const shape = c.params.slice();
@@ -372,15 +429,15 @@ const CAST = defineOp<DType>({
  * `shape`); `t` itself when nothing changes. @example sumToShape(g, bias.shape)
  */
 export function sumToShape(t: Tensor, shape: readonly number[]): Tensor {
-  return runOp(SUM_TO, [t], shape);
+  return runOp1(SUM_TO, t, shape);
 }
 /** A broadcast view of `t` as `shape` (the shapes must broadcast; no check). @example broadcastTo(g, x.shape) */
 export function broadcastTo(t: Tensor, shape: readonly number[]): Tensor {
-  return runOp(BROADCAST_TO, [t], shape);
+  return runOp1(BROADCAST_TO, t, shape);
 }
 /** `t` converted to `dtype`, recorded; the cast op of lib/ts/ops/copy.ts. @example castTo(g, 'float32') */
 export function castTo(t: Tensor, dtype: DType): Tensor {
-  return runOp(CAST, [t], dtype);
+  return runOp1(CAST, t, dtype);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { BinaryName, UnaryName } from '../native.js';
 import type { Tensor } from '../core/tensor.js';
 import { binary, broadcastShapes, fill, select, unary, unaryInto } from '../core/kernels.js';
 import { isGradEnabled } from '../autograd/graph.js';
-import { defineOp, needsInputGrad, runOp, type ArgSpec, type DTypeRule, type Op, type OpContext, type OpDef, type Operand } from './door.js';
+import { defineOp, needsInputGrad, runOp, runOp1, type ArgSpec, type DTypeRule, type Op, type OpContext, type OpDef, type Operand } from './door.js';
 
 // ---- binary ------------------------------------------------------------------------------------
 
@@ -226,68 +226,68 @@ const ISNAN = unaryDef('isnan', null, true), ISFINITE = unaryDef('isfinite', nul
 const CLAMP = unaryDef('clamp', activationRule(GRADS.clamp, 'clamp_backward'), true);
 
 /** −x. @example neg(tensor([1, -2])) // [-1, 2] */
-export function neg(a: Tensor): Tensor { return runOp(NEG, [a], NO_PARAMS); }
+export function neg(a: Tensor): Tensor { return runOp1(NEG, a, NO_PARAMS); }
 /** |x|; its gradient is sign(x) (0 at 0). */
-export function abs(a: Tensor): Tensor { return runOp(ABS, [a], NO_PARAMS); }
+export function abs(a: Tensor): Tensor { return runOp1(ABS, a, NO_PARAMS); }
 /** eˣ. */
-export function exp(a: Tensor): Tensor { return runOp(EXP, [a], NO_PARAMS); }
+export function exp(a: Tensor): Tensor { return runOp1(EXP, a, NO_PARAMS); }
 /** The natural logarithm. */
-export function log(a: Tensor): Tensor { return runOp(LOG, [a], NO_PARAMS); }
+export function log(a: Tensor): Tensor { return runOp1(LOG, a, NO_PARAMS); }
 /** √x. */
-export function sqrt(a: Tensor): Tensor { return runOp(SQRT, [a], NO_PARAMS); }
+export function sqrt(a: Tensor): Tensor { return runOp1(SQRT, a, NO_PARAMS); }
 /** 1 / √x. */
-export function rsqrt(a: Tensor): Tensor { return runOp(RSQRT, [a], NO_PARAMS); }
+export function rsqrt(a: Tensor): Tensor { return runOp1(RSQRT, a, NO_PARAMS); }
 /** x². */
-export function square(a: Tensor): Tensor { return runOp(SQUARE, [a], NO_PARAMS); }
+export function square(a: Tensor): Tensor { return runOp1(SQUARE, a, NO_PARAMS); }
 /** −1, 0 or 1 (no gradient). */
-export function sign(a: Tensor): Tensor { return runOp(SIGN, [a], NO_PARAMS); }
+export function sign(a: Tensor): Tensor { return runOp1(SIGN, a, NO_PARAMS); }
 /** 1 / (1 + e⁻ˣ). */
-export function sigmoid(a: Tensor): Tensor { return runOp(SIGMOID, [a], NO_PARAMS); }
+export function sigmoid(a: Tensor): Tensor { return runOp1(SIGMOID, a, NO_PARAMS); }
 /** The hyperbolic tangent. */
-export function tanh(a: Tensor): Tensor { return runOp(TANH, [a], NO_PARAMS); }
+export function tanh(a: Tensor): Tensor { return runOp1(TANH, a, NO_PARAMS); }
 /** max(x, 0); the gradient is 0 at 0, as PyTorch. @example relu(tensor([-1, 2])) // [0, 2] */
-export function relu(a: Tensor): Tensor { return runOp(RELU, [a], NO_PARAMS); }
+export function relu(a: Tensor): Tensor { return runOp1(RELU, a, NO_PARAMS); }
 /** x where x > 0, else negativeSlope · x. */
-export function leakyRelu(a: Tensor, negativeSlope = 0.01): Tensor { return runOp(LEAKY_RELU, [a], [negativeSlope, 0]); }
+export function leakyRelu(a: Tensor, negativeSlope = 0.01): Tensor { return runOp1(LEAKY_RELU, a, [negativeSlope, 0]); }
 /** x where x > 0, else α(eˣ − 1) (Clevert et al. 2015). */
-export function elu(a: Tensor, alpha = 1): Tensor { return runOp(ELU, [a], [alpha, 0]); }
+export function elu(a: Tensor, alpha = 1): Tensor { return runOp1(ELU, a, [alpha, 0]); }
 /** Scaled ELU with the self-normalising constants (Klambauer et al. 2017). */
-export function selu(a: Tensor): Tensor { return runOp(SELU, [a], NO_PARAMS); }
+export function selu(a: Tensor): Tensor { return runOp1(SELU, a, NO_PARAMS); }
 /** GELU, exact (erf) or with the tanh approximation (Hendrycks & Gimpel 2016). @example gelu(x, 'tanh') */
 export function gelu(a: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (approximate !== 'none' && approximate !== 'tanh') throw new ArgumentError(`gelu: expected approximate 'none' or 'tanh', received ${describe(approximate)}`);
   return runOp(approximate === 'tanh' ? GELU_TANH : GELU, [a], NO_PARAMS);
 }
 /** x · σ(x) (SiLU / Swish). */
-export function silu(a: Tensor): Tensor { return runOp(SILU, [a], NO_PARAMS); }
+export function silu(a: Tensor): Tensor { return runOp1(SILU, a, NO_PARAMS); }
 /** x · tanh(softplus(x)) (Misra 2019). */
-export function mish(a: Tensor): Tensor { return runOp(MISH, [a], NO_PARAMS); }
+export function mish(a: Tensor): Tensor { return runOp1(MISH, a, NO_PARAMS); }
 /** log(1 + e^{βx}) / β, linear above `threshold` (as torch.nn.functional.softplus). */
-export function softplus(a: Tensor, beta = 1, threshold = 20): Tensor { return runOp(SOFTPLUS, [a], [beta, threshold]); }
+export function softplus(a: Tensor, beta = 1, threshold = 20): Tensor { return runOp1(SOFTPLUS, a, [beta, threshold]); }
 /** log σ(x), computed stably. */
-export function logSigmoid(a: Tensor): Tensor { return runOp(LOG_SIGMOID, [a], NO_PARAMS); }
+export function logSigmoid(a: Tensor): Tensor { return runOp1(LOG_SIGMOID, a, NO_PARAMS); }
 /** x clipped to [minVal, maxVal]; the gradient passes strictly inside. */
-export function hardtanh(a: Tensor, minVal = -1, maxVal = 1): Tensor { return runOp(HARDTANH, [a], [minVal, maxVal]); }
+export function hardtanh(a: Tensor, minVal = -1, maxVal = 1): Tensor { return runOp1(HARDTANH, a, [minVal, maxVal]); }
 /** log(1 + x), accurate near 0. */
-export function log1p(a: Tensor): Tensor { return runOp(LOG1P, [a], NO_PARAMS); }
+export function log1p(a: Tensor): Tensor { return runOp1(LOG1P, a, NO_PARAMS); }
 /** eˣ − 1, accurate near 0. */
-export function expm1(a: Tensor): Tensor { return runOp(EXPM1, [a], NO_PARAMS); }
+export function expm1(a: Tensor): Tensor { return runOp1(EXPM1, a, NO_PARAMS); }
 /** sin x. */
-export function sin(a: Tensor): Tensor { return runOp(SIN, [a], NO_PARAMS); }
+export function sin(a: Tensor): Tensor { return runOp1(SIN, a, NO_PARAMS); }
 /** cos x. */
-export function cos(a: Tensor): Tensor { return runOp(COS, [a], NO_PARAMS); }
+export function cos(a: Tensor): Tensor { return runOp1(COS, a, NO_PARAMS); }
 /** 1 / x. */
-export function reciprocal(a: Tensor): Tensor { return runOp(RECIPROCAL, [a], NO_PARAMS); }
+export function reciprocal(a: Tensor): Tensor { return runOp1(RECIPROCAL, a, NO_PARAMS); }
 /** ⌊x⌋ (no gradient). */
-export function floor(a: Tensor): Tensor { return runOp(FLOOR, [a], NO_PARAMS); }
+export function floor(a: Tensor): Tensor { return runOp1(FLOOR, a, NO_PARAMS); }
 /** ⌈x⌉ (no gradient). */
-export function ceil(a: Tensor): Tensor { return runOp(CEIL, [a], NO_PARAMS); }
+export function ceil(a: Tensor): Tensor { return runOp1(CEIL, a, NO_PARAMS); }
 /** x rounded half to even, as torch.round (no gradient). */
-export function round(a: Tensor): Tensor { return runOp(ROUND, [a], NO_PARAMS); }
+export function round(a: Tensor): Tensor { return runOp1(ROUND, a, NO_PARAMS); }
 /** 1 where x is NaN, else 0. */
-export function isnan(a: Tensor): Tensor { return runOp(ISNAN, [a], NO_PARAMS); }
+export function isnan(a: Tensor): Tensor { return runOp1(ISNAN, a, NO_PARAMS); }
 /** 1 where x is finite, else 0. */
-export function isfinite(a: Tensor): Tensor { return runOp(ISFINITE, [a], NO_PARAMS); }
+export function isfinite(a: Tensor): Tensor { return runOp1(ISFINITE, a, NO_PARAMS); }
 
 /**
  * Clamps into [min, max]; either bound may be null/undefined. The gradient passes where
@@ -298,7 +298,7 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
   if (min == null && max == null) throw new ArgumentError('clamp: expected at least one of min and max');
   for (const [k, v] of [['min', min], ['max', max]] as const)
     if (v != null && typeof v !== 'number') throw new ArgumentError(`clamp: expected ${k} to be a number, received ${describe(v)}`);
-  return runOp(CLAMP, [a], [min ?? -Infinity, max ?? Infinity]);
+  return runOp1(CLAMP, a, [min ?? -Infinity, max ?? Infinity]);
 }
 
 // ---- where -------------------------------------------------------------------------------------

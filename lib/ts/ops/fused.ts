@@ -6,7 +6,7 @@
  */
 import { Tensor } from '../core/tensor.js';
 import { batchnormBackward, batchnormForward, binary, contiguousRaw, fill, hasFusedBatchNorm, unaryInto } from '../core/kernels.js';
-import { defineOp, needsInputGrad, runOp, type Op } from './door.js';
+import { defineOp, needsInputGrad, runOp, runOp1, type Op } from './door.js';
 import { rand } from './creation.js';
 import { add, mul, rsqrt, square, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
@@ -146,5 +146,5 @@ const DROPOUT = defineOp<DropoutParams>({
  * @example dropoutFused(x, 0.2)
  */
 export function dropoutFused(x: Tensor, p: number): Tensor {
-  return runOp(DROPOUT, [x], { p, scale: 1 / (1 - p) });
+  return runOp1(DROPOUT, x, { p, scale: 1 / (1 - p) });
 }

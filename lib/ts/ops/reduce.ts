@@ -10,7 +10,7 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { contiguousStrides, type Shape } from '../core/dtype.js';
 import { binary, contiguousRaw, copyAs, filled, indexKernel, reduceDim, softmaxBackward, softmaxForward, splitAt, type ReduceName } from '../core/kernels.js';
-import { defineOp, composite, runOp, type Op, type OpContext, type OpDef } from './door.js';
+import { defineOp, composite, runOp1, type Op, type OpContext, type OpDef } from './door.js';
 import { div, eq, exp, mul, sqrt, sub, where } from './elementwise.js';
 import { isGradEnabled } from '../autograd/graph.js';
 import { expand, permute, reshape, unsqueeze } from './shape.js';
@@ -140,18 +140,18 @@ function productsOfOthers(x: Tensor, dims: number[]): Tensor {
 
 /** Sum over `dim` (a dim, a list, or all when omitted). @example sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7] */
 export function sum(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(SUM, [a], dimsParams(a, dim, options, 'sum'));
+  return runOp1(SUM, a, dimsParams(a, dim, options, 'sum'));
 }
 /** Mean over `dim` (all when omitted). @example mean(tensor([1, 2, 3])) // 2 */
 export function mean(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(MEAN, [a], dimsParams(a, dim, options, 'mean'));
+  return runOp1(MEAN, a, dimsParams(a, dim, options, 'mean'));
 }
 /**
  * Variance over `dim` (all when omitted); unbiased (n − 1) by default, as torch.var.
  * @example variance(tensor([1, 2, 3, 4])) // 1.6667
  */
 export function variance(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } | null = {}): Tensor {
-  return runOp(VARIANCE, [a], dimsParams(a, dim, options, 'variance'));
+  return runOp1(VARIANCE, a, dimsParams(a, dim, options, 'variance'));
 }
 /** Standard deviation (unbiased by default). @example std(tensor([1, 2, 3, 4])) // 1.291 */
 export function std(a: Tensor, dim?: number | number[] | null, options: { unbiased?: boolean; keepDim?: boolean } | null = {}): Tensor {
@@ -159,7 +159,7 @@ export function std(a: Tensor, dim?: number | number[] | null, options: { unbias
 }
 /** Product over `dim` (all when omitted), as torch.prod. @example prod(tensor([[1, 2], [3, 4]]), 1) // [2, 12] */
 export function prod(a: Tensor, dim?: number | number[] | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(PROD, [a], dimsParams(a, dim, options, 'prod'));
+  return runOp1(PROD, a, dimsParams(a, dim, options, 'prod'));
 }
 
 // ---- max, min, argmax, argmin ----------------------------------------------------------------------
@@ -209,19 +209,19 @@ function extremeParams(op: ExtremeParams['op'], a: unknown, dim: number | null |
 
 /** Max over `dim` (all elements when omitted). NaN propagates. @example max(tensor([[1, 5], [7, 2]]), 1) // [5, 7] */
 export function max(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(MAX, [a], extremeParams('max', a, dim, !!options?.keepDim));
+  return runOp1(MAX, a, extremeParams('max', a, dim, !!options?.keepDim));
 }
 /** Min over `dim` (all elements when omitted). NaN propagates. */
 export function min(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(MIN, [a], extremeParams('min', a, dim, !!options?.keepDim));
+  return runOp1(MIN, a, extremeParams('min', a, dim, !!options?.keepDim));
 }
 /** Index of the maximum along `dim` (int32; first occurrence; NaN counts as maximal). @example argmax(logits, 1) */
 export function argmax(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(ARGMAX, [a], extremeParams('argmax', a, dim, !!options?.keepDim));
+  return runOp1(ARGMAX, a, extremeParams('argmax', a, dim, !!options?.keepDim));
 }
 /** Index of the minimum along `dim` (int32; first occurrence). */
 export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: boolean } | null = {}): Tensor {
-  return runOp(ARGMIN, [a], extremeParams('argmin', a, dim, !!options?.keepDim));
+  return runOp1(ARGMIN, a, extremeParams('argmin', a, dim, !!options?.keepDim));
 }
 
 // ---- softmax ---------------------------------------------------------------------------------------
@@ -249,11 +249,11 @@ function softmaxParams(a: unknown, dim: number, where: string): SoftmaxParams {
 
 /** Softmax along `dim`, computed stably (max subtracted). @example softmax(logits, -1) */
 export function softmax(a: Tensor, dim: number): Tensor {
-  return runOp(SOFTMAX, [a], softmaxParams(a, dim, 'softmax'));
+  return runOp1(SOFTMAX, a, softmaxParams(a, dim, 'softmax'));
 }
 /** Log-softmax along `dim` (x − max − log Σ exp). @example logSoftmax(logits, 1) */
 export function logSoftmax(a: Tensor, dim: number): Tensor {
-  return runOp(LOG_SOFTMAX, [a], softmaxParams(a, dim, 'logSoftmax'));
+  return runOp1(LOG_SOFTMAX, a, softmaxParams(a, dim, 'logSoftmax'));
 }
 
 /** @internal Sums `g` down to `shape` (the reverse of broadcasting), converting to `dtype`. */

@@ -7,8 +7,8 @@ import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { contiguousStrides, sizeOf, type Shape } from '../core/dtype.js';
 import { copyAs, copyStrided, filled } from '../core/kernels.js';
-import { defineOp, composite, runOp, type OpDef } from './door.js';
-import { assertTensor, checkShape, normalizeDim } from './util.js';
+import { defineOp, composite, runOp, runOp1, type OpDef } from './door.js';
+import { assertTensor, checkShape, normalizeDim, shapeSize } from './util.js';
 
 const INPUT: OpDef['args'] = [{ name: 'input' }];
 
@@ -39,7 +39,7 @@ function viewStrides(t: Tensor, shape: Shape): number[] | null {
 }
 
 const RESHAPE = defineOp<Shape>({
-  name: 'reshape', args: INPUT, dtype: 'none',
+  name: 'reshape', args: INPUT, dtype: 'none', view: true,
   forward: (c) => {
     const x = c.args[0] as Tensor, shape = c.params;
     const s = shape.slice();
@@ -50,12 +50,15 @@ const RESHAPE = defineOp<Shape>({
       if (rest === 0 || x.size % rest !== 0) throw new ShapeError(`reshape: cannot infer -1 in ${shapeStr(shape)} for a tensor of ${x.size} elements`);
       s[infer] = x.size / rest;
     }
-    checkShape(s, 'reshape');
-    if (sizeOf(s) !== x.size) throw new ShapeError(`reshape: cannot view a tensor of shape ${shapeStr(x.shape)} (${x.size} elements) as ${shapeStr(shape)} (${sizeOf(s)} elements)`);
+    const size = shapeSize(s, 'reshape');
+    if (size !== x.size) throw new ShapeError(`reshape: cannot view a tensor of shape ${shapeStr(x.shape)} (${x.size} elements) as ${shapeStr(shape)} (${size} elements)`);
     const strides = viewStrides(x, s);
     if (strides) return x.view(s, strides, x.offset);
+    // Not viewable: a view of a contiguous copy, which is freed here (a view op has no scope).
     const copy = copyAs(x);
-    return copy.view(s, contiguousStrides(s), 0);
+    const out = copy.view(s, contiguousStrides(s), 0);
+    copy.dispose();
+    return out;
   },
   backward: (g, c) => [reshape(g, (c.inputs[0] as Tensor).shape)],
 });
@@ -67,7 +70,7 @@ const RESHAPE = defineOp<Shape>({
  */
 export function reshape(a: Tensor, shape: Shape): Tensor {
   if (!Array.isArray(shape)) throw new ArgumentError(`reshape: expected shape to be an array, received ${describe(shape)}`);
-  return runOp(RESHAPE, [a], shape);
+  return runOp1(RESHAPE, a, shape);
 }
 
 /** Flattens dims startDim…endDim into one (torch.flatten; startDim defaults to 0). @example flatten(images, 1) */
@@ -95,7 +98,7 @@ export function transpose(a: Tensor, d0: number, d1: number): Tensor {
 }
 
 const PERMUTE = defineOp<number[]>({
-  name: 'permute', args: INPUT, dtype: 'none',
+  name: 'permute', args: INPUT, dtype: 'none', view: true,
   forward: (c) => {
     const x = c.args[0] as Tensor, dims = c.params;
     if (dims.length !== x.ndim) throw new ArgumentError(`permute: expected ${x.ndim} dims for a tensor of shape ${shapeStr(x.shape)}, received ${describe(dims)}`);
@@ -114,7 +117,7 @@ const PERMUTE = defineOp<number[]>({
 /** Reorders dims (a view). @example permute(x, [2, 0, 1]) */
 export function permute(a: Tensor, dims: number[]): Tensor {
   if (!Array.isArray(dims)) throw new ArgumentError(`permute: expected dims to be an array, received ${describe(dims)}`);
-  return runOp(PERMUTE, [a], dims);
+  return runOp1(PERMUTE, a, dims);
 }
 
 /** Removes size-1 dims (or only `dim`, if it has size 1). @example squeeze(zeros([2, 1])) // shape [2] */
@@ -136,7 +139,7 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
 
 // The door reduces the gradient back over the expanded dims (broadcast: true).
 const EXPAND = defineOp<Shape>({
-  name: 'expand', args: INPUT, dtype: 'none', broadcast: true,
+  name: 'expand', args: INPUT, dtype: 'none', view: true, broadcast: true,
   forward: (c) => {
     const x = c.args[0] as Tensor, shape = c.params;
     if (shape.length < x.ndim) throw new ShapeError(`expand: cannot expand shape ${shapeStr(x.shape)} to ${describe(shape)}`);
@@ -165,7 +168,7 @@ const EXPAND = defineOp<Shape>({
 /** Broadcasts to `shape` without copying (stride 0 along expanded dims); -1 keeps a size. @example expand(bias, [32, 10]) */
 export function expand(a: Tensor, shape: Shape): Tensor {
   if (!Array.isArray(shape)) throw new ShapeError(`expand: expected shape to be an array, received ${describe(shape)}`);
-  return runOp(EXPAND, [a], shape);
+  return runOp1(EXPAND, a, shape);
 }
 
 // The adjoint of narrow: g placed at [start, start + len) of dim d in zeros of x's shape; its own
@@ -186,7 +189,7 @@ const PAD_INTO = defineOp<PadParams>({
 
 interface NarrowParams { dim: number; start: number; length: number }
 const NARROW = defineOp<NarrowParams>({
-  name: 'narrow', args: INPUT, dtype: 'none',
+  name: 'narrow', args: INPUT, dtype: 'none', view: true,
   forward: (c) => {
     const x = c.args[0] as Tensor, { dim, start, length } = c.params;
     const d = normalizeDim(dim, x.ndim, 'narrow');
@@ -202,13 +205,13 @@ const NARROW = defineOp<NarrowParams>({
   backward: (g, c) => {
     const x = c.inputs[0] as Tensor;
     const d = normalizeDim(c.params.dim, x.ndim, 'narrow');
-    return [runOp(PAD_INTO, [g], { shape: x.shape, d, start: c.params.start < 0 ? c.params.start + x.shape[d] : c.params.start })];
+    return [runOp1(PAD_INTO, g, { shape: x.shape, d, start: c.params.start < 0 ? c.params.start + x.shape[d] : c.params.start })];
   },
 });
 
 /** The slice [start, start + length) of `dim` (a view). @example narrow(x, 0, 1, 2) */
 export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
-  return runOp(NARROW, [a], { dim, start, length });
+  return runOp1(NARROW, a, { dim, start, length });
 }
 
 const CONCAT = defineOp<number>({

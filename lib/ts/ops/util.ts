@@ -26,15 +26,27 @@ export function normalizeDim(dim: unknown, rank: number, where: string, extra = 
 
 /** `shape` when it is an array of at most 8 non-negative integers with an addressable size. */
 export function checkShape(shape: unknown, where: string, name = 'shape'): Shape {
+  shapeSize(shape, where, name);
+  return (shape as Shape).slice();
+}
+
+/**
+ * Checks a shape as `checkShape` does and returns its element count, without a copy.
+ * @example if (shapeSize(s, 'reshape') !== x.size) throw ...
+ */
+export function shapeSize(shape: unknown, where: string, name = 'shape'): number {
   if (!Array.isArray(shape)) throw new ArgumentError(`${where}: expected ${name} to be an array of sizes, received ${describe(shape)}`);
-  for (const d of shape)
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
       throw new ShapeError(`${where}: expected ${name} to hold non-negative integers, received ${shapeStr(shape)}`);
+    n *= d;
+  }
   // Beyond 2^53 elements sizes are not exact; far before that the allocation fails cleanly.
-  if (shape.reduce((n: number, d: number) => n * d, 1) > Number.MAX_SAFE_INTEGER)
-    throw new ShapeError(`${where}: ${name} ${shapeStr(shape)} has more elements than can be addressed`);
+  if (n > Number.MAX_SAFE_INTEGER) throw new ShapeError(`${where}: ${name} ${shapeStr(shape)} has more elements than can be addressed`);
   if (shape.length > 8) throw new ShapeError(`${where}: at most 8 dimensions are supported, received ${shape.length}`);
-  return shape.slice();
+  return n;
 }
 
 export { shapeStr };
