@@ -350,16 +350,20 @@ function runUnrecorded<P>(def: Op<P>, inputs: Operand[], args: Operand[], dtype:
   ctx.params = params; ctx.recording = false; ctx.saved = NOTHING_SAVED;
   poolDepth++;
   let out: Tensor;
+  // try/catch without `finally`: the clean-up is written out on both paths (cheaper in V8 than a
+  // finally block on this path, which every unrecorded op call takes).
   try {
     out = def.forward(ctx);
   } catch (e) {
-    if (mark >= 0) closeOpScope(mark, null);
-    throw e;
-  } finally {
     poolDepth--;
     ctx.inputs = ctx.args = NO_ARGS;
     ctx.params = undefined as P;
+    if (mark >= 0) closeOpScope(mark, null);
+    throw e;
   }
+  poolDepth--;
+  ctx.inputs = ctx.args = NO_ARGS;
+  ctx.params = undefined as P;
   if (mark >= 0) closeOpScopeWith(mark, out);
   return out;
 }
