@@ -65,8 +65,8 @@ export abstract class LRScheduler {
 
 /** lr = base · gamma^⌊epoch / stepSize⌋. @example new StepLR(opt, { stepSize: 30, gamma: 0.1 }) */
 export class StepLR extends LRScheduler {
-  readonly stepSize: number;
-  readonly gamma: number;
+  /** Epochs between two decays. */ readonly stepSize: number;
+  /** The factor of each decay (default 0.1). */ readonly gamma: number;
   constructor(optimizer: OptimizerWithGroups, options: { stepSize: number; gamma?: number }) {
     super(optimizer, 'StepLR');
     options = checkOptions<typeof options>(options, 'StepLR', ['stepSize', 'gamma']);
@@ -118,17 +118,22 @@ export class ExponentialLR extends LRScheduler {
  * @example new CosineAnnealingLR(opt, { tMax: 50 })
  */
 export class CosineAnnealingLR extends LRScheduler {
+  /** Epochs from the base rate down to `etaMin` (half a cosine period). */
   readonly tMax: number;
+  /** The rate reached at epoch `tMax` (default 0). */
   readonly etaMin: number;
   constructor(optimizer: OptimizerWithGroups, options: { tMax: number; etaMin?: number }) {
-    super(optimizer, 'CosineAnnealingLR');
     options = checkOptions<typeof options>(options, 'CosineAnnealingLR', ['tMax', 'etaMin']);
+    super(optimizer, 'CosineAnnealingLR');
     this.tMax = checkPositiveInt(options?.tMax, 'CosineAnnealingLR', 'tMax');
-    this.etaMin = options.etaMin ?? 0;
+    // A learning rate floor that is not a finite number would turn every rate into NaN.
+    this.etaMin = checkNumber(options.etaMin ?? 0, 'CosineAnnealingLR', 'etaMin', { finite: true });
     this.init();
   }
   lrAt(e: number): number[] {
-    return this.baseLrs.map((b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * e) / this.tMax))) / 2);
+    // The cosine's share of the distance from etaMin to each base rate: 1 at epoch 0, 0 at tMax.
+    const share = (1 + Math.cos((Math.PI * e) / this.tMax)) / 2;
+    return this.baseLrs.map((b) => this.etaMin + (b - this.etaMin) * share);
   }
 }
 
