@@ -16,6 +16,7 @@
         "native/cpu/random.cc",
         "native/cpu/gemm_ref.cc",
         "native/cpu/gemm.cc",
+        "native/cpu/blas.cc",
         "native/cpu/batchnorm.cc",
         "native/cpu/optim.cc",
         "native/cuda/stub.cc"
@@ -26,6 +27,11 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno"],
       "ldflags": ["-pthread"],
+      "conditions": [
+        ["OS=='linux'", { "libraries": ["-ldl"] }],
+        # Accelerate takes the large GEMMs on macOS (native/cpu/blas.cc; ENTRENA_BLAS=off disables).
+        ["OS=='mac'", { "defines": ["ENTRENA_ACCELERATE=1"], "libraries": ["-framework Accelerate"] }]
+      ],
       "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"] }
     }
   ]

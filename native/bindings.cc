@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "cpu/blas.h"
 #include "cpu/kernels.h"
 #include "cpu/threads.h"
 
@@ -622,6 +623,20 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The external-BLAS seam (native/cpu/blas.cc): the library in use for large CPU products, if any.
+Napi::Value BlasInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const cpu::BlasInfo b = cpu::blas_info();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("library", b.library.empty() ? env.Null() : Napi::String::New(env, b.library));
+  o.Set("error", b.error.empty() ? env.Null() : Napi::String::New(env, b.error));
+  o.Set("calls", Napi::Number::New(env, static_cast<double>(b.calls)));
+  o.Set("minWork", Napi::Number::New(env, static_cast<double>(b.min_work)));
+  o.Set("minK", Napi::Number::New(env, static_cast<double>(b.min_k)));
+  o.Set("minM", Napi::Number::New(env, static_cast<double>(b.min_m)));
+  return o;
+}
+
 // ---- fused training kernels: batchnorm and optimizer steps (native/cpu/batchnorm.cc, optim.cc) --
 // Semantics, the optimizers' named host scalars and flags are documented on BatchNormArgs /
 // OptimArgs in core/backend.h.
@@ -839,6 +854,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  exports.Set("blasInfo", Napi::Function::New(env, BlasInfo));
   exports.Set("batchnormForward", Napi::Function::New(env, BatchnormForward));
   exports.Set("batchnormBackward", Napi::Function::New(env, BatchnormBackward));
   exports.Set("optimStep", Napi::Function::New(env, OptimStep));

@@ -6,6 +6,7 @@
 // process), and a bit-level comparison shows that the child really ran a different kernel.
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,8 @@ interface Outcome {
   cases: number;
   failures: string[];
   probe: number[];
+  /** The child's external-BLAS state after the cases (runInChild only). */
+  blas?: { library: string | null; error: string | null; calls: number };
 }
 
 /**
@@ -140,7 +143,7 @@ function runInChild(env: Record<string, string>): Outcome {
     const b = createRequire(${JSON.stringify(path.join(root, 'package.json'))})('node-gyp-build')(${JSON.stringify(root)});
     b.init(new Float64Array(128));
     const runCases = ${runCases.toString()};
-    process.stdout.write(JSON.stringify(runCases(b)));
+    process.stdout.write(JSON.stringify({ ...runCases(b), blas: b.blasInfo() }));
   `;
   const r = spawnSync(process.execPath, ['-e', script], {
     env: { ...process.env, ...env },
@@ -172,6 +175,34 @@ describe('cpu gemm (native) against gemm_ref', () => {
       if (defaultProbe.length === 0) defaultProbe = runCases(binding).probe;
       expect(out.probe).not.toEqual(defaultProbe);
     }
+  });
+
+  // The external-BLAS seam (native/cpu/blas.cc) through Debian's OpenBLAS: the products over the
+  // seam's size threshold go to cblas_sgemm/cblas_dgemm, the others stay on our kernels; all must
+  // match the reference, the padding untouched.
+  const openblas = ['/usr/lib/x86_64-linux-gnu/libopenblas.so.0', '/usr/lib/aarch64-linux-gnu/libopenblas.so.0', '/usr/lib64/libopenblas.so.0']
+    .find((p) => existsSync(p));
+  it.skipIf(!openblas)(`the external-BLAS seam (ENTRENA_BLAS=${openblas ?? 'libopenblas.so.0'}) matches the reference on every case` +
+    (openblas ? '' : ' — skipped: no libopenblas.so.0 here (Debian: apt-get install libopenblas0-pthread)'), () => {
+    const out = runInChild({ ENTRENA_BLAS: openblas! });
+    expect(out.failures).toEqual([]);
+    expect(out.blas).toMatchObject({ library: openblas, error: null });
+    // 6 of the shapes are over the threshold, in 4 layouts and 2 dtypes (48 calls), less those with
+    // alpha = 0, which are only C = beta·C and never reach a library.
+    expect(out.blas!.calls).toBeGreaterThanOrEqual(30);
+    // Without it, nothing goes to a library.
+    expect(binding.blasInfo()).toMatchObject({ library: null, calls: 0 });
+  });
+
+  it('an ENTRENA_BLAS that does not load leaves our kernels in use and says why', () => {
+    const out = runInChild({ ENTRENA_BLAS: '/nonexistent/libcblas.so' });
+    expect(out.failures).toEqual([]);
+    expect(out.blas!.library).toBeNull();
+    expect(out.blas!.calls).toBe(0);
+    expect(out.blas!.error).toMatch(/^ENTRENA_BLAS: cannot load \/nonexistent\/libcblas\.so: /);
+    // A library without CBLAS (libc has no cblas_sgemm) is refused the same way.
+    const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6'].find((p) => existsSync(p));
+    if (libc) expect(runInChild({ ENTRENA_BLAS: libc }).blas!.error).toBe(`ENTRENA_BLAS: ${libc} has no cblas_sgemm/cblas_dgemm (a CBLAS library is needed)`);
   });
 
   it('runs single-threaded too (ENTRENA_NUM_THREADS=1)', () => {

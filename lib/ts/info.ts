@@ -1,4 +1,4 @@
-/** info.ts — what this build is: version, addon path, CPU features, threads, CUDA devices. */
+/** info.ts — what this build is: version, addon path, CPU features, threads, external BLAS, CUDA devices. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addonPath, native, root } from './native.js';
@@ -10,6 +10,11 @@ import { addonPath, native, root } from './native.js';
 export function info(): {
   version: string; addon: string; cudaCompiled: boolean; cudaDevices: number;
   threads: number; cpu: { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  /**
+   * The CBLAS library that takes large CPU matrix products — `ENTRENA_BLAS=/path/to/libopenblas.so.0`,
+   * or Accelerate on macOS — or null for none; `error` says why `ENTRENA_BLAS` did not load.
+   */
+  blas: { library: string | null; error: string | null; calls: number };
 } {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   return {
@@ -19,6 +24,7 @@ export function info(): {
     cudaDevices: native.cudaCompiled() ? native.cudaDeviceCount() : 0,
     threads: native.numThreads(),
     cpu: native.cpuFeatures(),
+    blas: (({ library, error, calls }) => ({ library, error, calls }))(native.blasInfo()),
   };
 }
 

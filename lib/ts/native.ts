@@ -51,6 +51,8 @@ export interface NativeBinding {
   numThreads(): number;
   setNumThreads(n: number): void;
   cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  /** The external CBLAS the CPU GEMM hands large products to (ENTRENA_BLAS, Accelerate on macOS), if any. */
+  blasInfo(): { library: string | null; error: string | null; calls: number; minWork: number; minK: number; minM: number };
   // Fused training kernels (native/cpu/batchnorm.cc, native/cpu/optim.cc); optional until built.
   batchnormForward?(dtype: number, n: number, c: number, l: number, eps: number, momentum: number, training: boolean,
     x: Handle, xOff: number, y: Handle, yOff: number, weight: Handle | null, bias: Handle | null,

@@ -47,6 +47,7 @@
 #include <new>
 #include <thread>
 
+#include "blas.h"
 #include "kernels.h"
 #include "threads.h"
 
@@ -858,6 +859,10 @@ Status gemm_t(const GemmArgs& g) {
     for (int64_t bi = 0; bi < g.batch; ++bi) scale_c(C + bi * g.stride_c, g.ldc, m, n, beta);
     return Status::ok;
   }
+
+  // A CBLAS library, where one is loaded (ENTRENA_BLAS, or Accelerate on macOS), takes the large
+  // products (native/cpu/blas.cc).
+  if (blas_gemm(g)) return Status::ok;
 
   const Plan<T>& pl = plan_for<T>();
   std::atomic<bool> out_of_memory{false};
