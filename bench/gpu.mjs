@@ -20,16 +20,17 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(`--${name}`);
-const opt = (name, def) => { const i = argv.indexOf(`--${name}`); return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def; };
-const emulated = flag('emulated');
-const RUNS = emulated ? 1 : Number(opt('runs', 5));
+const { values: args } = parseArgs({
+  options: { emulated: { type: 'boolean', default: false }, runs: { type: 'string', default: '5' }, only: { type: 'string', default: '' }, json: { type: 'string', default: '' } },
+});
+const emulated = args.emulated;
+const RUNS = emulated ? 1 : Number(args.runs);
 const TARGET_MS = emulated ? 0 : 60;
-const only = opt('only', '').split(',').filter(Boolean);
-const jsonOut = opt('json', '');
+const only = args.only.split(',').filter(Boolean);
+const jsonOut = args.json;
 const wants = (w) => only.length === 0 || only.includes(w);
 
 if (emulated && !process.env.ENTRENA_ADDON) process.env.ENTRENA_ADDON = path.join(root, 'build-cuda-emu', 'entrena.node');

@@ -29,17 +29,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(`--${name}`);
-const opt = (name, def) => { const i = argv.indexOf(`--${name}`); return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def; };
-const emulated = flag('emulated');
-const quick = flag('quick');
-const outDir = path.resolve(opt('out', path.join(root, 'gpu-check-out')));
-const budgetS = Number(opt('budget', emulated ? 3600 : 450));
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      emulated: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: path.join(root, 'gpu-check-out') }, budget: { type: 'string' }, only: { type: 'string', default: '' },
+    },
+  }));
+} catch (e) {
+  console.error(`gpu:check: ${e.message} (options: --out DIR, --emulated, --quick, --only STEPS, --budget SECONDS)`);
+  process.exit(2);
+}
+const emulated = args.emulated;
+const quick = args.quick;
+const outDir = path.resolve(args.out);
+const budgetS = Number(args.budget ?? (emulated ? 3600 : 450));
 const STEPS = ['gpu', 'suites', 'parity', 'sanitize', 'bench'];
-const only = opt('only', '').split(',').filter(Boolean);
+const only = args.only.split(',').filter(Boolean);
 for (const s of only) if (!STEPS.includes(s)) { console.error(`gpu:check: --only expects some of ${STEPS.join(',')}, got '${s}'`); process.exit(2); }
 const wants = (s) => only.length === 0 || only.includes(s) || s === 'gpu';
 
