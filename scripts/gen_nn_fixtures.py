@@ -237,6 +237,14 @@ for dim, maxv in [(0, 1.0), (1, 0.8)]:
     w = rnd(4, 3)
     renorm.append({'dim': dim, 'maxValue': maxv, 'w': L(w), 'out': L(torch.renorm(w, 2, dim, maxv))})
 
+# Cases added later come last, so that the earlier ones keep their random draws.
+for name, ctor, mod in [
+    ('Hardtanh', ['Hardtanh'], tnn.Hardtanh()),
+    ('Hardtanh ReLU6', ['Hardtanh', {'minVal': 0, 'maxVal': 6}], tnn.Hardtanh(0, 6)),
+    ('LogSigmoid', ['LogSigmoid'], tnn.LogSigmoid()),
+]:
+    layers.append(layer_case(name, ctor, mod, rnd(4, 3, scale=4), True))
+
 out = {'torch': torch.__version__, 'layers': layers, 'losses': losses, 'inits': inits, 'gains': gains,
        'stateKeys': state_keys, 'namedParameters': named_params, 'clipGradNorm': clip, 'renorm': renorm}
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'nn.json')

@@ -480,6 +480,8 @@ describe('validation errors', () => {
     throwsCode(() => new nn.RReLU({ lower: 0.5, upper: 0.1 }), 'ERR_INVALID_ARGUMENT', /lower <= upper/);
     throwsCode(() => new nn.Softmax(undefined as unknown as number), 'ERR_INVALID_ARGUMENT', /dim/);
     throwsCode(() => new nn.Softplus({ beta: 0 }), 'ERR_INVALID_ARGUMENT');
+    throwsCode(() => new nn.Hardtanh({ minVal: 1, maxVal: 1 }), 'ERR_INVALID_ARGUMENT', 'Hardtanh: expected maxVal > minVal, received minVal 1 and maxVal 1');
+    throwsCode(() => new nn.Hardtanh({ maxVal: Number.NaN }), 'ERR_INVALID_ARGUMENT', /maxVal/);
     throwsCode(() => new nn.Sequential(new nn.ReLU(), {} as nn.Module), 'ERR_INVALID_ARGUMENT', /modules\[1\]/);
   });
   test('losses: wrong shape, dtype, reduction, options', () => {

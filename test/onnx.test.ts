@@ -13,14 +13,6 @@ import * as E from '../lib/ts/index.js';
 const { nn, io } = E;
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'entrena-onnx-'));
 
-/** Test-local Hardtanh / LogSigmoid modules (nn has the ops, not yet the classes); matched by torch's names. */
-class Hardtanh extends nn.Module {
-  constructor(readonly minVal = -1, readonly maxVal = 1) { super(); }
-  override forward(x: E.Tensor): E.Tensor { return E.hardtanh(x, this.minVal, this.maxVal); }
-}
-class LogSigmoid extends nn.Module {
-  override forward(x: E.Tensor): E.Tensor { return E.logSigmoid(x); }
-}
 class Custom extends nn.Module {
   override forward(x: E.Tensor): E.Tensor { return x; }
 }
@@ -61,7 +53,7 @@ function everyActivation(): E.nn.Sequential {
     new nn.ELU({ alpha: 0.7 }), new nn.SELU(), new nn.GELU(), new nn.GELU({ approximate: 'tanh' }),
     new nn.Linear(12, 12), new nn.SiLU(), new nn.Mish(), new nn.RReLU(), new nn.Dropout(0.3), new nn.AlphaDropout(0.2),
     new nn.Linear(12, 12), new nn.Softplus({ beta: 2, threshold: 1 }), new nn.Softplus(), new nn.BatchNorm1d(12, { affine: false }),
-    new nn.Identity(), new Hardtanh(-0.5, 0.8), new nn.Linear(12, 12), new LogSigmoid(),
+    new nn.Identity(), new nn.Hardtanh({ minVal: -0.5, maxVal: 0.8 }), new nn.Linear(12, 12), new nn.LogSigmoid(),
     new nn.Linear(12, 12), new nn.Sigmoid(), new nn.Linear(12, 12), new nn.Tanh(), new nn.Linear(12, 3), new nn.LogSoftmax(-1),
   );
 }

@@ -220,7 +220,8 @@ describe('options objects', () => {
       ['Tanh', (a: unknown) => new (nn.Tanh as never as new (a: unknown) => unknown)(a)],
       ['SiLU', (a: unknown) => new (nn.SiLU as never as new (a: unknown) => unknown)(a)],
       ['SELU', (a: unknown) => new (nn.SELU as never as new (a: unknown) => unknown)(a)],
-      ['Mish', (a: unknown) => new (nn.Mish as never as new (a: unknown) => unknown)(a)]] as const) {
+      ['Mish', (a: unknown) => new (nn.Mish as never as new (a: unknown) => unknown)(a)],
+      ['LogSigmoid', (a: unknown) => new (nn.LogSigmoid as never as new (a: unknown) => unknown)(a)]] as const) {
       const r = await codeOf(() => make({ inplace: true }));
       expect(r.code, name).toBe('ERR_INVALID_ARGUMENT');
       expect(r.message).toBe(`${name}: takes no options, received option 'inplace'`);

@@ -17,7 +17,7 @@ import protobuf from 'protobufjs';
 import { noGrad } from '../autograd/engine.js';
 import { shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, ShapeError, describe } from '../errors.js';
-import { LeakyReLU, ReLU, PReLU, RReLU, ELU, SELU, GELU, SiLU, Mish, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax } from '../nn/activations.js';
+import { LeakyReLU, ReLU, PReLU, RReLU, ELU, SELU, GELU, SiLU, Mish, Sigmoid, Tanh, Hardtanh, LogSigmoid, Softplus, Softmax, LogSoftmax } from '../nn/activations.js';
 import { AlphaDropout, BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, Linear, Sequential } from '../nn/layers.js';
 import { Module, checkOptions } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
@@ -232,13 +232,11 @@ function emit(m: Module, s: Site, x: string, shape: Shape): [string, Shape] {
     const target = out.map((d, i) => (d === null ? (i < st ? 0 : -1) : d));
     return [b.node(scope, 'Reshape', [x, b.int64s(`/${scope}/shape`, target)]), out];
   }
-  // Activations with a functional op and no nn class yet, matched by torch's class name and fields.
-  if (C.name === 'Hardtanh') {
-    const h = m as unknown as { minVal?: unknown; maxVal?: unknown };
-    const lo = typeof h.minVal === 'number' ? h.minVal : -1, hi = typeof h.maxVal === 'number' ? h.maxVal : 1;
-    return [b.node(scope, 'Clip', [x, b.scalar(scope, 'min', lo), b.scalar(scope, 'max', hi)]), shape];
+  if (C === Hardtanh) {
+    const h = m as Hardtanh;
+    return [b.node(scope, 'Clip', [x, b.scalar(scope, 'min', h.minVal), b.scalar(scope, 'max', h.maxVal)]), shape];
   }
-  if (C.name === 'LogSigmoid') {
+  if (C === LogSigmoid) {
     // log σ(x) = −softplus(−x), stable for both signs.
     const neg = b.node(scope, 'Neg', [x]);
     return [b.node(scope, 'Neg', [softplusOf(s, neg, 1, 20)]), shape];

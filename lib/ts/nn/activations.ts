@@ -5,7 +5,7 @@
  */
 import { checkNumber, checkPositiveInt } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
-import { elu, full, gelu, leakyRelu, logSoftmax, mish, relu, selu, sigmoid, silu, softmax, softplus, tanh } from '../ops/index.js';
+import { elu, full, gelu, hardtanh, leakyRelu, logSigmoid, logSoftmax, mish, relu, selu, sigmoid, silu, softmax, softplus, tanh } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { prelu, rrelu } from './functional.js';
 import { Module, checkFloatInput, checkInput, checkOptions } from './module.js';
@@ -143,6 +143,31 @@ export class Sigmoid extends Module {
 export class Tanh extends Module {
   constructor() { super(); checkNoArgs(arguments, 'Tanh'); }
   override forward(x: Tensor): Tensor { return tanh(checkFloatInput(x, 'Tanh')); }
+}
+
+/**
+ * x clamped to [minVal, maxVal] (defaults −1 and 1), with gradient 1 inside and 0 outside.
+ * @example new nn.Hardtanh({ minVal: 0, maxVal: 6 }) // ReLU6
+ */
+export class Hardtanh extends Module {
+  readonly minVal: number;
+  readonly maxVal: number;
+  constructor(options: { minVal?: number; maxVal?: number } = {}) {
+    super();
+    const o = checkOptions<{ minVal?: number; maxVal?: number }>(options, 'Hardtanh', ['minVal', 'maxVal']);
+    this.minVal = checkNumber(o.minVal ?? -1, 'Hardtanh', 'minVal');
+    this.maxVal = checkNumber(o.maxVal ?? 1, 'Hardtanh', 'maxVal');
+    // As torch.nn.Hardtanh: an empty range is an error, not a constant.
+    if (!(this.maxVal > this.minVal)) throw new ArgumentError(`Hardtanh: expected maxVal > minVal, received minVal ${this.minVal} and maxVal ${this.maxVal}`);
+  }
+  override forward(x: Tensor): Tensor { return hardtanh(checkFloatInput(x, 'Hardtanh'), this.minVal, this.maxVal); }
+  protected override extraRepr(): string { return `minVal=${this.minVal}, maxVal=${this.maxVal}`; }
+}
+
+/** log σ(x) = −softplus(−x), computed without overflow for either sign. @example new nn.LogSigmoid() */
+export class LogSigmoid extends Module {
+  constructor() { super(); checkNoArgs(arguments, 'LogSigmoid'); }
+  override forward(x: Tensor): Tensor { return logSigmoid(checkFloatInput(x, 'LogSigmoid')); }
 }
 
 /** (1/β)·log(1 + e^{βx}), linear where βx > threshold. @example new nn.Softplus({ beta: 1, threshold: 20 }) */

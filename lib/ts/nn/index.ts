@@ -9,7 +9,7 @@
  */
 export { Module, type StateDict, type LoadStateDictResult } from './module.js';
 export { Linear, Sequential, BatchNorm1d, LayerNorm, Dropout, AlphaDropout, Identity, Flatten, type BatchNormOptions, type FactoryOptions } from './layers.js';
-export { ReLU, LeakyReLU, PReLU, RReLU, ELU, SELU, GELU, SiLU, Mish, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax } from './activations.js';
+export { ReLU, LeakyReLU, PReLU, RReLU, ELU, SELU, GELU, SiLU, Mish, Sigmoid, Tanh, Hardtanh, LogSigmoid, Softplus, Softmax, LogSoftmax } from './activations.js';
 export { Loss, MSELoss, L1Loss, MAPELoss, HuberLoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss, type Reduction } from './losses.js';
 export { mcDropoutPredict } from './mc_dropout.js';
 export * as init from './init.js';
