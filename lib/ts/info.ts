@@ -9,7 +9,7 @@ import { addonPath, native, root } from './native.js';
  */
 export function info(): {
   version: string; addon: string; cudaCompiled: boolean; cudaDevices: number;
-  threads: number; cpu: { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  threads: number; cpu: { avx2: boolean; fma: boolean; avx512f: boolean; neon: boolean; gemmKernel: string; physicalCores: number };
 } {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   return {

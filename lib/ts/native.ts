@@ -50,7 +50,7 @@ export interface NativeBinding {
   cudaEmptyCache(): void;
   numThreads(): number;
   setNumThreads(n: number): void;
-  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; neon: boolean; gemmKernel: string; physicalCores: number };
   // Fused training kernels (native/cpu/batchnorm.cc, native/cpu/optim.cc); optional until built.
   batchnormForward?(dtype: number, n: number, c: number, l: number, eps: number, momentum: number, training: boolean,
     x: Handle, xOff: number, y: Handle, yOff: number, weight: Handle | null, bias: Handle | null,
