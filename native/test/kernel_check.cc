@@ -14,6 +14,7 @@
 //     [outer, n, inner] with inner = 1 and inner > 1.
 // Which GEMM kernel runs is the library's own choice (ENTRENA_GEMM=portable forces the portable
 // one); --expect-kernel=NAME fails the run when it differs, so a driver knows what it tested.
+// --light leaves out the rotating larger GEMM shapes (for second runs under emulation).
 //
 // Tolerances. GEMM: any summation order of K products, with or without fused multiply-adds, is
 // within (K + 2)·u·(|alpha|·Σ|a·b| + |beta·c|) of the exact value (u = unit roundoff, Higham §3.1);
@@ -43,6 +44,7 @@ using namespace entrena;
 namespace {
 
 int64_t g_checks = 0, g_failures = 0, g_group_failures = 0;
+bool g_light = false;  // --light: leave out the rotating larger GEMM shapes
 
 void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char* fmt, ...) {
@@ -158,6 +160,7 @@ void gemm_suite() {
         // All three ≥ 100 would add only time (their blocking is covered by `big` below).
         if (std::min({m, n, k}) >= 100) continue;
         const bool small = m * n * k <= 32 * 32 * 32;
+        if (!small && g_light) continue;
         for (int combo = 0; combo < 8; ++combo) {
           // Larger shapes: one of the eight (dtype, transposes) combinations, rotating.
           if (!small && combo != variant % 8) continue;
@@ -387,8 +390,10 @@ void group(const char* name, F f) {
 
 int main(int argc, char** argv) {
   const char* expect = nullptr;
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--expect-kernel=", 16) == 0) expect = argv[i] + 16;
+    if (std::strcmp(argv[i], "--light") == 0) g_light = true;
+  }
   const char* kernel = cpu::gemm_kernel_name();
   std::printf("kernel_check: GEMM kernel %s, %d threads\n", kernel, cpu::num_threads());
   if (expect && std::strcmp(expect, kernel) != 0) {

@@ -3,8 +3,8 @@
 // (native/test/kernel_check.cc: GEMM, elementwise, reductions against float64 references) built
 // natively, and cross-compiled for aarch64 (g++ and clang) and run under qemu-aarch64 with the NEON
 // and the portable GEMM kernels. A step whose tools are missing is skipped, and its title says
-// which (Debian: apt-get install clang g++-aarch64-linux-gnu qemu-user). About three minutes on two
-// cores from a clean tree (the builds), under one on a rerun.
+// which (Debian: apt-get install clang g++-aarch64-linux-gnu qemu-user). Three to four minutes on two
+// busy cores from a clean tree (mostly the builds), about one and a half on a rerun.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
