@@ -206,7 +206,7 @@ Iter make_iter(std::initializer_list<int64_t> shape, std::initializer_list<std::
 }
 
 template <typename T>
-bool close(double got, double want, double ulps) {
+bool within_ulps(double got, double want, double ulps) {
   if (want != want) return got != got;
   if (std::isinf(want)) return got == want;
   return std::fabs(got - want) <= ulps * std::numeric_limits<T>::epsilon() * std::max(1.0, std::fabs(want));
@@ -236,7 +236,7 @@ void elementwise_suite() {
     if (cpu::unary(u.op, dtype_of<T>(), it, 0, 0) != Status::ok) { fail("unary %s status", u.name); continue; }
     int64_t bad = 0;
     for (int64_t i = 0; i < n; ++i)
-      if (!close<T>(y[i], u.ref(static_cast<double>(x[i])), 8)) ++bad;
+      if (!within_ulps<T>(y[i], u.ref(static_cast<double>(x[i])), 8)) ++bad;
     if (bad) fail("unary %s %s contiguous: %lld wrong", u.name, tname<T>(), (long long)bad);
 
     // strided: out[j][i] = f(x[i][3·j]) for i < 40, j < 16 (x as [40, 50], out as [16, 40])
@@ -247,7 +247,7 @@ void elementwise_suite() {
     bad = 0;
     for (int64_t i = 0; i < 40; ++i)
       for (int64_t j = 0; j < 16; ++j)
-        if (!close<T>(out[j * 40 + i], u.ref(static_cast<double>(x[i * 50 + 3 * j])), 8)) ++bad;
+        if (!within_ulps<T>(out[j * 40 + i], u.ref(static_cast<double>(x[i * 50 + 3 * j])), 8)) ++bad;
     if (bad) fail("unary %s %s strided: %lld wrong", u.name, tname<T>(), (long long)bad);
   }
 
@@ -268,7 +268,7 @@ void elementwise_suite() {
     if (cpu::binary(bo.op, dtype_of<T>(), it, 0, 0) != Status::ok) { fail("binary %s status", bo.name); continue; }
     int64_t bad = 0;
     for (int64_t i = 0; i < n; ++i)
-      if (!close<T>(y[i], bo.ref(static_cast<double>(x[i]), static_cast<double>(z[i])), 2)) ++bad;
+      if (!within_ulps<T>(y[i], bo.ref(static_cast<double>(x[i]), static_cast<double>(z[i])), 2)) ++bad;
     if (bad) fail("binary %s %s contiguous: %lld wrong", bo.name, tname<T>(), (long long)bad);
 
     // broadcast: [37, 1] op [1, 29] → [37, 29]; and a scalar second operand over [1000]
@@ -279,7 +279,7 @@ void elementwise_suite() {
     bad = 0;
     for (int64_t i = 0; i < 37; ++i)
       for (int64_t j = 0; j < 29; ++j)
-        if (!close<T>(out[i * 29 + j], bo.ref(static_cast<double>(x[100 + i]), static_cast<double>(z[200 + j])), 2)) ++bad;
+        if (!within_ulps<T>(out[i * 29 + j], bo.ref(static_cast<double>(x[100 + i]), static_cast<double>(z[200 + j])), 2)) ++bad;
     if (bad) fail("binary %s %s broadcast: %lld wrong", bo.name, tname<T>(), (long long)bad);
 
     Iter sc = make_iter({1000}, {{1}, {1}, {0}}, {y.data(), x.data(), z.data() + 5});
@@ -287,7 +287,7 @@ void elementwise_suite() {
     if (cpu::binary(bo.op, dtype_of<T>(), sc, 0, 0) != Status::ok) { fail("binary %s scalar status", bo.name); continue; }
     bad = 0;
     for (int64_t i = 0; i < 1000; ++i)
-      if (!close<T>(y[i], bo.ref(static_cast<double>(x[i]), static_cast<double>(z[5])), 2)) ++bad;
+      if (!within_ulps<T>(y[i], bo.ref(static_cast<double>(x[i]), static_cast<double>(z[5])), 2)) ++bad;
     if (bad) fail("binary %s %s scalar operand: %lld wrong", bo.name, tname<T>(), (long long)bad);
   }
 }
@@ -337,7 +337,7 @@ void reduce_suite() {
           switch (q) {
             case 0: ok = sum != sum ? out[r] != out[r] : std::fabs(out[r] - sum) <= tol_sum; break;
             case 1: ok = mean != mean ? out[r] != out[r] : std::fabs(out[r] - mean) <= tol_sum / static_cast<double>(s.n); break;
-            case 2: ok = close<T>(out[r], var, 16); break;
+            case 2: ok = within_ulps<T>(out[r], var, 16); break;
             case 3: ok = best != best ? out[r] != out[r] : static_cast<double>(out[r]) == best; break;
             default: ok = idx[r] == best_k; break;
           }
@@ -364,7 +364,7 @@ void reduce_suite() {
           for (int64_t k = 0; k < s.n; ++k) z += std::exp(at(o, k, i) - mx);
           for (int64_t k = 0; k < s.n; ++k) {
             const double want = lg ? at(o, k, i) - mx - std::log(z) : std::exp(at(o, k, i) - mx) / z;
-            if (!close<T>(y[(o * s.n + k) * s.inner + i], want, 16 + (lg ? std::log2(static_cast<double>(s.n)) * 4 : 0))) ++bad;
+            if (!within_ulps<T>(y[(o * s.n + k) * s.inner + i], want, 16 + (lg ? std::log2(static_cast<double>(s.n)) * 4 : 0))) ++bad;
           }
         }
       if (bad)
