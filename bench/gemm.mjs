@@ -10,11 +10,20 @@
 // per-pair ratios. Shape legend: M×K×N with
 // C (M×N) = op(A) (M×K) · op(B) (K×N); NT means B is stored transposed (dX = dY·Wᵀ in a Linear
 // backward), TN means A is (dW = Xᵀ·dY). Environment: ENTRENA_NUM_THREADS, ENTRENA_GEMM=portable.
+//
+// A second peer, oneDNN's dnnl_sgemm (float32 only), is timed the same way in the same rounds by
+// bench/dnnl_sgemm.c, compiled here with the system C compiler when libdnnl-dev is installed
+// (apt-get install libdnnl-dev); without it the column is skipped with a line saying so. The header
+// names the CPU (model, avx2/avx512f/avx512_bf16 or neon), the GEMM kernel entrena ran
+// (cpuFeatures().gemmKernel) and the OpenBLAS core PyTorch's BLAS picked; the peers run in the
+// environment of bench/peer.mjs (no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, MALLOC_MMAP_THRESHOLD_ set).
 import { createRequire } from 'node:module';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { PYTHON, cpuLine, loadLine, peerBlas, peerEnv } from './peer.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const b = createRequire(import.meta.url)('node-gyp-build')(root);
@@ -168,14 +177,14 @@ for line in sys.stdin:
 
 /** Starts the PyTorch timing process; resolves to { ask(case, id) → GFLOP/s, close(), version } or { note }. */
 async function startTorch() {
-  const py = '/usr/bin/python3';
+  const py = PYTHON;
   const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     return { note: `PyTorch column skipped: ${py} cannot import torch (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})` };
   }
   const child = spawn(py, ['-c', torchServer, String(threads), String(target)], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+    env: peerEnv(threads),
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
@@ -195,16 +204,47 @@ async function startTorch() {
   };
 }
 
+// ---- oneDNN: bench/dnnl_sgemm.c, compiled here, one batch of dnnl_sgemm per request ---------------
+
+/** Starts the oneDNN timing process; resolves to { ask(case, id) → { rate, check } | null, close() } or { note }. */
+async function startDnnl() {
+  if (!existsSync('/usr/include/dnnl.h')) return { note: 'oneDNN column skipped: libdnnl-dev is not installed (apt-get install libdnnl-dev)' };
+  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+  if (!cc) return { note: 'oneDNN column skipped: no C compiler (cc, gcc or clang) found' };
+  const exe = path.join(root, 'build', 'bench', 'dnnl_sgemm');
+  mkdirSync(path.dirname(exe), { recursive: true });
+  const built = spawnSync(cc, ['-O2', '-std=c11', '-D_POSIX_C_SOURCE=199309L', path.join(root, 'bench', 'dnnl_sgemm.c'), '-o', exe, '-ldnnl', '-lm'], { encoding: 'utf8' });
+  if (built.status !== 0) return { note: `oneDNN column skipped: ${cc} could not build bench/dnnl_sgemm.c: ${(built.stderr || '').trim().split('\n').slice(-3).join(' ')}` };
+  const child = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'], env: peerEnv(threads) });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const version = spawnSync('sh', ['-c', "dpkg-query -W -f '${Version}' libdnnl-dev 2>/dev/null"], { encoding: 'utf8' }).stdout.trim();
+  return {
+    version: version || 'unknown version',
+    async ask(c, id) {
+      child.stdin.write(`${id} ${c.dt} ${c.ta ? 1 : 0} ${c.tb ? 1 : 0} ${c.m} ${c.k} ${c.n} ${target}\n`);
+      const { value, done } = await lines.next();
+      if (done) throw new Error('the oneDNN timing process ended early');
+      const [rate, check] = value.trim().split(/\s+/);
+      return rate === 'skip' ? null : { rate: Number(rate), check: Number(check) };
+    },
+    close() { child.stdin.end(); },
+  };
+}
+
 // ---- main ------------------------------------------------------------------------------------------
 
 const features = b.cpuFeatures();
-const kernel = process.env.ENTRENA_GEMM === 'portable' ? 'portable' : features.avx2 && features.fma ? 'avx2+fma' : 'portable';
-console.log(`entrena GEMM benchmark: ${threads} thread(s), kernel ${kernel}`);
+console.log(`entrena GEMM benchmark: ${threads} thread(s), GEMM kernel ${features.gemmKernel}`);
+console.log(`CPU: ${cpuLine()}; ${loadLine()}`);
 
 const started = Date.now();
 const torch = await startTorch();
 if (torch.note) console.log(torch.note);
-else console.log(`PyTorch ${torch.version}, torch.set_num_threads(${torch.threads}), torch.mm; the two alternate batch by batch`);
+else console.log(`PyTorch ${torch.version}, torch.set_num_threads(${torch.threads}), torch.mm, ${peerBlas(threads)}`);
+const dnnl = await startDnnl();
+if (dnnl.note) console.log(dnnl.note);
+else console.log(`oneDNN ${dnnl.version}, dnnl_sgemm (float32 only), OMP_NUM_THREADS=${threads}`);
+console.log('entrena and the peers alternate batch by batch; the peers run without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, with MALLOC_MMAP_THRESHOLD_=268435456');
 
 const rows = [];
 for (const [i, c] of cases.entries()) {
@@ -212,8 +252,11 @@ for (const [i, c] of cases.entries()) {
   try {
     check(c, s);
     const ours = timer(c, s);
-    const mine = [], theirs = [], ratios = [];
+    const mine = [], theirs = [], ratios = [], onednn = [], dratios = [];
     if (!torch.note) await torch.ask(c, i);  // PyTorch's warm-up batch
+    // oneDNN's warm-up batch, which also checks its result (a mis-specified call would time garbage).
+    const dnnlFirst = dnnl.note ? null : await dnnl.ask(c, i);
+    if (dnnlFirst && !(dnnlFirst.check <= 1e-4)) throw new Error(`${label(c)}: dnnl_sgemm differs from a float64 dot product by ${dnnlFirst.check} of max|C|`);
     for (let r = 0; r < runs; r++) {
       // Alternating batches see the same machine: a neighbour's load slows both sides of a pair.
       // The pauses let each side's idle threads stop spinning (OpenBLAS's for up to ~0.1 s, ours
@@ -227,24 +270,33 @@ for (const [i, c] of cases.entries()) {
         theirs.push(t);
         ratios.push(o / t);
       }
+      if (dnnlFirst) {
+        await pause();
+        const d = (await dnnl.ask(c, i)).rate;
+        onednn.push(d);
+        dratios.push(o / d);
+      }
     }
     rows.push({
       case: label(c) + (c.tag ? ` (${c.tag})` : ''),
       ours: median(mine).toFixed(1),
       torch: theirs.length ? median(theirs).toFixed(1) : '-',
       ratio: ratios.length ? median(ratios).toFixed(2) + '×' : '-',
+      dnnl: onednn.length ? median(onednn).toFixed(1) : '-',
+      dratio: dratios.length ? median(dratios).toFixed(2) + '×' : '-',
     });
   } finally {
     s.free();
   }
 }
 if (!torch.note) torch.close();
+if (!dnnl.note) dnnl.close();
 console.log(`checked all ${cases.length} cases against the reference (rtol 1e-4 of max|C| for f32, 1e-10 for f64)`);
 
-const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch' };
+const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch', dnnl: 'oneDNN GFLOP/s', dratio: 'ours/oneDNN' };
 const width = Object.fromEntries(Object.keys(head).map((k) => [k, Math.max(head[k].length, ...rows.map((r) => r[k].length))]));
-const line = (r) => `${r.case.padEnd(width.case)}  ${r.ours.padStart(width.ours)}  ${r.torch.padStart(width.torch)}  ${r.ratio.padStart(width.ratio)}`;
+const line = (r) => `${r.case.padEnd(width.case)}  ${['ours', 'torch', 'ratio', 'dnnl', 'dratio'].map((k) => r[k].padStart(width[k])).join('  ')}`;
 console.log('\n' + line(head));
 console.log('-'.repeat(line(head).length));
 for (const r of rows) console.log(line(r));
-console.log(`\nmedians of ${runs} alternating batches of ~${target * 1000} ms each side, with pauses between (ratio: the median of the per-pair ratios); total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`\n${loadLine()} at the end; medians of ${runs} alternating batches of ~${target * 1000} ms each side, with pauses between (ratio: the median of the per-pair ratios); total ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -17,9 +17,13 @@
 //     note when torch does not import.
 //   - BatchNorm1d: forward + backward (training) at [128, 512] checked against a float64
 //     JavaScript reference, then timed.
+// The header names the CPU, entrena's GEMM kernel and the OpenBLAS core of PyTorch's BLAS; the
+// PyTorch process runs in bench/peer.mjs's environment (no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
+// MALLOC_MMAP_THRESHOLD_ set).
 // Environment: ENTRENA_NUM_THREADS.
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { PYTHON, cpuLine, loadLine, peerBlas, peerEnv } from './peer.mjs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -198,7 +202,7 @@ out['bn_bwd'] = med(bwd, reps * 10, 5)
 print(json.dumps(out))
 `;
 let torch = null, torchNote = '';
-const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', timeout: 600_000 });
+const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8', timeout: 600_000, env: peerEnv(threads) });
 if (r.status === 0) torch = JSON.parse(r.stdout.trim().split('\n').pop());
 else torchNote = `PyTorch comparison skipped: ${(r.stderr || r.error?.message || 'python3 failed').trim().split('\n').pop()}`;
 
@@ -206,7 +210,8 @@ else torchNote = `PyTorch comparison skipped: ${(r.stderr || r.error?.message ||
 
 const ms = (s) => (s * 1e3).toFixed(3).padStart(8) + ' ms';
 const us = (s) => (s * 1e6).toFixed(1).padStart(8) + ' µs';
-console.log(`\nentrena fused kernels, ${threads} thread(s), float32${quick ? ' (--quick)' : ''}${torch ? `, PyTorch ${torch.torch}` : ''}`);
+console.log(`\nentrena fused kernels, ${threads} thread(s), float32${quick ? ' (--quick)' : ''}${torch ? `, PyTorch ${torch.torch} (${peerBlas(threads)})` : ''}`);
+console.log(`CPU: ${cpuLine()}; ${loadLine()} at the end; entrena GEMM kernel ${b.cpuFeatures().gemmKernel}`);
 console.log(`copy (cast f32→f32, ${N / 1e6}M elements)      ${ms(copyS)}   ${gbs(copyBytes, copyS)} GB/s (read + write)`);
 console.log(`copy (memcpy via read, ${N / 1e6}M elements)      ${ms(memcpyS)}   ${gbs(copyBytes, memcpyS)} GB/s (read + write)`);
 console.log(`Adam step, fused (${N / 1e6}M params)            ${ms(adamS)}   ${gbs(adamBytes, adamS)} GB/s = ${(adamGBs / copyGBs * 100).toFixed(0)}% of the faster copy's bandwidth`);

@@ -4,8 +4,12 @@
 //
 // First it checks the fast path (fused optimizer and BatchNorm kernels) against the composed
 // reference over a few steps, then times; reports medians of several runs and the ratio.
+// The header names the CPU, entrena's GEMM kernel and the OpenBLAS core PyTorch's BLAS picked; the
+// PyTorch process runs in bench/peer.mjs's environment (no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
+// MALLOC_MMAP_THRESHOLD_ set).
 // Usage: node bench/train.mjs [--steps N] [--runs R]
 import { spawnSync } from 'node:child_process';
+import { PYTHON, cpuLine, loadLine, peerBlas, peerEnv } from './peer.mjs';
 import * as E from '../dist/index.js';
 import { setFusedOptimizers } from '../dist/optim/optimizer.js';
 import { setFusedBatchNorm } from '../dist/nn/functional.js';
@@ -92,10 +96,11 @@ for _ in range(${RUNS}):
   t = time.perf_counter(); steps(${STEPS}); out.append(${STEPS * BATCH} / (time.perf_counter() - t))
 print(' '.join(str(v) for v in out))
 `;
-const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' });
+const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8', env: peerEnv(threads) });
 const torchRates = r.status === 0 ? r.stdout.trim().split(/\s+/).map(Number) : null;
 
 console.log(`\nFashion-MNIST MLP training step, batch ${BATCH}, ${threads} threads, median of ${RUNS} runs of ${STEPS} steps`);
+console.log(`  CPU: ${cpuLine()}; ${loadLine()} at the end; entrena GEMM kernel ${E.info().cpu.gemmKernel}${torchRates ? `; PyTorch with ${peerBlas(threads)}` : ''}`);
 console.log(`  entrena   ${median(ours).toFixed(0).padStart(8)} samples/s   (runs: ${ours.map((v) => v.toFixed(0)).join(', ')})`);
 if (torchRates) {
   console.log(`  PyTorch   ${median(torchRates).toFixed(0).padStart(8)} samples/s   (runs: ${torchRates.map((v) => v.toFixed(0)).join(', ')})`);

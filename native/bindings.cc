@@ -619,6 +619,13 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   o.Set("fma", Napi::Boolean::New(env, false));
   o.Set("avx512f", Napi::Boolean::New(env, false));
 #endif
+#if defined(__aarch64__)
+  o.Set("neon", Napi::Boolean::New(env, true));  // part of the aarch64 base ISA
+#else
+  o.Set("neon", Napi::Boolean::New(env, false));
+#endif
+  // The GEMM micro-kernel this process runs (native/cpu/gemm.cc): "avx2", "neon" or "portable".
+  o.Set("gemmKernel", Napi::String::New(env, cpu::gemm_kernel_name()));
   o.Set("physicalCores", Napi::Number::New(env, cpu::physical_cores()));
   return o;
 }

@@ -20,6 +20,7 @@ interface Outcome {
   cases: number;
   failures: string[];
   probe: number[];
+  kernel: string;  // cpuFeatures().gemmKernel: the micro-kernel the process chose
   /** The child's external-BLAS state after the cases (runInChild only). */
   blas?: { library: string | null; error: string | null; calls: number };
 }
@@ -134,7 +135,7 @@ function runCases(b: any): Outcome {
   const probe = new Float32Array(pm * pn);
   b.read(hC, 0, probe);
   b.free(hA); b.free(hB); b.free(hC);
-  return { cases, failures, probe: Array.from(probe) };
+  return { cases, failures, probe: Array.from(probe), kernel: b.cpuFeatures().gemmKernel };
 }
 
 function runInChild(env: Record<string, string>): Outcome {
@@ -160,6 +161,11 @@ describe('cpu gemm (native) against gemm_ref', () => {
   it('default kernel matches the reference on every case', () => {
     const out = runCases(binding);
     defaultProbe = out.probe;
+    // The kernel the library reports is the one this CPU should get (aarch64: NEON, baseline there).
+    const f = binding.cpuFeatures();
+    const expected = process.env.ENTRENA_GEMM === 'portable' ? 'portable'
+      : f.avx2 && f.fma ? 'avx2' : process.arch === 'arm64' ? 'neon' : 'portable';
+    expect(out.kernel).toBe(expected);
     expect(out.cases).toBeGreaterThan(100);
     expect(out.failures).toEqual([]);
   });
@@ -168,6 +174,7 @@ describe('cpu gemm (native) against gemm_ref', () => {
     const out = runInChild({ ENTRENA_GEMM: 'portable' });
     expect(out.cases).toBeGreaterThan(100);
     expect(out.failures).toEqual([]);
+    expect(out.kernel).toBe('portable');
     const f = binding.cpuFeatures();
     if (f.avx2 && f.fma && process.env.ENTRENA_GEMM !== 'portable') {
       // The AVX2 kernel fuses multiply-adds and sums in a different order: if the child's bits equal

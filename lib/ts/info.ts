@@ -9,7 +9,7 @@ import { addonPath, native, root } from './native.js';
  */
 export function info(): {
   version: string; addon: string; cudaCompiled: boolean; cudaDevices: number;
-  threads: number; cpu: { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  threads: number; cpu: { avx2: boolean; fma: boolean; avx512f: boolean; neon: boolean; gemmKernel: string; physicalCores: number };
   /**
    * The CBLAS library that takes large CPU matrix products — `ENTRENA_BLAS=/path/to/libopenblas.so.0`,
    * or Accelerate on macOS — or null for none; `error` says why `ENTRENA_BLAS` did not load.

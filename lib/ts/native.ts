@@ -50,7 +50,7 @@ export interface NativeBinding {
   cudaEmptyCache(): void;
   numThreads(): number;
   setNumThreads(n: number): void;
-  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; physicalCores: number };
+  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; neon: boolean; gemmKernel: string; physicalCores: number };
   /** The external CBLAS the CPU GEMM hands large products to (ENTRENA_BLAS, Accelerate on macOS), if any. */
   blasInfo(): { library: string | null; error: string | null; calls: number; minWork: number; minK: number; minM: number };
   // Fused training kernels (native/cpu/batchnorm.cc, native/cpu/optim.cc); optional until built.

@@ -251,19 +251,15 @@ template <typename T> __attribute__((target("avx2,fma"))) void forward_avx2(cons
 template <typename T> __attribute__((target("avx2,fma"))) void backward_avx2(const BatchNormArgs& a, int64_t c0, int64_t c1) {
   backward_block<T>(a, c0, c1);
 }
-#endif
 
 bool use_avx2() {
-#if defined(ENTRENA_BN_X86)
   static const bool yes = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();
   return yes;
-#else
-  return false;
-#endif
 }
+#endif
 
 template <typename T>
 Status forward(const BatchNormArgs& a) {

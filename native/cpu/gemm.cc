@@ -16,9 +16,13 @@
 //
 // Kernels: AVX2+FMA micro-kernels (f32 6×16, f64 6×8: twelve ymm accumulators, two B loads and six
 // broadcasts per k) compiled per function with target attributes and chosen at run time from CPUID
-// (no -march=native in the build), and a portable blocked kernel that the compiler vectorises for
-// whatever ISA the build targets (SSE2 on x86-64, NEON on arm64). ENTRENA_GEMM=portable forces the
-// portable kernel (read once, at the first GEMM), so the tests can cover it on an AVX2 machine.
+// (no -march=native in the build); NEON micro-kernels on aarch64 (f32 8×12, f64 6×8: 24 of the 32
+// q registers accumulate, FMA by lane), compiled only there (NEON is part of the base ISA); and a
+// portable blocked kernel that the compiler vectorises for whatever ISA the build targets (SSE2 on
+// x86-64, NEON on arm64). All share the packed panel format. ENTRENA_GEMM=portable forces the
+// portable kernel (read once, at the first GEMM), so the tests cover it on any machine;
+// gemm_kernel_name() says which one runs. The NEON kernels are checked under qemu-aarch64 by
+// `npm run test:arm64` (native/test/kernel_check.cc): correctness only, their speed is unmeasured.
 //
 // Threads (gemm_shared): C is cut into many small tasks (a row block × a few NR-column panels,
 // about 16 per thread) that the threads take from a shared counter, so a thread that starts late
@@ -54,6 +58,10 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #define ENTRENA_GEMM_X86 1
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#define ENTRENA_GEMM_NEON 1
 #endif
 
 namespace entrena::cpu {
@@ -223,6 +231,89 @@ ENTRENA_AVX2 void micro_avx2_f64(int64_t kc, const double* ap, const double* bp,
 }
 #endif  // ENTRENA_GEMM_X86
 
+// ---- NEON micro-kernels (aarch64) --------------------------------------------------------------
+
+#if defined(ENTRENA_GEMM_NEON)
+// NEON (Advanced SIMD) is part of the aarch64 base ISA, so these need no run-time check and no
+// target attributes. 32 registers of 128 bits: the tiles are BLIS's for ARMv8-A.
+// f32, MR=8 × NR=12: 24 accumulators (8 rows × 3 vectors of 4) + 3 B vectors + 2 A vectors = 29 of
+// 32 registers; each k is 2 + 3 loads and 24 FMAs by lane (vfmaq_laneq_f32 takes A's value from
+// a lane, so A needs no broadcast). Packing is the generic panel format of pack_a/pack_b.
+#define ENTRENA_NEON_ROW_F32(i, av, lane)             \
+  c##i##0 = vfmaq_laneq_f32(c##i##0, b0, av, lane); \
+  c##i##1 = vfmaq_laneq_f32(c##i##1, b1, av, lane); \
+  c##i##2 = vfmaq_laneq_f32(c##i##2, b2, av, lane)
+
+void micro_neon_f32(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, float alpha, float beta,
+                    const float* bn) {
+  const float32x4_t z = vdupq_n_f32(0.0f);
+  float32x4_t c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z;
+  float32x4_t c30 = z, c31 = z, c32 = z, c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z;
+  float32x4_t c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z;
+  for (int i = 0; i < 8; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+  for (int64_t p = 0; p < kc; ++p) {
+    __builtin_prefetch(ap + 64, 0, 3);  // A comes from L2
+    if (bn) __builtin_prefetch(bn + p * 12, 0, 3);
+    const float32x4_t a0 = vld1q_f32(ap), a1 = vld1q_f32(ap + 4);
+    const float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8);
+    ENTRENA_NEON_ROW_F32(0, a0, 0); ENTRENA_NEON_ROW_F32(1, a0, 1);
+    ENTRENA_NEON_ROW_F32(2, a0, 2); ENTRENA_NEON_ROW_F32(3, a0, 3);
+    ENTRENA_NEON_ROW_F32(4, a1, 0); ENTRENA_NEON_ROW_F32(5, a1, 1);
+    ENTRENA_NEON_ROW_F32(6, a1, 2); ENTRENA_NEON_ROW_F32(7, a1, 3);
+    ap += 8;
+    bp += 12;
+  }
+  const float32x4_t rows[8][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32},
+                                  {c40, c41, c42}, {c50, c51, c52}, {c60, c61, c62}, {c70, c71, c72}};
+  const float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 3; ++j) {
+      float* ct = c + i * ldc + 4 * j;
+      const float32x4_t ab = vmulq_f32(va, rows[i][j]);
+      vst1q_f32(ct, beta == 0.0f ? ab : vfmaq_f32(ab, vb, vld1q_f32(ct)));
+    }
+}
+#undef ENTRENA_NEON_ROW_F32
+
+// f64, MR=6 × NR=8: 24 accumulators (6 rows × 4 vectors of 2) + 4 B vectors + 3 A vectors = 31 of
+// 32 registers.
+#define ENTRENA_NEON_ROW_F64(i, av, lane)             \
+  c##i##0 = vfmaq_laneq_f64(c##i##0, b0, av, lane); \
+  c##i##1 = vfmaq_laneq_f64(c##i##1, b1, av, lane); \
+  c##i##2 = vfmaq_laneq_f64(c##i##2, b2, av, lane); \
+  c##i##3 = vfmaq_laneq_f64(c##i##3, b3, av, lane)
+
+void micro_neon_f64(int64_t kc, const double* ap, const double* bp, double* c, int64_t ldc, double alpha,
+                    double beta, const double* bn) {
+  const float64x2_t z = vdupq_n_f64(0.0);
+  float64x2_t c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+  float64x2_t c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+  float64x2_t c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+  for (int i = 0; i < 6; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+  for (int64_t p = 0; p < kc; ++p) {
+    __builtin_prefetch(ap + 48, 0, 3);
+    if (bn) __builtin_prefetch(bn + p * 8, 0, 3);
+    const float64x2_t a0 = vld1q_f64(ap), a1 = vld1q_f64(ap + 2), a2 = vld1q_f64(ap + 4);
+    const float64x2_t b0 = vld1q_f64(bp), b1 = vld1q_f64(bp + 2), b2 = vld1q_f64(bp + 4), b3 = vld1q_f64(bp + 6);
+    ENTRENA_NEON_ROW_F64(0, a0, 0); ENTRENA_NEON_ROW_F64(1, a0, 1);
+    ENTRENA_NEON_ROW_F64(2, a1, 0); ENTRENA_NEON_ROW_F64(3, a1, 1);
+    ENTRENA_NEON_ROW_F64(4, a2, 0); ENTRENA_NEON_ROW_F64(5, a2, 1);
+    ap += 6;
+    bp += 8;
+  }
+  const float64x2_t rows[6][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23},
+                                  {c30, c31, c32, c33}, {c40, c41, c42, c43}, {c50, c51, c52, c53}};
+  const float64x2_t va = vdupq_n_f64(alpha), vb = vdupq_n_f64(beta);
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double* ct = c + i * ldc + 2 * j;
+      const float64x2_t ab = vmulq_f64(va, rows[i][j]);
+      vst1q_f64(ct, beta == 0.0 ? ab : vfmaq_f64(ab, vb, vld1q_f64(ct)));
+    }
+}
+#undef ENTRENA_NEON_ROW_F64
+#endif  // ENTRENA_GEMM_NEON
+
 // ---- plans and dispatch ------------------------------------------------------------------------
 
 // Block sizes for 32 KiB L1d / 512 KiB–1 MiB L2 cores (BLIS's values for Zen, but KC 320 for f32):
@@ -241,40 +332,64 @@ constexpr Plan<double> kAvx2F64{6, 8, 96, 256, 2040, micro_avx2_f64, "avx2"};
 static_assert(kAvx2F32.mr * kAvx2F32.nr <= 256 && kAvx2F64.mr * kAvx2F64.nr <= 256, "edge tile buffer");
 static_assert(kAvx2F32.mc % 6 == 0 && kAvx2F32.nc % 16 == 0 && kAvx2F64.mc % 6 == 0 && kAvx2F64.nc % 8 == 0);
 #endif
+#if defined(ENTRENA_GEMM_NEON)
+// The same cache blocks as AVX2 (B micro-panel 320×12×4 = 15 KiB f32, 256×8×8 = 16 KiB f64, within
+// the 32–128 KiB L1d of ARMv8 cores), with MC and NC rounded to the NEON tiles. Not tuned on
+// hardware: they are the cache arithmetic above applied to the NEON tiles.
+constexpr Plan<float> kNeonF32{8, 12, 144, 320, 4080, micro_neon_f32, "neon"};
+constexpr Plan<double> kNeonF64{6, 8, 96, 256, 2040, micro_neon_f64, "neon"};
+static_assert(kNeonF32.mr * kNeonF32.nr <= 256 && kNeonF64.mr * kNeonF64.nr <= 256, "edge tile buffer");
+static_assert(kNeonF32.mc % 8 == 0 && kNeonF32.nc % 12 == 0 && kNeonF64.mc % 6 == 0 && kNeonF64.nc % 8 == 0);
+#endif
 static_assert(kPortableF32.mc % 4 == 0 && kPortableF32.nc % 8 == 0 && kPortableF64.nc % 4 == 0);
 
-bool use_avx2() {
-  static const bool yes = [] {
-    const char* env = std::getenv("ENTRENA_GEMM");
-    if (env && std::strcmp(env, "portable") == 0) return false;
+// The micro-kernel family, chosen once (at the first GEMM): avx2 on x86-64 CPUs with AVX2+FMA, neon
+// on aarch64, portable otherwise. ENTRENA_GEMM=portable forces the portable kernel; any other value
+// (avx2, neon) keeps the default, so a setting can never select a kernel the CPU would fault on.
+enum class Kernel { portable, avx2, neon };
+
+Kernel choose_kernel() {
+  Kernel best = Kernel::portable;
 #if defined(ENTRENA_GEMM_X86)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Kernel::avx2;
+#elif defined(ENTRENA_GEMM_NEON)
+  best = Kernel::neon;
 #endif
-  }();
-  return yes;
+  const char* env = std::getenv("ENTRENA_GEMM");
+  if (env && std::strcmp(env, "portable") == 0) return Kernel::portable;
+  return best;
 }
+
+Kernel kernel() {
+  static const Kernel k = choose_kernel();
+  return k;
+}
+
+#if defined(ENTRENA_GEMM_X86)
+bool use_avx2() { return kernel() == Kernel::avx2; }
+#endif
 
 template <typename T>
 const Plan<T>& plan_for();
 template <>
 const Plan<float>& plan_for<float>() {
-  if (use_avx2()) {
 #if defined(ENTRENA_GEMM_X86)
-    return kAvx2F32;
+  if (kernel() == Kernel::avx2) return kAvx2F32;
 #endif
-  }
+#if defined(ENTRENA_GEMM_NEON)
+  if (kernel() == Kernel::neon) return kNeonF32;
+#endif
   return kPortableF32;
 }
 template <>
 const Plan<double>& plan_for<double>() {
-  if (use_avx2()) {
 #if defined(ENTRENA_GEMM_X86)
-    return kAvx2F64;
+  if (kernel() == Kernel::avx2) return kAvx2F64;
 #endif
-  }
+#if defined(ENTRENA_GEMM_NEON)
+  if (kernel() == Kernel::neon) return kNeonF64;
+#endif
   return kPortableF64;
 }
 
@@ -665,6 +780,8 @@ inline void wait_packed(std::atomic<uint8_t>& f) {
   for (int i = 0; f.load(std::memory_order_acquire) != kReady; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
 #endif
     if (i > 2000) std::this_thread::yield();  // the packing thread lost its core
   }
@@ -911,6 +1028,8 @@ Status gemm_t(const GemmArgs& g) {
 }
 
 }  // namespace
+
+const char* gemm_kernel_name() { return plan_for<float>().name; }
 
 Status gemm(const GemmArgs& g) {
   switch (g.dtype) {

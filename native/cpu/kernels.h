@@ -12,5 +12,7 @@ namespace entrena::cpu {
 ENTRENA_KERNELS(ENTRENA_DECLARE_KERNEL)
 #undef ENTRENA_DECLARE_KERNEL
 Status gemm_ref(const GemmArgs& g);
+// The GEMM micro-kernel family this process uses (gemm.cc): "avx2", "neon" or "portable".
+const char* gemm_kernel_name();
 
 }  // namespace entrena::cpu
