@@ -18,7 +18,8 @@
         "native/cpu/gemm.cc",
         "native/cpu/batchnorm.cc",
         "native/cpu/optim.cc",
-        "native/cuda/stub.cc"
+        "native/cuda/stub.cc",
+        "native/dist/comm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
@@ -26,6 +27,7 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno"],
       "ldflags": ["-pthread"],
+      "libraries": ["-ldl"],
       "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"] }
     }
   ]
