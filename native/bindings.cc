@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/backend.h"
-#include "dist/comm.h"
+#include "distributed/comm.h"
 #include "cpu/kernels.h"
 #include "cpu/threads.h"
 
@@ -817,7 +817,7 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
 }
 
 
-// ---- distributed: collectives through the communication thread (native/dist/comm.h) -----------
+// ---- distributed: collectives through the communication thread (native/distributed/comm.h) ---
 // The thread-safe function that carries completions to JavaScript. Process-wide (MPI is), created
 // by the environment that initialises, never freed (the communication thread may still hold it).
 Napi::ThreadSafeFunction* g_dist_tsfn = nullptr;

@@ -1,6 +1,6 @@
 /**
  * core/collectives.ts — the native calls behind lib/ts/distributed: tensors become handles,
- * element offsets and counts for the communication thread (native/dist/comm.h), and their
+ * element offsets and counts for the communication thread (native/distributed/comm.h), and their
  * buffers are pinned (neither freed nor pooled, even if disposed) until the request completes.
  * No argument checks beyond the cheap invariants: lib/ts/distributed validates.
  */
