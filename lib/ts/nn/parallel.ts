@@ -188,7 +188,7 @@ export class DistributedDataParallel extends Module {
    */
   forward(x: Tensor, ...rest: unknown[]): Tensor {
     if (this.readyParams > 0) {
-      const missing = [...this.bucketOf.keys()].filter((p) => !this.reduced.has(p)).map((p) => this.names.get(p) ?? '?');
+      const missing = [...this.names].filter(([p]) => !this.reduced.has(p)).map(([, name]) => name);
       for (const b of this.buckets) if (b.work) { b.work.wait(); b.work = null; }
       this.resetIteration();
       throw new EntrenaError('ERR_AUTOGRAD', `DistributedDataParallel: the last backward gave no gradient to ${missing.length} parameter(s) (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}), so the gradients were not averaged; every parameter that requires grad must take part in the loss (freeze() the others)`);
