@@ -7,6 +7,8 @@
 // The mpirun suites skip, saying so, where OpenMPI is not installed (apt-get install openmpi-bin).
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDist, root } from './helpers/dist.js';
 import { data, distributed, nn, tensor, zeros, manualSeed, randn } from '../lib/ts/index.js';
@@ -197,6 +199,36 @@ describe(`distributed under mpirun${skipNote}`, () => {
     for (const l of r.lines) {
       expect(l.code).toBe('ERR_SHAPE');
       expect(l.error).toMatch(/parameter 0 is '0\.weight \[16, 5\] float64' on rank 0 but '0\.weight \[17, 5\] float64' on rank 1/);
+    }
+  });
+
+  it.skipIf(!hasMpirun)('fit under DDP: the same history on every rank (all-rank losses and metrics), progress and file-writing callbacks on rank 0 only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'entrena-ddp-fit-'));
+    try {
+      const r = mpirun(2, [script('fit.mjs'), 'train', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const [a, b] = [0, 1].map((k) => r.lines.find((l) => l.rank === k)!);
+      expect(a.epochs).toEqual(b.epochs);
+      expect(a.w).toEqual(b.w);
+      expect((a.epochs as unknown[]).length).toBeGreaterThanOrEqual(3);
+      expect(r.stderr.match(/^epoch 1\/4 /gm)?.length).toBe(1);
+      expect(existsSync(join(dir, 'log-rank0.csv'))).toBe(true);
+      expect(existsSync(join(dir, 'best-rank0.safetensors'))).toBe(true);
+      expect(existsSync(join(dir, 'log-rank1.csv'))).toBe(false);
+      expect(existsSync(join(dir, 'best-rank1.safetensors'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasMpirun)('fit under DDP: TerminateOnNaN stops every rank at the same batch when one rank\'s loss becomes NaN', () => {
+    const r = mpirun(2, [script('fit.mjs'), 'nan']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines.length).toBe(2);
+    for (const l of r.lines) {
+      expect(l.stopReason).toBe('nan');
+      expect(l.nanAt).toEqual({ epoch: 0, batch: 2, loss: null });
+      expect((l.epochs as unknown[]).length).toBe(1);
     }
   });
 
