@@ -7,7 +7,7 @@
 // The mpirun suites skip, saying so, where OpenMPI is not installed (apt-get install openmpi-bin).
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDist, root } from './helpers/dist.js';
@@ -154,6 +154,36 @@ describe('data.DistributedSampler', () => {
     expect(() => new data.DistributedSampler(dsx, { numReplicas: 2, rank: 2 })).toThrow(/rank in \[0, 1\]/);
     expect(() => new data.DistributedSampler(dsx, { num_replicas: 2 } as never)).toThrow(/did you mean 'numReplicas'/);
     loader.dispose();
+  });
+});
+
+describe('entrena train --nproc', () => {
+  it('without mpirun on PATH says how to install OpenMPI and exits 2', () => {
+    requireDist();
+    const bin = mkdtempSync(join(tmpdir(), 'entrena-nompi-'));
+    try {
+      symlinkSync(process.execPath, join(bin, 'node'));
+      const r = spawnSync(join(bin, 'node'), [join(root, 'dist', 'cli', 'main.js'), 'train', '--nproc', '2', '--epochs', '1'], { encoding: 'utf8', env: { PATH: bin }, cwd: tmpdir() });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--nproc needs OpenMPI's mpirun.*apt-get install openmpi-bin/);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasMpirun)(`starts mpirun itself: 2 ranks train the built-in run, rank 0 prints and writes it${skipNote}`, () => {
+    requireDist();
+    const out = mkdtempSync(join(tmpdir(), 'entrena-nproc-'));
+    try {
+      const r = spawnSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'train', '--nproc', '2', '--epochs', '1', '--out', out], { encoding: 'utf8', timeout: 120_000, cwd: tmpdir() });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.match(/entrena: training 'spirals' on cpu × 2 processes: .* batch 64 \(2 × 32\)/g)?.length).toBe(1);
+      expect(r.stdout.match(/^test: loss/gm)?.length).toBe(1);
+      for (const f of ['model.safetensors', 'history.json', 'report.html', 'config.json']) expect(existsSync(join(out, f))).toBe(true);
+      expect(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length).toBe(1);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
 
