@@ -842,7 +842,7 @@ std::string string_arg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-// distInit(useMpi, mpiLib, ncclLib, timeoutMs, onComplete(id)) → { rank, size, threadLevel, library }
+// distInit(useMpi, mpiLib, ncclLib, timeoutMs, onComplete(id), verify) → { rank, size, threadLevel, library }
 Napi::Value DistInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   dist::InitOptions o;
@@ -850,6 +850,7 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
   o.mpi_lib = string_arg(info, 1);
   o.nccl_lib = string_arg(info, 2);
   o.timeout_ms = int_arg(info, 3);
+  o.verify = info.Length() < 6 || info[5].ToBoolean();
   if (!info[4].IsFunction()) throw_code(env, "ERR_INVALID_ARGUMENT", "distInit: onComplete must be a function");
   dist::InitResult r;
   check(env, dist::init(o, &r));

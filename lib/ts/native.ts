@@ -61,7 +61,7 @@ export interface NativeBinding {
   optimStep?(kind: number, dtype: number, params: Handle[], grads: Handle[], state0: (Handle | null)[] | null,
     state1: (Handle | null)[] | null, state2: (Handle | null)[] | null, sizes: number[], h: Float64Array, flags: number): void;
   // Collectives (native/distributed/comm.h): one communication thread executes them in submission order.
-  distInit?(useMpi: boolean, mpiLib: string, ncclLib: string, timeoutMs: number, onComplete: (id: number) => void):
+  distInit?(useMpi: boolean, mpiLib: string, ncclLib: string, timeoutMs: number, onComplete: (id: number) => void, verify?: boolean):
     { rank: number; size: number; threadLevel: number; library: string };
   distSubmit?(kind: number, op: number, root: number, dtype: number, data: Handle | null, dataOff: number, count: number,
     out: Handle | null, outOff: number, what: string, notify: boolean): number;

@@ -37,6 +37,7 @@ struct InitOptions {
   std::string mpi_lib;            // path or soname; empty: "libmpi.so.40"
   std::string nccl_lib;           // path or soname; empty: "libnccl.so.2" (loaded on first CUDA use)
   int64_t timeout_ms = 600000;    // watchdog limit for one collective
+  bool verify = true;             // compare a header across ranks before each collective
 };
 
 struct InitResult {

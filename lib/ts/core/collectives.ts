@@ -24,9 +24,12 @@ function binding(): Required<Pick<typeof native, 'distInit' | 'distSubmit' | 'di
   return native as ReturnType<typeof binding>;
 }
 
-/** Starts the communication thread (and MPI when `useMpi`); `onComplete(id)` hears of awaited requests. */
-export function startCollectives(useMpi: boolean, mpiLib: string, ncclLib: string, timeoutMs: number, onComplete: (id: number) => void): CollectivesInfo {
-  return binding().distInit(useMpi, mpiLib, ncclLib, timeoutMs, onComplete);
+/**
+ * Starts the communication thread (and MPI when `useMpi`); `onComplete(id)` hears of awaited
+ * requests; `verify` compares a header across ranks before each collective.
+ */
+export function startCollectives(useMpi: boolean, mpiLib: string, ncclLib: string, timeoutMs: number, onComplete: (id: number) => void, verify = true): CollectivesInfo {
+  return binding().distInit(useMpi, mpiLib, ncclLib, timeoutMs, onComplete, verify);
 }
 
 /**

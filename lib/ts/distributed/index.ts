@@ -17,7 +17,9 @@
  * in the order the collectives were called — every rank must call the same collectives in the
  * same order, with the same sizes. A collective that does not complete within `timeoutMs` (a rank
  * that never reached it, or mismatched sizes) ends the whole job with a message naming the rank,
- * the collective, its sequence number and its shape; so does a rank that throws (uncaught).
+ * the collective, its sequence number and its shape; so does a rank that throws (uncaught). Before
+ * each collective the ranks compare what they are about to do (`verifyCollectives`), so different
+ * sizes or collectives fail at once with both sides named.
  *
  * Collectives are not recorded by autograd (they work on values, like PyTorch's in-place ops
  * under `no_grad`).
@@ -38,6 +40,12 @@ export interface InitOptions {
   backend?: Backend;
   /** Watchdog limit of one collective, in milliseconds (default 600 000: ten minutes). */
   timeoutMs?: number;
+  /**
+   * Before each collective, check that every rank makes the same one with the same size (one
+   * small allgather; default true). A mismatch is then an error naming both ranks; without the
+   * check it can hang until the watchdog, or make MPI write past a buffer.
+   */
+  verifyCollectives?: boolean;
 }
 
 /** This process's place in the job. */
@@ -69,12 +77,14 @@ const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'avg', 'max', 'min'];
  * const { rank, worldSize } = distributed.init();
  */
 export function init(options: InitOptions = {}): World {
-  const o = checkOptions<InitOptions>(options, 'distributed.init', ['backend', 'timeoutMs'], { initMethod: 'the launcher (mpirun, srun) starts the processes; init reads its environment' });
+  const o = checkOptions<InitOptions>(options, 'distributed.init', ['backend', 'timeoutMs', 'verifyCollectives'], { initMethod: 'the launcher (mpirun, srun) starts the processes; init reads its environment' });
   const backend = o.backend ?? 'mpi';
   if (backend !== 'mpi' && backend !== 'nccl') throw new ArgumentError(`distributed.init: expected backend to be 'mpi' or 'nccl', received ${describe(backend)}`);
   const timeoutMs = o.timeoutMs === undefined ? 600_000 : checkNumber(o.timeoutMs, 'distributed.init', 'timeoutMs', { min: 1, integer: true });
   if (state && !state.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: already initialised in this process');
   if (state?.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: this process has finalized; MPI cannot be initialised twice in one process');
+  const verify = o.verifyCollectives ?? true;
+  if (typeof verify !== 'boolean') throw new ArgumentError(`distributed.init: expected verifyCollectives to be a boolean, received ${describe(verify)}`);
   const env = launcherWorld();
   const usesMpi = env.worldSize > 1;
   if (!process.env.ENTRENA_NUM_THREADS && env.localWorldSize > 1) {
@@ -82,7 +92,7 @@ export function init(options: InitOptions = {}): World {
   }
   // One GPU per local rank: CUDA starts lazily, so this takes effect unless CUDA was used already.
   if (backend === 'nccl' && env.localWorldSize > 1 && process.env.CUDA_VISIBLE_DEVICES === undefined) process.env.CUDA_VISIBLE_DEVICES = String(env.localRank);
-  const info = startCollectives(usesMpi, process.env.ENTRENA_MPI_LIB ?? '', process.env.ENTRENA_NCCL_LIB ?? '', timeoutMs, onComplete);
+  const info = startCollectives(usesMpi, process.env.ENTRENA_MPI_LIB ?? '', process.env.ENTRENA_NCCL_LIB ?? '', timeoutMs, onComplete, verify);
   state = { rank: info.rank, worldSize: info.size, localRank: env.localRank, localWorldSize: env.localWorldSize, backend, library: info.library, usesMpi, finalized: false };
   if (usesMpi) installExitHooks();
   return { rank: state.rank, worldSize: state.worldSize, localRank: state.localRank };
@@ -120,8 +130,6 @@ function checkTensor(t: unknown, where: string, s: State): Tensor {
   if (!t.isContiguous()) throw new ArgumentError(`${where}: expected a contiguous tensor (call .contiguous() and use the result), received a strided view of shape ${shapeStr(t.shape)}`);
   if (t.device === 'cuda' && s.backend !== 'nccl' && s.worldSize > 1)
     throw new DeviceError(`${where}: CUDA tensors need the 'nccl' backend (distributed.init({ backend: 'nccl' })); this process was initialised with 'mpi'`);
-  if (t.device === 'cpu' && s.backend === 'nccl' && s.worldSize > 1 && !s.usesMpi)
-    throw new DeviceError(`${where}: CPU tensors need MPI`);
   return t;
 }
 

@@ -10,7 +10,8 @@
  *
  * How the averaging overlaps backward: the parameters are grouped, in reverse order of
  * registration (the order in which backward produces their gradients), into buckets of at most
- * `bucketCapMb` megabytes per dtype and device, each with one flat buffer allocated once. A
+ * `bucketCapMb` megabytes per dtype and device (the first one at most 1 MB, as PyTorch, so that
+ * communication starts early), each with one flat buffer allocated once. A
  * post-accumulate-grad hook on each parameter copies its gradient into its bucket; when a bucket
  * is full its all-reduce (op 'avg') starts on the communication thread while backward goes on.
  * Buckets are launched strictly in index order, so every rank issues the same collectives in the
@@ -104,16 +105,19 @@ export class DistributedDataParallel extends Module {
 
   /** Groups `params` (in gradient-ready order) into buckets of ≤ bucketCapMb per dtype and device. */
   private makeBuckets(params: Tensor[]): void {
-    const cap = this.bucketCapMb * 1024 * 1024;
-    const open = new Map<string, { params: Tensor[]; bytes: number }>();
+    // As PyTorch, the first bucket (the last layers, whose gradients come first) is capped at 1 MB,
+    // so that communication starts early in backward; the others at bucketCapMb.
+    const capAll = this.bucketCapMb * 1024 * 1024;
+    const capFirst = Math.min(capAll, 1024 * 1024);
+    const open = new Map<string, { params: Tensor[]; bytes: number; cap: number }>();
     const groups: { params: Tensor[]; dtype: DType; device: DeviceName }[] = [];
     for (const p of params) {
       const key = `${p.dtype}/${p.device}`;
       let cur = open.get(key);
       const bytes = p.size * (p.dtype === 'float64' ? 8 : 4);
-      if (cur && cur.params.length && cur.bytes + bytes > cap) cur = undefined;
+      if (cur && cur.params.length && cur.bytes + bytes > cur.cap) cur = undefined;
       if (!cur) {
-        cur = { params: [], bytes: 0 };
+        cur = { params: [], bytes: 0, cap: open.has(key) ? capAll : capFirst };
         open.set(key, cur);
         groups.push({ params: cur.params, dtype: p.dtype, device: p.device });
       }
