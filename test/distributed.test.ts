@@ -33,6 +33,14 @@ describe('distributed: a world of one outside a launcher', () => {
   // (The first case initialises; the later ones also run alone under -t.)
   const ensureInit = (): void => { if (!distributed.isInitialized()) distributed.init({ timeoutMs: 5_000 }); };
   it('init gives rank 0 of 1 and the collectives are identities (allGather adds the rank dimension)', () => {
+    // Bad options are refused before anything starts.
+    expect(() => distributed.init({ backend: 'gloo' as never })).toThrow(/'mpi' or 'nccl'/);
+    expect(() => distributed.init({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => distributed.init({ verifyCollectives: 1 as never })).toThrow(/verifyCollectives to be a boolean/);
+    expect(() => distributed.init({ worldSize: 2 } as never)).toThrow(/unknown option 'worldSize'/);
+    expect(() => distributed.allReduce(tensor([1]))).toThrow(/distributed\.init\(\) has not been called/);
+    expect(distributed.isInitialized()).toBe(false);
+    expect(distributed.worldSize()).toBe(1);
     // This process has no launcher environment (vitest's fork): no MPI is loaded.
     const world = distributed.init({ timeoutMs: 5_000 });
     expect(world).toEqual({ rank: 0, worldSize: 1, localRank: 0 });
@@ -110,6 +118,18 @@ describe('Tensor.registerPostAccumulateGradHook', () => {
     expect(seen.length).toBe(2);
     expect(() => w.mul(2).registerPostAccumulateGradHook(() => undefined)).toThrow(/leaf/);
     expect(() => tensor([1]).registerPostAccumulateGradHook(() => undefined)).toThrow(/require grad/);
+  });
+});
+
+describe('distributed.launcherWorld', () => {
+  it('reads OpenMPI, Hydra and Slurm environments, and gives a world of one without a launcher', () => {
+    expect(distributed.launcherWorld({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '8', OMPI_COMM_WORLD_LOCAL_RANK: '1', OMPI_COMM_WORLD_LOCAL_SIZE: '2' }))
+      .toEqual({ rank: 3, worldSize: 8, localRank: 1, localWorldSize: 2, launcher: 'openmpi' });
+    expect(distributed.launcherWorld({ PMI_RANK: '1', PMI_SIZE: '4', MPI_LOCALRANKID: '1', MPI_LOCALNRANKS: '4' }))
+      .toEqual({ rank: 1, worldSize: 4, localRank: 1, localWorldSize: 4, launcher: 'hydra' });
+    expect(distributed.launcherWorld({ SLURM_PROCID: '5', SLURM_NTASKS: '6', SLURM_LOCALID: '2', SLURM_NTASKS_PER_NODE: '3(x2)' }))
+      .toEqual({ rank: 5, worldSize: 6, localRank: 2, localWorldSize: 3, launcher: 'slurm' });
+    expect(distributed.launcherWorld({})).toEqual({ rank: 0, worldSize: 1, localRank: 0, localWorldSize: 1, launcher: null });
   });
 });
 

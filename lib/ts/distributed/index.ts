@@ -81,10 +81,10 @@ export function init(options: InitOptions = {}): World {
   const backend = o.backend ?? 'mpi';
   if (backend !== 'mpi' && backend !== 'nccl') throw new ArgumentError(`distributed.init: expected backend to be 'mpi' or 'nccl', received ${describe(backend)}`);
   const timeoutMs = o.timeoutMs === undefined ? 600_000 : checkNumber(o.timeoutMs, 'distributed.init', 'timeoutMs', { min: 1, integer: true });
-  if (state && !state.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: already initialised in this process');
-  if (state?.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: this process has finalized; MPI cannot be initialised twice in one process');
   const verify = o.verifyCollectives ?? true;
   if (typeof verify !== 'boolean') throw new ArgumentError(`distributed.init: expected verifyCollectives to be a boolean, received ${describe(verify)}`);
+  if (state && !state.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: already initialised in this process');
+  if (state?.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: this process has finalized; MPI cannot be initialised twice in one process');
   const env = launcherWorld();
   const usesMpi = env.worldSize > 1;
   if (!process.env.ENTRENA_NUM_THREADS && env.localWorldSize > 1) {
