@@ -252,6 +252,17 @@ describe(`distributed under mpirun${skipNote}`, () => {
     }
   });
 
+  it.skipIf(!hasMpirun)('DDP broadcasts rank 0\'s buffers (BatchNorm running statistics, int32 counters too) before each training forward', () => {
+    const r = mpirun(3, [script('ddp.mjs'), 'buffers']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines.length).toBe(3);
+    for (const l of r.lines) {
+      expect(l.mean).toEqual(r.lines[0].mean);
+      expect(l.count).toBe(1); // rank 0's 0, plus this forward
+      for (const v of l.mean as number[]) expect(Math.abs(v - 9)).toBeLessThan(0.2); // 0.9 · 10 + 0.1 · (batch mean)
+    }
+  });
+
   it.skipIf(!hasMpirun)('fit under DDP: the same history on every rank (all-rank losses and metrics), progress and file-writing callbacks on rank 0 only', () => {
     const dir = mkdtempSync(join(tmpdir(), 'entrena-ddp-fit-'));
     try {

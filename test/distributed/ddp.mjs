@@ -3,6 +3,7 @@
 //     shares must end with the parameters of one process trained on the concatenated batches (each
 //     rank computes that reference itself). Prints { rank, maxDiff, steps, buckets }.
 //   mismatch: rank 1 builds a different model; DistributedDataParallel must name rank 1 and the parameter.
+//   buffers: BatchNorm running statistics start each training forward from rank 0's.
 import { distributed, nn, optim, data, manualSeed, randn, tidy, indexSelect } from '../../dist/index.js';
 
 const mode = process.argv[2];
@@ -23,6 +24,22 @@ if (mode === 'mismatch') {
   } catch (e) {
     console.log(JSON.stringify({ rank, error: e.message, code: e.code }));
   }
+  process.exit(0);
+}
+
+if (mode === 'buffers') {
+  // Each rank sets its own running statistics after wrapping; a training forward on the same input
+  // on every rank must start from rank 0's (broadcast, as PyTorch's broadcast_buffers), so that all
+  // ranks end equal: 0.9 · rank 0's + 0.1 · the batch's.
+  manualSeed(0);
+  const bn = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4));
+  const ddp = new nn.parallel.DistributedDataParallel(bn);
+  const sd = bn.stateDict();
+  sd['1.running_mean'].fill_(10 * (rank + 1));
+  sd['1.num_batches_tracked'].fill_(rank);
+  manualSeed(2);
+  tidy(() => ddp.forward(randn([6, 3])));
+  console.log(JSON.stringify({ rank, mean: Array.from(sd['1.running_mean'].data()), count: sd['1.num_batches_tracked'].item() }));
   process.exit(0);
 }
 

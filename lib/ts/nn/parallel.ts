@@ -75,6 +75,7 @@ export class DistributedDataParallel extends Module {
   private readonly total: number;
   private syncing = true;
   private reduced = new Set<Tensor>();
+  private readonly bufferFlat = new Map<string, Tensor>();
 
   constructor(module: Module, options: DistributedDataParallelOptions = {}) {
     super();
@@ -197,10 +198,38 @@ export class DistributedDataParallel extends Module {
       this.resetIteration();
       throw new EntrenaError('ERR_AUTOGRAD', `DistributedDataParallel: the last backward gave no gradient to ${missing.length} parameter(s) (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}), so the gradients were not averaged; every parameter that requires grad must take part in the loss (freeze() the others)`);
     }
-    if (this.training && this.broadcastBuffers && distributed.worldSize() > 1) {
-      noGrad(() => { for (const b of this.module.buffers()) distributed.broadcast(b, 0); });
-    }
+    if (this.training && this.broadcastBuffers && distributed.worldSize() > 1) this.syncBuffers();
     return (this.module.forward as (x: Tensor, ...r: unknown[]) => Tensor)(x, ...rest);
+  }
+
+  /**
+   * Rank 0's buffers everywhere, one broadcast per dtype and device: the buffers are packed into a
+   * flat tensor (kept between steps), broadcast, and unpacked.
+   */
+  private syncBuffers(): void {
+    const groups = new Map<string, Tensor[]>();
+    for (const b of this.module.buffers()) {
+      const key = `${b.dtype}/${b.device}`;
+      const g = groups.get(key);
+      if (g) g.push(b);
+      else groups.set(key, [b]);
+    }
+    noGrad(() => tidy(() => {
+      for (const [key, bufs] of groups) {
+        const n = bufs.reduce((s, b) => s + b.size, 0);
+        let flat = this.bufferFlat.get(key);
+        if (!flat || flat.size !== n) {
+          flat?.dispose();
+          flat = keep(zeros([n], { dtype: bufs[0].dtype, device: bufs[0].device }));
+          this.bufferFlat.set(key, flat);
+        }
+        let off = 0;
+        const views = bufs.map((b) => { const v = flat!.narrow(0, off, b.size).reshape(b.shape.slice()); off += b.size; return v; });
+        if (distributed.rank() === 0) bufs.forEach((b, i) => copyInto(views[i], b));
+        distributed.broadcast(flat, 0);
+        if (distributed.rank() !== 0) bufs.forEach((b, i) => copyInto(b, views[i]));
+      }
+    }));
   }
 
   /**
@@ -226,6 +255,8 @@ export class DistributedDataParallel extends Module {
     for (const b of this.buckets) { b.work?.wait(); b.flat.dispose(); for (const v of b.views) v.dispose(); }
     this.buckets.length = 0;
     this.bucketOf.clear();
+    for (const t of this.bufferFlat.values()) t.dispose();
+    this.bufferFlat.clear();
   }
 
   // ---- the wrapped model's tensors and state, under its own names --------------------------------
