@@ -27,6 +27,7 @@
 import { checkNumber, checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, DeviceError, EntrenaError, describe } from '../errors.js';
 import { native } from '../native.js';
+import { setNumThreads } from '../info.js';
 import { Tensor } from '../tensor.js';
 import { abortJob, collectiveDone, startCollectives, stopCollectives, submitCollective, waitCollective, type ReduceOpName } from '../core/collectives.js';
 import { launcherWorld, type LauncherWorld } from './launcher.js';
@@ -87,11 +88,12 @@ export function init(options: InitOptions = {}): World {
   if (state?.finalized) throw new EntrenaError('ERR_INVALID_ARGUMENT', 'distributed.init: this process has finalized; MPI cannot be initialised twice in one process');
   const env = launcherWorld();
   const usesMpi = env.worldSize > 1;
-  if (!process.env.ENTRENA_NUM_THREADS && env.localWorldSize > 1) {
-    native.setNumThreads(Math.max(1, Math.floor(native.cpuFeatures().physicalCores / env.localWorldSize)));
-  }
-  // One GPU per local rank: CUDA starts lazily, so this takes effect unless CUDA was used already.
+  // One GPU per local rank: CUDA starts lazily, so this takes effect unless CUDA was used already
+  // (nothing here may query CUDA before it).
   if (backend === 'nccl' && env.localWorldSize > 1 && process.env.CUDA_VISIBLE_DEVICES === undefined) process.env.CUDA_VISIBLE_DEVICES = String(env.localRank);
+  if (!process.env.ENTRENA_NUM_THREADS && env.localWorldSize > 1) {
+    setNumThreads(Math.max(1, Math.floor(native.cpuFeatures().physicalCores / env.localWorldSize)));
+  }
   const info = startCollectives(usesMpi, process.env.ENTRENA_MPI_LIB ?? '', process.env.ENTRENA_NCCL_LIB ?? '', timeoutMs, onComplete, verify);
   state = { rank: info.rank, worldSize: info.size, localRank: env.localRank, localWorldSize: env.localWorldSize, backend, library: info.library, usesMpi, finalized: false };
   if (usesMpi) installExitHooks();
