@@ -231,6 +231,23 @@ export function allReduce(t: Tensor, options: AllReduceOptions = {}): Tensor | W
   return run(submitCollective('allReduce', t, { op, notify: o.asyncOp === true }), t, o.asyncOp === true);
 }
 
+/** An all-reduce in flight that only `wait()` completes. */
+export interface PendingReduce { wait(): void }
+
+/**
+ * @internal For DistributedDataParallel's buckets: starts an all-reduce and returns a handle that
+ * only `wait()` completes — no promise and no event-loop callback per call, so a training loop
+ * that never yields to the event loop accumulates nothing.
+ */
+export function startAllReduce(t: Tensor, op: ReduceOp): PendingReduce {
+  const s = requireInit('allReduce');
+  checkTensor(t, 'allReduce', s);
+  if (localCuda(t, s)) return { wait: () => undefined };
+  const id = submitCollective('allReduce', t, { op, notify: false });
+  let done = false;
+  return { wait: () => { if (!done) { done = true; waitCollective(id); } } };
+}
+
 /**
  * Copies `t` of rank `root` into `t` of every other rank, in place.
  * @example distributed.broadcast(weights, 0); // every rank now has rank 0's weights

@@ -43,7 +43,7 @@ interface Bucket {
   params: Tensor[];
   views: Tensor[];
   ready: number;
-  work: distributed.Work | null;
+  work: distributed.PendingReduce | null;
 }
 
 /**
@@ -157,7 +157,7 @@ export class DistributedDataParallel extends Module {
     this.readyParams++;
     while (this.nextLaunch < this.buckets.length && this.buckets[this.nextLaunch].ready === this.buckets[this.nextLaunch].params.length) {
       const nb = this.buckets[this.nextLaunch++];
-      nb.work = distributed.allReduce(nb.flat, { op: 'avg', asyncOp: true });
+      nb.work = distributed.startAllReduce(nb.flat, 'avg');
     }
     if (this.readyParams === this.total) this.finish();
   }
