@@ -214,7 +214,28 @@ struct State {
   std::string busy_what;
   std::condition_variable wd_cv;
   bool wd_stop = false;
+  // Lock-free views for the short spins before sleeping (see spin_until): requests complete in id
+  // order, so "id is done" is last_done >= id; submitted counts the queue's pushes.
+  std::atomic<uint64_t> last_done{0};
+  std::atomic<uint64_t> submitted{0};
+  uint64_t taken = 0;  // (communication thread only)
 };
+
+// A thread woken from a condition variable on a busy machine can wait a whole scheduler time slice
+// (measured: 4–20 ms per collective with 2 ranks on 2 loaded cores, against 0.2 ms for a plain C
+// loop that never sleeps). So both sides of a hand-off first poll for a short while (200 µs,
+// yielding), which covers a small collective and the next bucket of a backward pass, and only then
+// sleep.
+constexpr auto kSpin = std::chrono::microseconds(200);
+template <typename Ready>
+bool spin_until(Ready ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  do {
+    if (ready()) return true;
+    std::this_thread::yield();
+  } while (std::chrono::steady_clock::now() < until);
+  return ready();
+}
 
 State& st() {
   static State* s = new State();  // never destroyed: the threads may outlive static destructors
@@ -390,9 +411,11 @@ void comm_loop() {
   State& s = st();
   for (;;) {
     Item item;
+    spin_until([&] { return s.submitted.load(std::memory_order_acquire) > s.taken; });
     {
       std::unique_lock<std::mutex> lock(s.mu);
       s.queued.wait(lock, [&] { return !s.queue.empty(); });
+      ++s.taken;
       item = std::move(s.queue.front());
       s.queue.pop_front();
       if (!item.finalize) {
@@ -414,6 +437,7 @@ void comm_loop() {
       std::lock_guard<std::mutex> lock(s.mu);
       s.results[item.id].done = true;
       s.finished = true;
+      s.last_done.store(item.id, std::memory_order_release);
       s.done.notify_all();
       return;
     }
@@ -428,6 +452,7 @@ void comm_loop() {
       res.done = true;
       res.status = status;
       res.message = std::move(message);
+      s.last_done.store(item.id, std::memory_order_release);
       notify = s.notify;
       ctx = s.notify_ctx;
       s.done.notify_all();
@@ -547,12 +572,14 @@ Status submit(const Request& r, uint64_t* id) {
   s.results.emplace(item.id, Result{});
   *id = item.id;
   s.queue.push_back(std::move(item));
+  s.submitted.fetch_add(1, std::memory_order_release);
   s.queued.notify_one();
   return Status::ok;
 }
 
 Status wait(uint64_t id, std::string* message, bool* done_before) {
   State& s = st();
+  spin_until([&] { return s.last_done.load(std::memory_order_acquire) >= id; });
   std::unique_lock<std::mutex> lock(s.mu);
   auto it = s.results.find(id);
   if (it == s.results.end()) {
@@ -593,6 +620,7 @@ Status finalize() {
     item.finalize = true;
     s.results.emplace(item.id, Result{});
     s.queue.push_back(std::move(item));
+    s.submitted.fetch_add(1, std::memory_order_release);
     s.queued.notify_one();
   }
   {
