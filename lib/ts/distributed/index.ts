@@ -30,7 +30,7 @@ import { native } from '../native.js';
 import { setNumThreads } from '../info.js';
 import { Tensor } from '../tensor.js';
 import { abortJob, collectiveDone, startCollectives, stopCollectives, submitCollective, waitCollective, type ReduceOpName } from '../core/collectives.js';
-import { launcherWorld, type LauncherWorld } from './launcher.js';
+import { launcherWorld } from './launcher.js';
 
 export { launcherWorld, type LauncherWorld } from './launcher.js';
 export type ReduceOp = ReduceOpName;
@@ -166,7 +166,7 @@ export class Work implements PromiseLike<Tensor> {
   private settled: { ok: true } | { ok: false; error: unknown } | null = null;
   private readonly promise: Promise<Tensor>;
   /** @internal */
-  constructor(private readonly id: number, readonly result: Tensor, private readonly after?: () => void, notified = true) {
+  constructor(private readonly id: number, readonly result: Tensor, notified = true) {
     this.promise = new Promise<Tensor>((resolve, reject) => {
       if (notified) pending.set(id, { resolve, reject, work: this });
       else resolve(result);
@@ -184,7 +184,6 @@ export class Work implements PromiseLike<Tensor> {
       try {
         waitCollective(this.id);
         this.settled = { ok: true };
-        this.after?.();
       } catch (e) {
         this.settled = { ok: false, error: e };
       }
@@ -197,10 +196,9 @@ export class Work implements PromiseLike<Tensor> {
   }
 }
 
-function run(id: number, result: Tensor, asyncOp: boolean, after?: () => void): Tensor | Work {
-  if (asyncOp) return new Work(id, result, after);
+function run(id: number, result: Tensor, asyncOp: boolean): Tensor | Work {
+  if (asyncOp) return new Work(id, result);
   waitCollective(id);
-  after?.();
   return result;
 }
 
@@ -227,7 +225,7 @@ export function allReduce(t: Tensor, options: AllReduceOptions = {}): Tensor | W
   const op = o.op ?? 'sum';
   if (!REDUCE_OPS.includes(op)) throw new ArgumentError(`allReduce: expected op to be one of 'sum', 'avg', 'max', 'min', received ${describe(op)}`);
   checkTensor(t, 'allReduce', s);
-  if (localCuda(t, s)) return o.asyncOp ? new Work(0, t, undefined, false) : t;
+  if (localCuda(t, s)) return o.asyncOp ? new Work(0, t, false) : t;
   return run(submitCollective('allReduce', t, { op, notify: o.asyncOp === true }), t, o.asyncOp === true);
 }
 
@@ -259,7 +257,7 @@ export function broadcast(t: Tensor, root = 0, options: { asyncOp?: boolean } = 
   const o = checkOptions<{ asyncOp?: boolean }>(options, 'broadcast', ['asyncOp']);
   checkNumber(root, 'broadcast', 'root', { min: 0, max: s.worldSize - 1, integer: true });
   checkTensor(t, 'broadcast', s);
-  if (localCuda(t, s)) return o.asyncOp ? new Work(0, t, undefined, false) : t;
+  if (localCuda(t, s)) return o.asyncOp ? new Work(0, t, false) : t;
   return run(submitCollective('broadcast', t, { root, notify: o.asyncOp === true }), t, o.asyncOp === true);
 }
 
@@ -276,7 +274,7 @@ export function allGather(t: Tensor, options: { asyncOp?: boolean } = {}): Tenso
   checkTensor(t, 'allGather', s);
   if (localCuda(t, s)) {
     const r = t.reshape([1, ...t.shape]).clone();
-    return o.asyncOp ? new Work(0, r, undefined, false) : r;
+    return o.asyncOp ? new Work(0, r, false) : r;
   }
   const out = Tensor.empty([s.worldSize, ...t.shape], t.dtype, t.device);
   try {

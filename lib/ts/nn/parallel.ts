@@ -26,8 +26,7 @@ import { checkNumber, checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, EntrenaError, describe } from '../errors.js';
 import { Tensor, keep, tidy, type DeviceName, type DType } from '../tensor.js';
 import { noGrad } from '../autograd/engine.js';
-import { copyInto } from '../ops/index.js';
-import { tensor, zeros } from '../ops/index.js';
+import { copyInto, tensor, zeros } from '../ops/index.js';
 import * as distributed from '../distributed/index.js';
 import { Module, type LoadStateDictResult, type StateDict } from './module.js';
 
