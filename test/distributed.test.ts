@@ -210,12 +210,12 @@ describe('entrena train --nproc', () => {
 describe(`distributed under mpirun${skipNote}`, () => {
   beforeAll(() => { if (hasMpirun) requireDist(); });
 
-  it.skipIf(!hasMpirun)('collectives on 2 ranks: every op and dtype, sizes 0, 1, 1001 and 30 M', () => {
+  it.skipIf(!hasMpirun)('collectives on 2 ranks: every op and dtype, sizes 0, 1, 256, 1001 and 30 M', () => {
     const r = mpirun(2, [script('collectives.mjs'), '--large']);
     expect(r.code, r.stderr).toBe(0);
     const done = r.lines.filter((l) => 'checks' in l);
     expect(done.map((l) => l.rank).sort()).toEqual([0, 1]);
-    for (const l of done) expect(l.checks).toBe(83);
+    for (const l of done) expect(l.checks).toBe(110);
     expect(r.lines.filter((l) => l.large === 30_000_000).length).toBe(2);
   });
 
@@ -224,7 +224,15 @@ describe(`distributed under mpirun${skipNote}`, () => {
     expect(r.code, r.stderr).toBe(0);
     const done = r.lines.filter((l) => 'checks' in l);
     expect(done.map((l) => l.rank).sort()).toEqual([0, 1, 2, 3]);
-    for (const l of done) expect(l.checks).toBe(83);
+    for (const l of done) expect(l.checks).toBe(110);
+  });
+
+  it.skipIf(!hasMpirun)('collectives on 3 ranks straight through MPI (verifyCollectives: false): every op and dtype, sizes 0, 1, 256, 1001', () => {
+    const r = mpirun(3, [script('collectives.mjs'), '--no-verify']);
+    expect(r.code, r.stderr).toBe(0);
+    const done = r.lines.filter((l) => 'checks' in l);
+    expect(done.map((l) => l.rank).sort()).toEqual([0, 1, 2]);
+    for (const l of done) expect(l.checks).toBe(109);
   });
 
   for (const [np, opt, tol] of [[2, 'sgd', 1e-12], [3, 'sgd', 1e-12], [2, 'adam', 1e-6]] as const) {

@@ -24,6 +24,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -302,19 +303,50 @@ Status run_mpi(const Request& r) {
 
 // Every rank must issue the same collective, with the same size, at the same point. A mismatch
 // would make MPI read or write past a buffer (counts that differ) or hang (kinds that differ), so
-// before each collective the ranks exchange a small header (sequence number, kind, dtype, count,
-// op, root) and compare; the first rank that differs from rank 0 is named. Costs one allgather of
-// 48 bytes per rank, small beside a gradient bucket.
-Status check_agreement(uint64_t serial, const Request& r) {
+// before each collective the ranks exchange a block of fixed size: a header (sequence number, kind,
+// dtype, count, op, root) and, when the collective's data fits in the rest of the block, the data
+// itself. The headers are compared (the first rank that differs from rank 0 is named); a small
+// collective is then finished from the gathered blocks alone (the exchange was its communication,
+// and a barrier is the exchange), a large one runs as an MPI collective. The block has the same size
+// whatever the collective, so that ranks that disagree still exchange equal-sized messages.
+constexpr int kHeaderFields = 6;
+constexpr size_t kHeaderBytes = kHeaderFields * sizeof(int64_t);
+constexpr size_t kInlineBytes = 1024;  // data carried in the block (MPI's shared-memory eager size is 4 KB)
+constexpr size_t kBlockBytes = kHeaderBytes + kInlineBytes;
+
+template <typename T>
+void reduce_blocks(const std::vector<char>& all, int size, int64_t n, ReduceOp op, void* out) {
+  T* o = static_cast<T*>(out);
+  auto block = [&](int q) { return reinterpret_cast<const T*>(all.data() + static_cast<size_t>(q) * kBlockBytes + kHeaderBytes); };
+  std::memcpy(o, block(0), static_cast<size_t>(n) * sizeof(T));
+  for (int q = 1; q < size; ++q) {
+    const T* b = block(q);
+    for (int64_t i = 0; i < n; ++i) {
+      if (op == ReduceOp::max) o[i] = b[i] > o[i] ? b[i] : o[i];
+      else if (op == ReduceOp::min) o[i] = b[i] < o[i] ? b[i] : o[i];
+      else if constexpr (std::is_integral_v<T>) o[i] = static_cast<T>(static_cast<uint32_t>(o[i]) + static_cast<uint32_t>(b[i]));  // wraps, as MPI's int sum
+      else o[i] = o[i] + b[i];
+    }
+  }
+}
+
+// The exchange; sets *finished when the collective was completed from the blocks.
+Status agree_and_exchange(uint64_t serial, const Request& r, bool* finished) {
   State& s = st();
-  const int fields = 6;
-  int64_t mine[fields] = {static_cast<int64_t>(serial), static_cast<int64_t>(r.kind), static_cast<int64_t>(r.dtype), r.count,
-                          r.kind == Collective::all_reduce ? static_cast<int64_t>(r.op) : 0, r.kind == Collective::broadcast ? r.root : 0};
-  std::vector<int64_t> all(static_cast<size_t>(fields) * static_cast<size_t>(s.size));
-  int rc = g_mpi.Allgather(mine, static_cast<int>(sizeof mine), g_mpi.byte, all.data(), static_cast<int>(sizeof mine), g_mpi.byte, g_mpi.comm_world);
+  *finished = false;
+  std::vector<char> mine(kBlockBytes, 0);
+  int64_t header[kHeaderFields] = {static_cast<int64_t>(serial), static_cast<int64_t>(r.kind), static_cast<int64_t>(r.dtype), r.count,
+                                   r.kind == Collective::all_reduce ? static_cast<int64_t>(r.op) : 0, r.kind == Collective::broadcast ? r.root : 0};
+  std::memcpy(mine.data(), header, kHeaderBytes);
+  const size_t bytes = static_cast<size_t>(r.count) * dtype_size(r.dtype);
+  const bool inline_data = r.device == Device::cpu && bytes <= kInlineBytes;
+  if (inline_data && bytes) std::memcpy(mine.data() + kHeaderBytes, r.data, bytes);
+  std::vector<char> all(kBlockBytes * static_cast<size_t>(s.size));
+  int rc = g_mpi.Allgather(mine.data(), static_cast<int>(kBlockBytes), g_mpi.byte, all.data(), static_cast<int>(kBlockBytes), g_mpi.byte, g_mpi.comm_world);
   if (rc != kMpiSuccess) return set_error(Status::internal, "MPI agreement check before %s failed: %s", kind_name(r.kind), mpi_error(rc).c_str());
   auto describe = [&](int rank) {
-    const int64_t* h = &all[static_cast<size_t>(rank) * fields];
+    int64_t h[kHeaderFields];
+    std::memcpy(h, all.data() + static_cast<size_t>(rank) * kBlockBytes, kHeaderBytes);
     char buf[200];
     const Collective k = static_cast<Collective>(h[1]);
     std::snprintf(buf, sizeof buf, "rank %d is at collective #%lld, %s of %lld %s elements%s%s%s", rank, static_cast<long long>(h[0]), kind_name(k),
@@ -324,10 +356,32 @@ Status check_agreement(uint64_t serial, const Request& r) {
     return std::string(buf);
   };
   for (int q = 1; q < s.size; ++q) {
-    if (std::memcmp(&all[0], &all[static_cast<size_t>(q) * fields], sizeof mine) != 0)
+    if (std::memcmp(all.data(), all.data() + static_cast<size_t>(q) * kBlockBytes, kHeaderBytes) != 0)
       return set_error(Status::internal, "the ranks called different collectives: %s, but %s (every rank must call the same collectives in the same order, with the same sizes)",
                        describe(0).c_str(), describe(q).c_str());
   }
+  if (r.kind == Collective::barrier) {
+    *finished = true;
+    return Status::ok;
+  }
+  if (!inline_data) return Status::ok;
+  // Every rank computes the same result from the same blocks, in rank order.
+  switch (r.kind) {
+    case Collective::all_reduce:
+      if (r.dtype == DType::f32) reduce_blocks<float>(all, s.size, r.count, r.op, r.data);
+      else if (r.dtype == DType::f64) reduce_blocks<double>(all, s.size, r.count, r.op, r.data);
+      else reduce_blocks<int32_t>(all, s.size, r.count, r.op, r.data);
+      break;
+    case Collective::broadcast:
+      if (bytes) std::memcpy(r.data, all.data() + static_cast<size_t>(r.root) * kBlockBytes + kHeaderBytes, bytes);
+      break;
+    case Collective::all_gather:
+      for (int q = 0; q < s.size; ++q)
+        if (bytes) std::memcpy(static_cast<char*>(r.out) + static_cast<size_t>(q) * bytes, all.data() + static_cast<size_t>(q) * kBlockBytes + kHeaderBytes, bytes);
+      break;
+    case Collective::barrier: break;
+  }
+  *finished = true;
   return Status::ok;
 }
 
@@ -393,8 +447,9 @@ Status run_local(const Request& r) {
 Status execute(uint64_t serial, const Request& r, std::string* message) {
   State& s = st();
   Status status = Status::ok;
-  if (g_mpi.lib && s.size > 1 && s.options.verify) status = check_agreement(serial, r);
-  if (status != Status::ok) {}
+  bool finished = false;
+  if (g_mpi.lib && s.size > 1 && s.options.verify) status = agree_and_exchange(serial, r, &finished);
+  if (status != Status::ok || finished) {}
   else if (r.device == Device::cuda) status = run_nccl(r);
   else if (g_mpi.lib) status = run_mpi(r);
   else status = run_local(r);

@@ -43,8 +43,9 @@ export interface InitOptions {
   timeoutMs?: number;
   /**
    * Before each collective, check that every rank makes the same one with the same size (one
-   * small allgather; default true). A mismatch is then an error naming both ranks; without the
-   * check it can hang until the watchdog, or make MPI write past a buffer.
+   * small allgather, which also carries a collective of up to 1 KB by itself; default true). A
+   * mismatch is then an error naming both ranks; without the check it can hang until the
+   * watchdog, or make MPI write past a buffer.
    */
   verifyCollectives?: boolean;
 }
