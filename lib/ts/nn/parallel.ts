@@ -202,13 +202,14 @@ export class DistributedDataParallel extends Module {
   }
 
   /**
-   * Rank 0's buffers everywhere, one broadcast per dtype and device: the buffers are packed into a
-   * flat tensor (kept between steps), broadcast, and unpacked.
+   * Rank 0's buffers everywhere in one broadcast per device (per dtype on CUDA): the buffers are
+   * packed into a flat tensor kept between steps — float64 on the CPU, which holds float32 and
+   * int32 values exactly — broadcast, and unpacked.
    */
   private syncBuffers(): void {
     const groups = new Map<string, Tensor[]>();
     for (const b of this.module.buffers()) {
-      const key = `${b.dtype}/${b.device}`;
+      const key = b.device === 'cpu' ? 'cpu' : `${b.dtype}/${b.device}`;
       const g = groups.get(key);
       if (g) g.push(b);
       else groups.set(key, [b]);
@@ -219,7 +220,7 @@ export class DistributedDataParallel extends Module {
         let flat = this.bufferFlat.get(key);
         if (!flat || flat.size !== n) {
           flat?.dispose();
-          flat = keep(zeros([n], { dtype: bufs[0].dtype, device: bufs[0].device }));
+          flat = keep(zeros([n], { dtype: key === 'cpu' ? 'float64' : bufs[0].dtype, device: bufs[0].device }));
           this.bufferFlat.set(key, flat);
         }
         let off = 0;

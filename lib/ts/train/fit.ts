@@ -143,8 +143,14 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const params = m.parameters();
   const active = rankZero ? callbacks : callbacks.filter((cb) => !cb.rankZeroOnly);
   // All ranks stop together: a stop (or abort) seen on any rank is everyone's.
-  const agreeStop = (): void => {
-    if (!dist) return;
+  // Per-batch collectives only where something needs them (every rank passes the same callbacks,
+  // so every rank decides the same): the all-rank batch loss when a callback reads batch logs, the
+  // stop agreement when a batch callback or an AbortSignal can stop. Otherwise the epoch's loss is
+  // reduced once at its end (and rank 0's progress shows its own running loss).
+  const batchLossShared = dist && callbacks.some((cb) => typeof cb.onBatchEnd === 'function');
+  const batchStopShared = dist && (options.signal !== undefined || callbacks.some((cb) => typeof cb.onBatchEnd === 'function' || typeof cb.onAfterBackward === 'function'));
+  const agreeStop = (perBatch = false): void => {
+    if (!dist || (perBatch && !batchStopShared)) return;
     const any = allSum([ctx.stopTraining ? 1 : 0, options.signal?.aborted ? 1 : 0]);
     if (any[1] > 0) ctx.stopTraining = 'aborted';
     else if (any[0] > 0 && !ctx.stopTraining) ctx.stopTraining = 'stopped on another rank';
@@ -177,7 +183,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         });
         if (sched && sched.interval === 'batch') sched.step();
         // Under DDP the batch's loss and size are the all-rank ones.
-        const [batchSum, batchN] = dist ? allSum([batchLoss * n, n]) : [batchLoss * n, n];
+        const [batchSum, batchN] = batchLossShared ? allSum([batchLoss * n, n]) : [batchLoss * n, n];
         lossSum += batchSum;
         seen += batchN;
         localSeen += n;
@@ -186,10 +192,11 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         progress.batch(batchIndex + 1, seen, lossSum / seen, metrics);
         batchIndex++;
         if (options.signal?.aborted && !ctx.stopTraining) ctx.stopTraining = 'aborted';
-        agreeStop();
+        agreeStop(true);
         if (ctx.stopTraining) break;
         await maybeYield();
       }
+      if (dist && !batchLossShared) [lossSum, seen] = allSum([lossSum, seen]);
       const log: EpochLog = {
         epoch, loss: seen ? lossSum / seen : NaN,
         metrics: dist ? averageMetrics(metrics, localSeen) : Object.fromEntries(metrics.map((mm) => [mm.name, seen ? mm.compute() : NaN])),
