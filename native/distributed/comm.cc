@@ -524,6 +524,18 @@ void watchdog_loop() {
   while (!s.wd_stop) {
     s.wd_cv.wait_for(lock, tick);
     if (s.wd_stop || !s.busy) continue;
+    // NCCL reports a failed peer or network asynchronously while its kernels wait (PyTorch's
+    // watchdog polls the same): end the job at once instead of at the timeout.
+    if (NcclComm c = g_nccl_comm.load()) {
+      int async_err = kNcclSuccess;
+      if (g_nccl.CommGetAsyncError(c, &async_err) == kNcclSuccess && async_err != kNcclSuccess && async_err != kNcclInProgress) {
+        char message[800];
+        std::snprintf(message, sizeof message, "entrena.distributed: rank %d of %d: NCCL reported an error during %s: %s; ending the job", s.rank, s.size,
+                      s.busy_what.c_str(), g_nccl.GetErrorString(async_err));
+        lock.unlock();
+        abort_job(1, message);
+      }
+    }
     const auto waited = std::chrono::steady_clock::now() - s.busy_since;
     if (waited < limit) continue;
     char message[800];
