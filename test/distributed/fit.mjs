@@ -8,18 +8,16 @@ const mode = process.argv[2];
 const out = process.argv[3];
 const { rank } = distributed.init({ timeoutMs: 60_000 });
 manualSeed(5);
-const x = randn([90, 4]), y = randint(0, 3, [90]);
+let x = randn([90, 4]);
+const y = randint(0, 3, [90]);
 if (mode === 'nan' && rank === 1) {
   // Rows 8.. of rank 1's share (its third batch of 4 onwards) become NaN.
-  const sampler = new data.DistributedSampler({ length: 90 }, { shuffle: false });
-  const rows = Array.from(sampler.indices()).slice(8);
+  const rows = Array.from(new data.DistributedSampler({ length: 90 }, { shuffle: false }).indices()).slice(8);
   const v = x.data();
   for (const r of rows) for (let c = 0; c < 4; c++) v[r * 4 + c] = NaN;
-  x.dispose();
-  globalThis.xNaN = tensor(Array.from(v), { shape: [90, 4] });
+  x = tensor(v, { shape: [90, 4] });
 }
-const xs = globalThis.xNaN ?? x;
-const ds = new data.TensorDataset(xs, y);
+const ds = new data.TensorDataset(x, y);
 const [trainSet, valSet] = [ds, new data.TensorDataset(randn([30, 4]), randint(0, 3, [30]))];
 manualSeed(100 + rank); // different initial weights: DDP broadcasts rank 0's
 const model = new nn.parallel.DistributedDataParallel(new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 3)));
