@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import { requireDist, root } from './helpers/dist.js';
 import { data, distributed, nn, tensor, zeros, manualSeed, randn } from '../lib/ts/index.js';
 
-const hasMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
-const skipNote = hasMpirun ? '' : ' (skipped: mpirun not found — apt-get install openmpi-bin)';
+// OpenMPI's mpirun (the engine speaks OpenMPI's ABI; another MPI's mpirun would not start our ranks).
+const mpirunVersion = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+const hasMpirun = mpirunVersion.status === 0 && /Open MPI|OpenRTE/i.test(mpirunVersion.stdout + mpirunVersion.stderr);
+const skipNote = hasMpirun ? '' : " (skipped: OpenMPI's mpirun not found — apt-get install openmpi-bin)";
 const script = (name: string): string => join(root, 'test', 'distributed', name);
 
 interface Run { code: number | null; stdout: string; stderr: string; seconds: number; lines: Record<string, unknown>[] }
