@@ -72,7 +72,9 @@ const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'avg', 'max', 'min'];
 /**
  * Joins the job the launcher started (or makes a world of one outside a launcher) and returns this
  * process's rank, the world size and the local rank. Sets the CPU threads of this process to the
- * physical cores divided by the processes on this machine, unless `ENTRENA_NUM_THREADS` is set.
+ * physical cores divided by the processes on this machine, unless `ENTRENA_NUM_THREADS` is set, and
+ * has OpenMPI yield instead of busy-polling while it waits, unless `OMPI_MCA_mpi_yield_when_idle`
+ * is set. With `backend: 'nccl'` each local rank gets its GPU (`CUDA_VISIBLE_DEVICES`, if unset).
  * @example
  * // mpirun -np 2 --bind-to none node train.mjs
  * import { distributed } from 'entrena';
