@@ -19,7 +19,8 @@
         "native/cpu/blas.cc",
         "native/cpu/batchnorm.cc",
         "native/cpu/optim.cc",
-        "native/cuda/stub.cc"
+        "native/cuda/stub.cc",
+        "native/distributed/comm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -16,10 +16,12 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/backend.h"
 #include "cpu/blas.h"
+#include "distributed/comm.h"
 #include "cpu/kernels.h"
 #include "cpu/threads.h"
 
@@ -46,6 +48,9 @@ struct AddonData {
   size_t scratch_len = 0;
   Napi::ObjectReference scratch_ref;
   Napi::FunctionReference make_error;
+  // Distributed requests whose completion JavaScript awaits (ids), and how many keep the loop alive.
+  std::unordered_set<uint64_t> dist_notify;
+  int dist_refs = 0;
 };
 
 // Scratch layout (doubles): [0] ndim, [1..8] shape, operand o at 16 + 16·o: [0] element offset,
@@ -833,6 +838,127 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+// ---- distributed: collectives through the communication thread (native/distributed/comm.h) ---
+// The thread-safe function that carries completions to JavaScript. Process-wide (MPI is), created
+// by the environment that initialises, never freed (the communication thread may still hold it).
+Napi::ThreadSafeFunction* g_dist_tsfn = nullptr;
+
+void dist_notifier(void* ctx, uint64_t id) {
+  auto* tsfn = static_cast<Napi::ThreadSafeFunction*>(ctx);
+  uint64_t* boxed = new uint64_t(id);
+  napi_status st = tsfn->NonBlockingCall(boxed, [](Napi::Env env, Napi::Function cb, uint64_t* data) {
+    const uint64_t done_id = *data;
+    delete data;
+    if (env == nullptr) return;
+    AddonData* d = data_of(env);
+    if (!d || d->dist_notify.erase(done_id) == 0) return;  // waited synchronously, nobody listens
+    if (--d->dist_refs == 0) g_dist_tsfn->Unref(env);
+    cb.Call({Napi::Number::New(env, static_cast<double>(done_id))});
+  });
+  if (st != napi_ok) delete boxed;
+}
+
+std::string string_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "argument " + std::to_string(i) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// distInit(useMpi, mpiLib, ncclLib, timeoutMs, onComplete(id), verify) → { rank, size, threadLevel, library }
+Napi::Value DistInit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  dist::InitOptions o;
+  o.use_mpi = info[0].ToBoolean();
+  o.mpi_lib = string_arg(info, 1);
+  o.nccl_lib = string_arg(info, 2);
+  o.timeout_ms = int_arg(info, 3);
+  o.verify = info.Length() < 6 || info[5].ToBoolean();
+  if (!info[4].IsFunction()) throw_code(env, "ERR_INVALID_ARGUMENT", "distInit: onComplete must be a function");
+  dist::InitResult r;
+  check(env, dist::init(o, &r));
+  g_dist_tsfn = new Napi::ThreadSafeFunction(Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "entrena.distributed", 0, 1));
+  g_dist_tsfn->Unref(env);  // only pending awaited requests keep the event loop alive
+  dist::set_notifier(dist_notifier, g_dist_tsfn);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("rank", Napi::Number::New(env, r.rank));
+  out.Set("size", Napi::Number::New(env, r.size));
+  out.Set("threadLevel", Napi::Number::New(env, r.thread_level));
+  out.Set("library", Napi::String::New(env, r.library));
+  return out;
+}
+
+// distSubmit(kind, op, root, dtype, data|null, dataOff, count, out|null, outOff, what, notify) → id
+//   kind: dist::Collective; op: dist::ReduceOp; offsets and count in elements; all_gather writes
+//   worldSize · count elements into out. The caller keeps the buffers alive until completion.
+Napi::Value DistSubmit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t kind = int_arg(info, 0), op = int_arg(info, 1);
+  if (kind < 0 || kind > static_cast<int64_t>(dist::Collective::barrier)) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: unknown collective");
+  if (op < 0 || op > static_cast<int64_t>(dist::ReduceOp::min)) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: unknown reduction");
+  dist::Request r;
+  r.kind = static_cast<dist::Collective>(kind);
+  r.op = static_cast<dist::ReduceOp>(op);
+  const int64_t root = int_arg(info, 2);
+  if (root < 0 || root > INT32_MAX) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: bad root");
+  r.root = static_cast<int>(root);
+  r.dtype = dtype_arg(info, 3);
+  r.count = int_arg(info, 6);
+  if (r.count < 0) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: negative count");
+  if (r.kind != dist::Collective::barrier) {
+    Storage* data = storage_arg(info, 4);
+    const int64_t off = int_arg(info, 5);
+    check_range(env, data, r.dtype, off, r.count);
+    r.device = data->device;
+    r.data = at(data, r.dtype, off);
+    if (r.kind == dist::Collective::all_gather) {
+      Storage* out = storage_arg(info, 7);
+      require_same_device(env, {data, out});
+      const int64_t out_off = int_arg(info, 8);
+      check_range(env, out, r.dtype, out_off, mul_checked(env, {r.count, static_cast<int64_t>(dist::world_size())}));
+      r.out = at(out, r.dtype, out_off);
+    }
+  }
+  r.what = string_arg(info, 9);
+  uint64_t id = 0;
+  check(env, dist::submit(r, &id));
+  if (info[10].ToBoolean()) {
+    AddonData* d = data_of(env);
+    d->dist_notify.insert(id);
+    if (d->dist_refs++ == 0 && g_dist_tsfn) g_dist_tsfn->Ref(env);
+  }
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+uint64_t id_arg(const Napi::CallbackInfo& info, size_t i) {
+  const int64_t id = int_arg(info, i);
+  if (id <= 0) throw_code(info.Env(), "ERR_INVALID_ARGUMENT", "not a request id");
+  return static_cast<uint64_t>(id);
+}
+
+// distWait(id) → true when this call saw the request finish, false when it was already waited;
+// throws the request's error (ERR_DISTRIBUTED) when it failed.
+Napi::Value DistWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string message;
+  bool done_before = false;
+  Status s = dist::wait(id_arg(info, 0), &message, &done_before);
+  if (s != Status::ok) throw_code(env, s == Status::internal ? "ERR_DISTRIBUTED" : status_code_name(s), message);
+  return Napi::Boolean::New(env, !done_before);
+}
+
+Napi::Value DistIsDone(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), dist::is_done(id_arg(info, 0))); }
+
+Napi::Value DistFinalize(const Napi::CallbackInfo& info) {
+  check(info.Env(), dist::finalize());
+  return info.Env().Undefined();
+}
+
+// distAbort(code, message): ends the whole job (every rank) now. Does not return.
+Napi::Value DistAbort(const Napi::CallbackInfo& info) {
+  const int64_t code = int_arg(info, 0);
+  dist::abort_job(static_cast<int>(code < 1 || code > 255 ? 1 : code), string_arg(info, 1).c_str());
+}
+
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("init", Napi::Function::New(env, Init));
@@ -865,6 +991,12 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("batchnormForward", Napi::Function::New(env, BatchnormForward));
   exports.Set("batchnormBackward", Napi::Function::New(env, BatchnormBackward));
   exports.Set("optimStep", Napi::Function::New(env, OptimStep));
+  exports.Set("distInit", Napi::Function::New(env, DistInit));
+  exports.Set("distSubmit", Napi::Function::New(env, DistSubmit));
+  exports.Set("distWait", Napi::Function::New(env, DistWait));
+  exports.Set("distIsDone", Napi::Function::New(env, DistIsDone));
+  exports.Set("distFinalize", Napi::Function::New(env, DistFinalize));
+  exports.Set("distAbort", Napi::Function::New(env, DistAbort));
   return exports;
 }
 

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ERR_ANOMALY'
   | 'ERR_FORMAT'
   | 'ERR_IO'
+  | 'ERR_DISTRIBUTED'
   | 'ERR_INTERNAL';
 
 /** Base class of every error entrena throws; `code` is stable across versions. */

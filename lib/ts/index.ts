@@ -20,6 +20,7 @@ export {
   indexSelect, gather, oneHot, matmul, linear, contiguous, clone, cast,
 } from './ops/index.js';
 export * as cuda from './cuda.js';
+export * as distributed from './distributed/index.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export { info } from './info.js';

@@ -62,6 +62,15 @@ export interface NativeBinding {
     runningMean: Handle | null, runningVar: Handle | null, dx: Handle | null, dxOff: number, dweight: Handle | null, dbias: Handle | null): void;
   optimStep?(kind: number, dtype: number, params: Handle[], grads: Handle[], state0: (Handle | null)[] | null,
     state1: (Handle | null)[] | null, state2: (Handle | null)[] | null, sizes: number[], h: Float64Array, flags: number): void;
+  // Collectives (native/distributed/comm.h): one communication thread executes them in submission order.
+  distInit?(useMpi: boolean, mpiLib: string, ncclLib: string, timeoutMs: number, onComplete: (id: number) => void, verify?: boolean):
+    { rank: number; size: number; threadLevel: number; library: string };
+  distSubmit?(kind: number, op: number, root: number, dtype: number, data: Handle | null, dataOff: number, count: number,
+    out: Handle | null, outOff: number, what: string, notify: boolean): number;
+  distWait?(id: number): boolean;
+  distIsDone?(id: number): boolean;
+  distFinalize?(): void;
+  distAbort?(code: number, message: string): never;
 }
 
 /** The project root: the nearest folder above this file whose package.json is entrena's. */
@@ -134,5 +143,8 @@ export type BinaryName = keyof typeof BINARY;
 
 /** Reduction ids: mirror `ReduceOp` in native/core/ops.h. */
 export const REDUCE = { sum: 0, mean: 1, max: 2, min: 3, argmax: 4, argmin: 5, var: 6, prod: 7 } as const;
+/** Collective kinds and reductions: mirror `dist::Collective` and `dist::ReduceOp` in native/distributed/comm.h. */
+export const COLLECTIVE = { allReduce: 0, broadcast: 1, allGather: 2, barrier: 3 } as const;
+export const REDUCE_OP = { sum: 0, avg: 1, max: 2, min: 3 } as const;
 /** Index kinds: mirror `IndexKind` in native/core/ops.h (scatter_add there). */
 export const INDEX = { select: 0, add: 1, gather: 2, scatterAdd: 3 } as const;

@@ -326,5 +326,7 @@ bool cuda_compiled();
 int cuda_device_count();
 Status cuda_memory_info(int64_t* allocated, int64_t* cached, int64_t* free_bytes, int64_t* total_bytes);
 Status cuda_empty_cache();
+// The CUDA backend's stream (a cudaStream_t), on which NCCL collectives are queued; null without CUDA.
+void* cuda_stream();
 
 }  // namespace entrena

@@ -108,4 +108,6 @@ Status cuda_empty_cache() {
   return cuda::empty_cache();
 }
 
+void* cuda_stream() { return cuda_backend() ? static_cast<void*>(cuda::stream()) : nullptr; }
+
 }  // namespace entrena

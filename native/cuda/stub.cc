@@ -14,6 +14,7 @@ int cuda_device_count() { return 0; }
 Status cuda_memory_info(int64_t*, int64_t*, int64_t*, int64_t*) {
   return set_error(Status::not_compiled_with_cuda, "entrena was built without CUDA");
 }
+void* cuda_stream() { return nullptr; }
 Status cuda_empty_cache() { return set_error(Status::not_compiled_with_cuda, "entrena was built without CUDA"); }
 
 }  // namespace entrena

@@ -5,7 +5,8 @@
 // op family, the GEMM tilings, batch norm and the fused optimizer steps on "cuda" must equal the CPU
 // backend as they must on a real GPU. This checks the kernels' logic (indexing, tiling, reductions,
 // synchronisation structure, error paths); races, speed and the real toolchain's code generation
-// are left to a run on a GPU (npm run test:gpu), which this does not replace.
+// are left to a run on a GPU (npm run test:gpu), which this does not replace. The NCCL path of the
+// collectives runs here too, against a stand-in libnccl for a world of one (wiring, not NCCL).
 // Skips when g++ is missing (the ASan part when libasan is). Slow: on two cores the build takes about
 // a minute, the suites in three orders four, the ASan build and its run about six.
 import { describe, expect, it } from 'vitest';
@@ -51,6 +52,26 @@ describe.skipIf(!gxx)('CUDA kernels under the host emulation (no GPU needed)', (
       }, 900_000);
     }
   }
+
+  it('NCCL wiring on the emulated device: test/gpu/distributed.test.mjs and DDP on cuda tensors, with a stand-in libnccl (world of one)', () => {
+    // scripts/cuda-emu/nccl_standin.c answers the NCCL calls of a world of one on host memory and
+    // rejects unknown data types, reductions or communicators: it checks our table and call
+    // sequence (dlopen via ENTRENA_NCCL_LIB, the unique id, the stream, the completion path), not NCCL.
+    const lib = join(root, 'build-cuda-emu', 'libnccl.so.2');
+    const cc = spawnSync('gcc', ['-shared', '-fPIC', '-O1', '-o', lib, join(root, 'scripts', 'cuda-emu', 'nccl_standin.c')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const { r, pass, fail, skipped, notOk } = runSuite('distributed.test.mjs', addon, { ENTRENA_NCCL_LIB: lib });
+    console.log(`distributed.test.mjs under cuda-emu with the stand-in NCCL: ${pass} passed, ${fail} failed, ${skipped} skipped`);
+    expect(notOk, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toEqual([]);
+    expect(skipped).toBe(0);
+    expect(pass).toBeGreaterThan(10);
+    const ddp = spawnSync(process.execPath, [join(root, 'test', 'distributed', 'nccl_ddp.mjs')], {
+      cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, ENTRENA_ADDON: addon, ENTRENA_NCCL_LIB: lib },
+    });
+    expect(ddp.status, ddp.stderr).toBe(0);
+    const out = JSON.parse(ddp.stdout.trim().split('\n').pop()!) as { maxDiff: number; buckets: number; avg: number[]; gathered: number[][]; device: string };
+    expect(out).toEqual({ maxDiff: 0, buckets: 4, avg: [1, -2, 3], gathered: [[4, 5]], device: 'cuda' });
+  }, 900_000);
 
   it('the TypeScript layer on the emulated device: ops, layers, losses and optimizers against PyTorch, the end-to-end MLP, the DataLoader, predict', () => {
     // ENTRENA_ADDON makes the library load this addon; ENTRENA_TEST_DEVICE=cuda puts the tensors and

@@ -95,6 +95,10 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
   // Sums of gradients: recorded (an add node) when the graph is being created, in place otherwise.
   const sum = (a: Tensor, b: Tensor): Tensor => (createGraph ? add(a, b) : binary('add', a, b, 0, 0, a.dtype));
 
+  // Post-accumulate-grad hooks (Tensor.registerPostAccumulateGradHook) run once per leaf, when the
+  // last node that can send it a gradient has run: count those edges for the hooked leaves.
+  const hookedEdges = targets ? null : countHookedEdges(order);
+  const hookedReached = new Set<Tensor>();
   const leafGrads = new Set<Tensor>();
   const captured = new Map<Tensor, Tensor>();
   const processed: GradNode[] = [];
@@ -110,10 +114,11 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
     });
     // A leaf as a root (x.backward() on a parameter): its gradient is the seed itself, as PyTorch.
     for (const root of roots) if (!root.gradFn && grads.has(root)) deliver(root, grads.get(root)!, false);
+    if (hookedEdges) for (const root of roots) if (!root.gradFn && grads.has(root) && !hookedEdges.has(root)) runHooks(root);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
-      if (!g) continue;
+      if (!g) { if (hookedEdges) edgesDone(t.gradFn!); continue; }
       grads.delete(t);
       if (targets && targets.has(t)) captured.set(t, g);
       if (wanted && !wanted.has(t)) continue;
@@ -137,7 +142,10 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
           deliver(inp, gi, gi !== g && inGrads.indexOf(gi) === inGrads.lastIndexOf(gi));
         }
       }
+      if (hookedEdges) edgesDone(node);
     }
+    // (Every counted edge has been seen by now; this only guards against a count that never closed.)
+    if (hookedEdges) for (const leaf of [...hookedReached]) runHooks(leaf);
   } finally {
     setWantedGrads(prevWanted);
     const kept = new Set<Tensor>([...leafGrads, ...captured.values()]);
@@ -146,8 +154,23 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
   }
   return captured;
 
+  /** The edges of `node` to hooked leaves are done: a leaf whose last edge this was runs its hooks. */
+  function edgesDone(node: GradNode): void {
+    for (const inp of node.inputs) {
+      if (!inp || inp.gradFn || !hookedEdges!.has(inp)) continue;
+      const left = hookedEdges!.get(inp)! - 1;
+      hookedEdges!.set(inp, left);
+      if (left === 0 && hookedReached.has(inp)) runHooks(inp);
+    }
+  }
+  function runHooks(leaf: Tensor): void {
+    hookedReached.delete(leaf);
+    for (const hook of [...(leaf._postAccumulateGradHooks ?? [])]) hook(leaf);
+  }
+
   /** A leaf's gradient: into the capture map, or accumulated into `.grad`. */
   function deliver(leaf: Tensor, g: Tensor, exclusive: boolean): void {
+    if (!targets && leaf._postAccumulateGradHooks?.length) hookedReached.add(leaf);
     if (targets) {
       if (!targets.has(leaf)) return;
       const prev = captured.get(leaf);
@@ -177,4 +200,15 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
     keep(owned);
     leaf.grad = owned;
   }
+}
+
+/** For each leaf with post-accumulate-grad hooks: how many edges of the graph's nodes lead to it. */
+function countHookedEdges(order: readonly Tensor[]): Map<Tensor, number> {
+  const counts = new Map<Tensor, number>();
+  for (const t of order) {
+    for (const inp of t.gradFn!.inputs) {
+      if (inp && !inp.gradFn && inp.requiresGrad && inp._postAccumulateGradHooks?.length) counts.set(inp, (counts.get(inp) ?? 0) + 1);
+    }
+  }
+  return counts;
 }

@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 /**
  * main.ts — the `entrena` command line:
- *   entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet]
+ *   entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet] [--nproc N]
  *   entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
  *   entrena predict RUN_DIR --input data.csv [--output preds.csv] [--proba]
  *   entrena bench            (runs bench/gemm.mjs from a source checkout)
  *   entrena info             (version, build, CPU features, threads, CUDA devices)
  * `npm start` runs `entrena train` with the built-in spirals config: no data to fetch.
+ *
+ * `--nproc N` trains data-parallel on N processes: the command starts `mpirun` on itself, and each
+ * rank (which finds the launcher's environment) joins the job with `distributed.init()`, wraps the
+ * model in DistributedDataParallel and reads its DistributedSampler share of the training data; the
+ * config's batchSize is the total over the ranks. Rank 0 prints and writes the run's files. The same
+ * happens under any launcher (`mpirun -np 4 entrena train config.json`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,6 +27,9 @@ import * as report from '../report/index.js';
 import { fit, evaluate, predict, metrics as m } from '../train/index.js';
 import { isAvailable as cudaAvailable } from '../cuda.js';
 import { tidy } from '../tensor.js';
+import * as distributed from '../distributed/index.js';
+import { DistributedDataParallel } from '../nn/parallel.js';
+import { cpus } from 'node:os';
 import { DEFAULT_CONFIG, buildCallbacks, buildData, buildLoss, buildModel, buildOptimizer, buildScheduler, checkConfig, type RunConfig } from './config.js';
 import { Preprocess, resolveForData } from './tabular.js';
 
@@ -43,7 +52,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 const KNOWN_FLAGS: Record<string, string[]> = {
-  train: ['data-dir', 'epochs', 'device', 'out', 'quiet'],
+  train: ['data-dir', 'epochs', 'device', 'out', 'quiet', 'nproc'],
   evaluate: ['data-dir', 'weights', 'device'],
   predict: ['input', 'output', 'proba'],
   bench: [],
@@ -52,7 +61,7 @@ const KNOWN_FLAGS: Record<string, string[]> = {
 
 function usage(): string {
   return `usage:
-  entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet]
+  entrena train [config.json] [--data-dir DIR] [--epochs N] [--device cpu|cuda] [--out DIR] [--quiet] [--nproc N]
   entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
   entrena predict RUN_DIR --input data.csv [--output preds.csv] [--proba]
   entrena bench
@@ -80,10 +89,14 @@ async function train(args: Args): Promise<void> {
   }
   const seed = config.seed ?? 0;
   manualSeed(seed);
+  // Under a launcher (--nproc, or mpirun/srun around us): one rank of a data-parallel job.
+  const dist = distributed.launcherWorld().worldSize > 1;
+  if (dist) distributed.init({ backend: device === 'cuda' ? 'nccl' : 'mpi' });
+  const rankZero = distributed.rank() === 0;
   const name = config.name ?? 'run';
   const out = resolve((args.flags.out as string | undefined) ?? join('runs', name));
-  mkdirSync(out, { recursive: true });
-  const quiet = args.flags.quiet === true;
+  if (rankZero) mkdirSync(out, { recursive: true });
+  const quiet = args.flags.quiet === true || !rankZero;
   const log = (s: string) => { if (!quiet) console.log(s); };
 
   const splits = buildData(config.dataset, args.flags['data-dir'] as string | undefined, seed, baseDir);
@@ -94,21 +107,31 @@ async function train(args: Args): Promise<void> {
   }
   const model = buildModel(config.model);
   if (device === 'cuda') model.to('cuda');
+  const trained = dist ? new DistributedDataParallel(model) : model;
   const loss = buildLoss(config.loss);
   const optimizer = buildOptimizer(config.optimizer, model.parameters());
   const batchSize = config.batchSize ?? 64;
   const epochs = config.epochs ?? 10;
-  const trainLoader = new data.DataLoader(splits.train, { batchSize, shuffle: true, seed, device: device as 'cpu' | 'cuda' });
-  const valLoader = splits.validation ? new data.DataLoader(splits.validation, { batchSize: 1024, device: device as 'cpu' | 'cuda' }) : undefined;
+  const world = distributed.worldSize();
+  // The config's batch is the total: each rank takes its share of it.
+  const rankBatch = Math.max(1, Math.round(batchSize / world));
+  const trainLoader = dist
+    ? new data.DataLoader(splits.train, { batchSize: rankBatch, sampler: new data.DistributedSampler(splits.train, { seed }), device: device as 'cpu' | 'cuda' })
+    : new data.DataLoader(splits.train, { batchSize, shuffle: true, seed, device: device as 'cpu' | 'cuda' });
+  const valLoader = !splits.validation ? undefined : dist
+    ? new data.DataLoader(splits.validation, { batchSize: 1024, sampler: new data.DistributedSampler(splits.validation, { shuffle: false }), device: device as 'cpu' | 'cuda' })
+    : new data.DataLoader(splits.validation, { batchSize: 1024, device: device as 'cpu' | 'cuda' });
   const scheduler = buildScheduler(config.scheduler, optimizer, trainLoader.length, epochs);
   const callbacks = buildCallbacks(config.callbacks, out);
-  log(`entrena: training '${name}' on ${device}: ${splits.train.length} training samples, ${splits.validation?.length ?? 0} validation, ${epochs} epochs, batch ${batchSize}`);
+  log(`entrena: training '${name}' on ${device}${dist ? ` × ${world} processes` : ''}: ${splits.train.length} training samples, ${splits.validation?.length ?? 0} validation, ${epochs} epochs, batch ${batchSize}${dist ? ` (${world} × ${rankBatch})` : ''}`);
   const t0 = performance.now();
-  const history = await fit(model, {
+  const history = await fit(trained, {
     train: trainLoader, validation: valLoader, loss, optimizer, epochs, metrics: config.metrics ?? ['accuracy'],
     callbacks, scheduler: scheduler as never, clipGradNorm: config.clipGradNorm, progress: !quiet,
   });
   const seconds = (performance.now() - t0) / 1000;
+  // The run's files and the test evaluation: rank 0's (every rank holds the same weights).
+  if (!rankZero) return;
   const summary: Record<string, string | number> = { 'training time (s)': seconds.toFixed(1), 'samples/s': ((splits.train.length * history.epochs.length) / seconds).toFixed(0) };
   let confusion: number[][] | undefined;
   if (splits.test) {
@@ -183,6 +206,29 @@ async function evaluateCommand(args: Args): Promise<void> {
   console.log(JSON.stringify({ samples: set.length, loss: r.loss, ...r.metrics }));
 }
 
+/**
+ * `entrena train … --nproc N` outside a launcher: runs this command again under `mpirun -np N`
+ * (each rank then finds the launcher's environment) and returns mpirun's exit status. Threads per
+ * rank are the cores divided by the ranks (distributed.init sets them).
+ */
+function launchRanks(nprocFlag: string | true, argv: string[]): number {
+  const n = Number(nprocFlag);
+  if (!Number.isInteger(n) || n < 1) { console.error(`entrena train: --nproc: expected a positive integer, received ${nprocFlag}`); return 2; }
+  const probe = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    console.error('entrena train: --nproc needs OpenMPI\'s mpirun, which was not found on PATH. Install OpenMPI: ' +
+      'apt-get install openmpi-bin (Debian, Ubuntu), dnf install openmpi (Fedora; then `module load mpi`), brew install open-mpi (macOS); ' +
+      'or start the ranks with your own launcher: mpirun -np N entrena train config.json');
+    return 2;
+  }
+  const script = process.argv[1];
+  const mpiArgs = ['--bind-to', 'none', '-np', String(n)];
+  if (typeof process.getuid === 'function' && process.getuid() === 0) mpiArgs.unshift('--allow-run-as-root');
+  if (n > cpus().length) mpiArgs.unshift('--oversubscribe');
+  const r = spawnSync('mpirun', [...mpiArgs, process.execPath, script, ...argv], { stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command === 'help' || args.flags.help) { console.log(usage()); return 0; }
@@ -191,7 +237,10 @@ export async function main(argv: string[]): Promise<number> {
   for (const f of Object.keys(args.flags)) if (!known.includes(f)) { console.error(`entrena ${args.command}: unknown option --${f}; valid options: ${known.map((k) => '--' + k).join(', ') || '(none)'}`); return 2; }
   try {
     switch (args.command) {
-      case 'train': await train(args); return 0;
+      case 'train':
+        if (args.flags.nproc !== undefined && distributed.launcherWorld().launcher === null) return launchRanks(args.flags.nproc, argv);
+        await train(args);
+        return 0;
       case 'evaluate': await evaluateCommand(args); return 0;
       case 'predict': await predictCommand(args); return 0;
       case 'info': console.log(JSON.stringify(info(), null, 2)); return 0;

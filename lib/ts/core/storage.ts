@@ -17,6 +17,9 @@ let pooledBytes = 0;
 export class Storage {
   refs = 0;
   freed = false;
+  /** In-flight collectives reading or writing this buffer: its release waits for them (see `pin`). */
+  pins = 0;
+  private releaseDeferred = false;
   constructor(readonly handle: Handle, readonly bytes: number, readonly device: DeviceName) {}
   static alloc(bytes: number, device: DeviceName): Storage {
     if (device === 'cpu' && bytes <= kPoolMaxBuffer) {
@@ -30,8 +33,17 @@ export class Storage {
     }
     return new Storage(native.alloc(DEVICE_CODE[device], bytes), bytes, device);
   }
+  /** Keeps the buffer (neither freed nor pooled) until `unpin`, while the communication thread uses it. */
+  pin(): void { this.pins++; }
+  unpin(): void {
+    if (--this.pins > 0 || !this.releaseDeferred) return;
+    this.releaseDeferred = false;
+    this.refs = 1;
+    this.release();
+  }
   release(): void {
     if (--this.refs > 0 || this.freed) return;
+    if (this.pins > 0) { this.releaseDeferred = true; return; }
     this.freed = true;
     if (this.device === 'cpu' && this.bytes <= kPoolMaxBuffer && pooledBytes + this.bytes <= kPoolBytes) {
       let list = pool.get(this.bytes);

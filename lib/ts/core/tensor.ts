@@ -119,6 +119,33 @@ export class Tensor {
    * graph: the previous gradient is an input of the new one's graph).
    */
   _replaceGrad(g: Tensor | null): void { this._grad = g; }
+  /** @internal The hooks `registerPostAccumulateGradHook` registered (the autograd engine runs them). */
+  _postAccumulateGradHooks: ((t: Tensor) => void)[] | null = null;
+  /**
+   * Registers `hook(tensor)`, called by `backward` once this leaf's `.grad` holds the whole
+   * gradient of that backward pass (every contribution accumulated), as PyTorch's
+   * `register_post_accumulate_grad_hook`. Not called by `autograd.grad`, which leaves `.grad` alone.
+   * Hooks run inside the backward pass: tensors they create are freed when it ends unless `keep`
+   * is used. Data-parallel training starts each gradient bucket's all-reduce from such a hook,
+   * while the rest of backward still runs.
+   * @example
+   * const handle = w.registerPostAccumulateGradHook((p) => console.log('gradient ready', p.grad!.shape));
+   * loss.backward();
+   * handle.remove();
+   */
+  registerPostAccumulateGradHook(hook: (t: Tensor) => void): { remove(): void } {
+    if (typeof hook !== 'function') throw new ArgumentError(`registerPostAccumulateGradHook: expected a function, received ${describe(hook)}`);
+    if (!this.isLeaf) throw new EntrenaError('ERR_AUTOGRAD', 'registerPostAccumulateGradHook: only leaf tensors accumulate gradients; this tensor was made by an op');
+    if (!this.requiresGrad) throw new EntrenaError('ERR_AUTOGRAD', "registerPostAccumulateGradHook: the tensor does not require grad (set requiresGrad first)");
+    const hooks = (this._postAccumulateGradHooks ??= []);
+    hooks.push(hook);
+    return {
+      remove: () => {
+        const i = hooks.indexOf(hook);
+        if (i >= 0) hooks.splice(i, 1);
+      },
+    };
+  }
   /** @internal Attaches the node that made this tensor; the node's inputs and saved tensors are held. */
   _setGradFn(node: GradNode): void {
     this._gradFn = node;

@@ -9,7 +9,8 @@
  * for await (const [xb, yb] of loader) { ... }
  */
 export { TensorDataset, randomSplit, type RandomSplitOptions } from './dataset.js';
-export { DataLoader, type DataLoaderOptions } from './loader.js';
+export { DataLoader, type DataLoaderOptions, type Sampler } from './loader.js';
+export { DistributedSampler, type DistributedSamplerOptions } from './sampler.js';
 export { StandardScaler, MinMaxScaler, OneHotEncoder, type Category, type OneHotEncoderOptions } from './preprocessing.js';
 export { readIdx, type ReadIdxOptions } from './idx.js';
 export { readCsv, type ReadCsvOptions, type CsvData } from './csv.js';

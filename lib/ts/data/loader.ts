@@ -37,9 +37,21 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Where batches are delivered; default the dataset's device. */
   device?: DeviceName;
+  /**
+   * The row indices of each epoch, instead of the dataset's order or `shuffle` (which it excludes):
+   * an iterable of indices with a `length`, such as a `DistributedSampler`. A sampler with
+   * `setEpoch` gets the loader's epoch before each iteration.
+   */
+  sampler?: Sampler;
 }
 
-const KNOWN_OPTIONS = ['batchSize', 'shuffle', 'dropLast', 'seed', 'device'];
+/** A source of row indices for one epoch (`DistributedSampler`, or any iterable of indices with a length). */
+export interface Sampler extends Iterable<number> {
+  readonly length: number;
+  setEpoch?(epoch: number): void;
+}
+
+const KNOWN_OPTIONS = ['batchSize', 'shuffle', 'dropLast', 'seed', 'device', 'sampler'];
 
 /** The reusable tensors of one running iteration. */
 interface Buffers {
@@ -70,6 +82,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
   readonly dropLast: boolean;
   readonly seed: number | undefined;
   readonly device: DeviceName;
+  readonly sampler: Sampler | undefined;
   private nextEpoch = 0;
   private readonly free: Buffers[] = [];
   private readonly all = new Set<Buffers>();
@@ -88,6 +101,13 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
     if (typeof shuffle !== 'boolean') throw new ArgumentError(`${where}: expected shuffle to be a boolean, received ${describe(shuffle)}`);
     if (typeof dropLast !== 'boolean') throw new ArgumentError(`${where}: expected dropLast to be a boolean, received ${describe(dropLast)}`);
     this.seed = checkSeed(options.seed, where);
+    if (options.sampler !== undefined) {
+      const sm = options.sampler as Partial<Sampler> | null;
+      if (!sm || typeof sm[Symbol.iterator] !== 'function' || typeof sm.length !== 'number')
+        throw new ArgumentError(`${where}: expected sampler to be an iterable of row indices with a length (a DistributedSampler), received ${describe(options.sampler)}`);
+      if (shuffle) throw new ArgumentError(`${where}: sampler and shuffle: true exclude each other (the sampler decides the order; DistributedSampler shuffles itself)`);
+      this.sampler = options.sampler;
+    }
     this.device = options.device === undefined ? dataset.x.device : checkDevice(options.device, where);
     this.dataset = dataset;
     this.batchSize = batchSize;
@@ -97,7 +117,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler ? this.sampler.length : this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -116,6 +136,13 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
   /** The row order of one epoch (and advances the epoch counter). */
   private order(): Int32Array {
     const epoch = this.nextEpoch++;
+    if (this.sampler) {
+      this.sampler.setEpoch?.(epoch);
+      const order = Int32Array.from(this.sampler);
+      const n = this.dataset.length;
+      for (const i of order) if (!(i >= 0 && i < n && Number.isInteger(i))) throw new ArgumentError(`DataLoader: the sampler gave row ${describe(i)}, outside the dataset's ${n} rows`);
+      return order;
+    }
     const n = this.dataset.length;
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
@@ -128,8 +155,8 @@ export class DataLoader implements Iterable<[Tensor, Tensor]>, AsyncIterable<[Te
     const { x: x0, y: y0 } = this.dataset;
     x0.assertAlive('DataLoader (dataset x)');
     y0.assertAlive('DataLoader (dataset y)');
-    const n = this.dataset.length;
     const order = this.order();
+    const n = order.length;
     const batches = this.length;
     if (batches === 0) return;
     // The native gather reads contiguous rows; a non-contiguous dataset tensor is copied once per epoch.

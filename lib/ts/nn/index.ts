@@ -15,3 +15,4 @@ export { mcDropoutPredict } from './mc_dropout.js';
 export * as init from './init.js';
 export * as utils from './utils.js';
 export * as functional from './functional.js';
+export * as parallel from './parallel.js';

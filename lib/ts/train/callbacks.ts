@@ -26,6 +26,8 @@ export interface TrainContext {
 export interface BatchLogs { batch: number; loss: number; size: number }
 
 export interface Callback {
+  /** Run on rank 0 only in a data-parallel job (callbacks that write files: ModelCheckpoint, CSVLogger). */
+  readonly rankZeroOnly?: boolean;
   onTrainBegin?(ctx: TrainContext): void | Promise<void>;
   onEpochBegin?(epoch: number, ctx: TrainContext): void | Promise<void>;
   /** After backward, before the optimizer step: gradients are in `.grad`. */
@@ -132,6 +134,7 @@ export class TerminateOnNaN implements Callback {
  * @example new callbacks.CSVLogger('runs/log.csv')
  */
 export class CSVLogger implements Callback {
+  readonly rankZeroOnly = true;
   private columns: string[] | null = null;
   constructor(readonly path: string, readonly options: { append?: boolean } = {}) {
     if (typeof path !== 'string' || !path) throw new ArgumentError(`CSVLogger: expected a file path, received ${describe(path)}`);
@@ -158,6 +161,7 @@ export class CSVLogger implements Callback {
  * @example new callbacks.ModelCheckpoint({ path: 'runs/best.safetensors', monitor: 'valLoss', saveBestOnly: true })
  */
 export class ModelCheckpoint implements Callback {
+  readonly rankZeroOnly = true;
   readonly path: string;
   readonly monitor: string;
   readonly saveBestOnly: boolean;

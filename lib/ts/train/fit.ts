@@ -6,12 +6,24 @@
  * current batch and the history so far is returned with stopReason 'aborted'). Every step runs in
  * a `tidy`, so the loop allocates nothing that outlives a step except the parameters' gradients and
  * the optimizer's state.
+ *
+ * In a data-parallel job (`distributed.init()` with more than one process, the model wrapped in
+ * `nn.parallel.DistributedDataParallel`, each rank's loader reading its `DistributedSampler` share)
+ * every rank runs `fit` with the same arguments. Progress is shown and the callbacks that write
+ * files (`ModelCheckpoint`, `CSVLogger`: `rankZeroOnly`) run on rank 0 only; the logged losses are
+ * the means over all ranks' samples and the metrics the per-rank values averaged with the ranks'
+ * sample counts as weights (exact for accuracy and the mean errors); so every rank sees the same
+ * epoch log, and early stopping, schedulers and TerminateOnNaN (which sees the all-rank batch
+ * loss) decide the same everywhere. A stop set on any rank (a callback, the AbortSignal) stops all
+ * of them after the same batch. This costs two small all-reduces per batch and one per epoch.
  */
 import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 import { Tensor, tidy } from '../tensor.js';
+import { tensor } from '../ops/index.js';
 import { noGrad } from '../autograd/engine.js';
 import { clipGradNorm } from '../nn/utils.js';
+import * as distributed from '../distributed/index.js';
 import { History } from './history.js';
 import { metric as makeMetric, type Metric, type MetricName } from './metrics.js';
 import { Progress } from './progress.js';
@@ -125,20 +137,36 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const history = options.history ?? new History();
   const first = options.initialEpoch ?? history.epochs.length;
   const ctx: TrainContext = { model: m, optimizer: opt, history, epoch: first, epochs: first + options.epochs, stopTraining: null };
-  const progress = new Progress(options.progress !== false);
+  const dist = distributed.isInitialized() && distributed.worldSize() > 1;
+  const rankZero = !dist || distributed.rank() === 0;
+  const progress = new Progress(options.progress !== false && rankZero);
   const params = m.parameters();
+  const active = rankZero ? callbacks : callbacks.filter((cb) => !cb.rankZeroOnly);
+  // All ranks stop together: a stop (or abort) seen on any rank is everyone's.
+  // Per-batch collectives only where something needs them (every rank passes the same callbacks,
+  // so every rank decides the same): the all-rank batch loss when a callback reads batch logs, the
+  // stop agreement when a batch callback or an AbortSignal can stop. Otherwise the epoch's loss is
+  // reduced once at its end (and rank 0's progress shows its own running loss).
+  const batchLossShared = dist && callbacks.some((cb) => typeof cb.onBatchEnd === 'function');
+  const batchStopShared = dist && (options.signal !== undefined || callbacks.some((cb) => typeof cb.onBatchEnd === 'function' || typeof cb.onAfterBackward === 'function'));
+  const agreeStop = (perBatch = false): void => {
+    if (!dist || (perBatch && !batchStopShared)) return;
+    const any = allSum([ctx.stopTraining ? 1 : 0, options.signal?.aborted ? 1 : 0]);
+    if (any[1] > 0) ctx.stopTraining = 'aborted';
+    else if (any[0] > 0 && !ctx.stopTraining) ctx.stopTraining = 'stopped on another rank';
+  };
 
-  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+  for (const cb of active) await cb.onTrainBegin?.(ctx);
   try {
     for (let epoch = first; epoch < first + options.epochs; epoch++) {
       ctx.epoch = epoch;
       if (options.signal?.aborted) { ctx.stopTraining = 'aborted'; break; }
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      for (const cb of active) await cb.onEpochBegin?.(epoch, ctx);
       m.train();
       for (const mm of metrics) mm.reset();
       const lr = opt.paramGroups[0]?.lr ?? NaN;
       const t0 = performance.now();
-      let lossSum = 0, seen = 0, batchIndex = 0;
+      let lossSum = 0, seen = 0, localSeen = 0, batchIndex = 0;
       progress.startEpoch(epoch, ctx.epochs, sizeHint(options.train));
       for await (const [x, y] of batches(options.train)) {
         const n = x.shape[0] ?? 1;
@@ -147,30 +175,35 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
           const out = m.forward(x);
           const l = loss(out, y);
           l.backward();
-          for (const cb of callbacks) cb.onAfterBackward?.(batchIndex, ctx);
+          for (const cb of active) cb.onAfterBackward?.(batchIndex, ctx);
           if (options.clipGradNorm) clipGradNorm(params, options.clipGradNorm);
           opt.step();
           if (metrics.length) noGrad(() => { for (const mm of metrics) mm.update(out, y); });
           return l.item();
         });
         if (sched && sched.interval === 'batch') sched.step();
-        lossSum += batchLoss * n;
-        seen += n;
-        const logs = { batch: batchIndex, loss: batchLoss, size: n };
-        for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
+        // Under DDP the batch's loss and size are the all-rank ones.
+        const [batchSum, batchN] = batchLossShared ? allSum([batchLoss * n, n]) : [batchLoss * n, n];
+        lossSum += batchSum;
+        seen += batchN;
+        localSeen += n;
+        const logs = { batch: batchIndex, loss: batchSum / batchN, size: batchN };
+        for (const cb of active) await cb.onBatchEnd?.(logs, ctx);
         progress.batch(batchIndex + 1, seen, lossSum / seen, metrics);
         batchIndex++;
+        if (options.signal?.aborted && !ctx.stopTraining) ctx.stopTraining = 'aborted';
+        agreeStop(true);
         if (ctx.stopTraining) break;
-        if (options.signal?.aborted) { ctx.stopTraining = 'aborted'; break; }
         await maybeYield();
       }
+      if (dist && !batchLossShared) [lossSum, seen] = allSum([lossSum, seen]);
       const log: EpochLog = {
         epoch, loss: seen ? lossSum / seen : NaN,
-        metrics: Object.fromEntries(metrics.map((mm) => [mm.name, seen ? mm.compute() : NaN])),
+        metrics: dist ? averageMetrics(metrics, localSeen) : Object.fromEntries(metrics.map((mm) => [mm.name, seen ? mm.compute() : NaN])),
         lr, seconds: (performance.now() - t0) / 1000,
       };
       if (options.validation && ctx.stopTraining !== 'aborted') {
-        const v = await evaluate(m, options.validation, { loss: options.loss, metrics: valMetrics });
+        const v = await evaluateOn(m, options.validation, { loss: options.loss, metrics: valMetrics }, dist);
         log.valLoss = v.loss;
         log.valMetrics = v.metrics;
       }
@@ -185,11 +218,12 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
           sched.step(value);
         } else sched.step();
       }
-      for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
+      for (const cb of active) await cb.onEpochEnd?.(log, ctx);
+      agreeStop();
       if (ctx.stopTraining) break;
     }
   } finally {
-    for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+    for (const cb of active) await cb.onTrainEnd?.(ctx);
     progress.done();
   }
   history.stopReason = ctx.stopTraining ? ctx.stopTraining.split(':')[0] : 'completed';
@@ -202,6 +236,24 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
  * @example const { loss, metrics } = await evaluate(model, testLoader, { loss: new nn.CrossEntropyLoss(), metrics: ['accuracy'] });
  */
 export async function evaluate(model: TrainableModel, source: BatchSource, options: { loss?: LossArg; metrics?: (MetricName | Metric)[] } = {}): Promise<{ loss: number; metrics: Record<string, number> }> {
+  return evaluateOn(model, source, options, false);
+}
+
+/** Sums `values` over the ranks (float64). */
+function allSum(values: number[]): number[] {
+  return tidy(() => Array.from(distributed.allReduce(tensor(values, { dtype: 'float64' }), { op: 'sum' }).data()));
+}
+
+/** Each metric averaged over the ranks, weighted by the samples each rank saw. */
+function averageMetrics(metrics: Metric[], localSeen: number): Record<string, number> {
+  const local = metrics.map((mm) => (localSeen ? mm.compute() * localSeen : 0));
+  const all = allSum([...local, localSeen]);
+  const total = all[all.length - 1];
+  return Object.fromEntries(metrics.map((mm, i) => [mm.name, total ? all[i] / total : NaN]));
+}
+
+/** `evaluate`, with the loss and metrics averaged over the ranks when `dist` (every rank must call it). */
+async function evaluateOn(model: TrainableModel, source: BatchSource, options: { loss?: LossArg; metrics?: (MetricName | Metric)[] }, dist: boolean): Promise<{ loss: number; metrics: Record<string, number> }> {
   const m = checkModel(model, 'evaluate');
   if (!isIterable(source)) throw new ArgumentError(`evaluate: expected a DataLoader or an iterable of [x, y] batches, received ${describe(source)}`);
   options = checkOptions<typeof options>(options, 'evaluate', ['loss', 'metrics'], { batchSize: FIT_HINTS.batchSize, verbose: 'evaluate prints nothing' });
@@ -225,6 +277,10 @@ export async function evaluate(model: TrainableModel, source: BatchSource, optio
     }
   } finally {
     if (wasTraining) m.train();
+  }
+  if (dist) {
+    const [sum, n] = allSum([lossSum, seen]);
+    return { loss: loss && n ? sum / n : NaN, metrics: averageMetrics(metrics, seen) };
   }
   return { loss: loss && seen ? lossSum / seen : NaN, metrics: Object.fromEntries(metrics.map((mm) => [mm.name, seen ? mm.compute() : NaN])) };
 }
