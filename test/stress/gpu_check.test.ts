@@ -28,10 +28,15 @@ describe('npm run gpu:check', () => {
       expect(report.emulated).toBe(true);
       const by = (step: string) => report.steps.filter((s) => s.step === step);
       expect(by('gpu').map((s) => s.status)).toEqual(['PASS']);
-      // One GPU suite and one parity suite in the quick dry run, both passing with tests counted.
-      expect(by('suites')).toHaveLength(1);
-      expect(by('suites')[0]).toMatchObject({ status: 'PASS' });
-      expect(by('suites')[0].result).toMatch(/^[1-9]\d* passed, 0 failed, 0 skipped/);
+      // Two GPU suites (the training kernels; the collectives through the stand-in NCCL) and one
+      // parity suite in the quick dry run, all passing with tests counted.
+      const suites = by('suites').filter((s) => s.check.startsWith('test/gpu/'));
+      expect(suites.map((s) => s.check)).toEqual(['test/gpu/train_kernels.test.mjs', 'test/gpu/distributed.test.mjs']);
+      for (const s of suites) {
+        expect(s.status, s.check).toBe('PASS');
+        expect(s.result, s.check).toMatch(/^[1-9]\d* passed, 0 failed, 0 skipped/);
+      }
+      expect(by('suites').find((s) => s.check === 'NCCL library')?.result).toContain('the stand-in of scripts/cuda-emu');
       expect(by('parity')).toHaveLength(1);
       expect(by('parity')[0].status).toBe('PASS');
       expect(by('parity')[0].result).toMatch(/^[1-9]\d* passed, 0 failed/);
