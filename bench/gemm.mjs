@@ -17,6 +17,9 @@
 // names the CPU (model, avx2/avx512f/avx512_bf16 or neon), the GEMM kernel entrena ran
 // (cpuFeatures().gemmKernel) and the OpenBLAS core PyTorch's BLAS picked; the peers run in the
 // environment of bench/peer.mjs (no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, MALLOC_MMAP_THRESHOLD_ set).
+// With ENTRENA_BLAS=/path/to/libopenblas.so.0 (the external-BLAS seam, native/cpu/blas.cc) a third
+// column times our GEMM with the seam on — the large products then run in that library — beside the
+// same process with it off, in the same rounds: `seam/ours` says what handing them over gains.
 import { createRequire } from 'node:module';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -246,12 +249,22 @@ if (dnnl.note) console.log(dnnl.note);
 else console.log(`oneDNN ${dnnl.version}, dnnl_sgemm (float32 only), OMP_NUM_THREADS=${threads}`);
 console.log('entrena and the peers alternate batch by batch; the peers run without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, with MALLOC_MMAP_THRESHOLD_=268435456');
 
+// The external-BLAS seam, when ENTRENA_BLAS loaded a library: timed with it on and off in turn.
+const seam = b.blasInfo();
+if (seam.library) console.log(`ENTRENA_BLAS=${seam.library}: products of M·N·K ≥ ${seam.minWork}, K ≥ ${seam.minK}, M ≥ ${seam.minM} go to it in the 'seam' column`);
+else if (seam.error) console.log(`seam column skipped: ${seam.error}`);
+const withSeam = (on, fn) => { if (seam.library) b.setBlasEnabled(on); try { return fn(); } finally { if (seam.library) b.setBlasEnabled(false); } };
+if (seam.library) b.setBlasEnabled(false);
+
 const rows = [];
 for (const [i, c] of cases.entries()) {
   const s = setup(c);
   try {
     check(c, s);
+    if (seam.library) withSeam(true, () => check(c, s));
     const ours = timer(c, s);
+    const viaSeam = seam.library ? withSeam(true, () => timer(c, s)) : null;
+    const seamRates = [], seamRatios = [];
     const mine = [], theirs = [], ratios = [], onednn = [], dratios = [];
     if (!torch.note) await torch.ask(c, i);  // PyTorch's warm-up batch
     // oneDNN's warm-up batch, which also checks its result (a mis-specified call would time garbage).
@@ -264,6 +277,12 @@ for (const [i, c] of cases.entries()) {
       await pause();
       const o = ours();
       mine.push(o);
+      if (viaSeam) {
+        await pause();
+        const v = withSeam(true, viaSeam);
+        seamRates.push(v);
+        seamRatios.push(v / o);
+      }
       if (!torch.note) {
         await pause();
         const t = await torch.ask(c, i);
@@ -284,6 +303,8 @@ for (const [i, c] of cases.entries()) {
       ratio: ratios.length ? median(ratios).toFixed(2) + '×' : '-',
       dnnl: onednn.length ? median(onednn).toFixed(1) : '-',
       dratio: dratios.length ? median(dratios).toFixed(2) + '×' : '-',
+      seam: seamRates.length ? median(seamRates).toFixed(1) : '-',
+      sratio: seamRatios.length ? median(seamRatios).toFixed(2) + '×' : '-',
     });
   } finally {
     s.free();
@@ -293,9 +314,10 @@ if (!torch.note) torch.close();
 if (!dnnl.note) dnnl.close();
 console.log(`checked all ${cases.length} cases against the reference (rtol 1e-4 of max|C| for f32, 1e-10 for f64)`);
 
-const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch', dnnl: 'oneDNN GFLOP/s', dratio: 'ours/oneDNN' };
+const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch', dnnl: 'oneDNN GFLOP/s', dratio: 'ours/oneDNN', seam: 'seam GFLOP/s', sratio: 'seam/ours' };
+const cols = ['ours', 'torch', 'ratio', 'dnnl', 'dratio', ...(seam.library ? ['seam', 'sratio'] : [])];
 const width = Object.fromEntries(Object.keys(head).map((k) => [k, Math.max(head[k].length, ...rows.map((r) => r[k].length))]));
-const line = (r) => `${r.case.padEnd(width.case)}  ${['ours', 'torch', 'ratio', 'dnnl', 'dratio'].map((k) => r[k].padStart(width[k])).join('  ')}`;
+const line = (r) => `${r.case.padEnd(width.case)}  ${cols.map((k) => r[k].padStart(width[k])).join('  ')}`;
 console.log('\n' + line(head));
 console.log('-'.repeat(line(head).length));
 for (const r of rows) console.log(line(r));

@@ -988,6 +988,10 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("blasInfo", Napi::Function::New(env, BlasInfo));
+  exports.Set("setBlasEnabled", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    cpu::set_blas_enabled(info.Length() > 0 && info[0].ToBoolean().Value());
+    return info.Env().Undefined();
+  }));
   exports.Set("batchnormForward", Napi::Function::New(env, BatchnormForward));
   exports.Set("batchnormBackward", Napi::Function::New(env, BatchnormBackward));
   exports.Set("optimStep", Napi::Function::New(env, OptimStep));

@@ -22,6 +22,7 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 #if defined(_WIN32)
 // No dlopen on Windows: the seam is off there (a LoadLibrary version can follow the same shape).
@@ -108,11 +109,13 @@ Library& library() {
 }
 std::mutex g_threads_mu;
 std::atomic<int64_t> g_calls{0};
+std::atomic<bool> g_enabled{true};
 
 bool fits_int(int64_t v) { return v >= 0 && v <= std::numeric_limits<int>::max(); }
 
 template <typename T>
 bool call(const GemmArgs& g) {
+  if (!g_enabled.load(std::memory_order_relaxed)) return false;
   Library& lib = library();
   if constexpr (std::is_same_v<T, float>) {
     if (!lib.sgemm) return false;
@@ -160,6 +163,8 @@ bool blas_gemm(const GemmArgs& g) {
     default: return false;
   }
 }
+
+void set_blas_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
 
 BlasInfo blas_info() {
   const Library& lib = library();

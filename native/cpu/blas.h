@@ -20,4 +20,7 @@ struct BlasInfo {
 };
 BlasInfo blas_info();
 
+/** Turns the seam off (and on again) at run time: bench/gemm.mjs times both paths in one process. */
+void set_blas_enabled(bool on);
+
 }  // namespace entrena::cpu
