@@ -132,6 +132,59 @@ describe('the door: one rule, one code', () => {
   });
 });
 
+// Unrecorded calls that need no conversion skip the door's general path (OpDef.direct / direct2):
+// the results, dtypes, errors and tensor counts must be those of the general path, which a
+// recorded call (an argument that requires grad) takes.
+describe('the door: the direct path of unrecorded calls', () => {
+  const viaGeneral = (fn: (...xs: E.Tensor[]) => E.Tensor, ...xs: E.Tensor[]): E.Tensor => {
+    const ys = xs.map((x) => { const y = x.dtype === 'int32' ? x : x.clone(); if (y !== x) y.requiresGrad = true; return y; });
+    return E.noGrad(() => fn(...ys));  // requiresGrad inputs: the general path, grad mode off: no record
+  };
+  it('gives the general path\'s values and dtypes for unary, binary and view ops, numbers on either side', () => {
+    const a = E.tensor([[-1.5, 2], [0.25, -3]]), b = E.tensor([2, -0.5]), d = E.tensor([1, 2], { dtype: 'float64' });
+    const i = E.tensor([3, -4], { dtype: 'int32' });
+    const cases: [string, (...xs: E.Tensor[]) => E.Tensor, E.Tensor[]][] = [
+      ['relu', (x) => E.relu(x), [a]], ['exp', (x) => E.exp(x), [a]], ['neg int32', (x) => E.neg(x), [i]],
+      ['exp int32 (float)', (x) => E.exp(x), [i]], ['add', (x, y) => E.add(x, y), [a, b]], ['sub number', (x) => E.sub(2, x), [a]],
+      ['mul number', (x) => E.mul(x, 0.5), [a]], ['div int32 (float)', (x, y) => E.div(x, y), [i, i]], ['add int32 number', (x) => E.add(x, 2), [i]],
+      ['add int32 fraction', (x) => E.add(x, 0.5), [i]], ['add mixed dtypes', (x, y) => E.add(x, y), [b, d]], ['gt', (x, y) => E.gt(x, y), [a, b]],
+      ['reshape', (x) => E.reshape(x, [4]), [a]], ['reshape of a transpose (copy)', (x) => E.reshape(E.transpose(x, 0, 1), [-1]), [a]],
+      ['narrow', (x) => E.narrow(x, 1, 1, 1), [a]], ['expand', (x) => E.expand(x, [3, 2]), [b]], ['permute', (x) => E.permute(x, [1, 0]), [a]],
+    ];
+    for (const [name, fn, xs] of cases) {
+      const direct = fn(...xs), general = viaGeneral(fn, ...xs);
+      expect(direct.dtype, name).toBe(general.dtype);
+      expect(direct.shape, name).toEqual(general.shape);
+      expect(Array.from(direct.data()), name).toEqual(Array.from(general.data()));
+    }
+  });
+  it('refuses what the general path refuses, with the same codes, and leaves nothing behind', () => {
+    const a = E.ones([2, 3]);
+    const gone = E.ones([2]);
+    gone.dispose();
+    expect(code(() => E.relu(gone))).toBe('ERR_DISPOSED');
+    expect(code(() => E.add(gone, 1))).toBe('ERR_DISPOSED');
+    expect(code(() => E.add(a, E.ones([4])))).toBe('ERR_SHAPE');
+    expect(code(() => E.reshape(a, [4]))).toBe('ERR_SHAPE');
+    expect(code(() => E.narrow(a, 1, 2, 5))).toBe('ERR_INVALID_ARGUMENT');
+    expect(code(() => E.add(a, 'x' as never))).toBe('ERR_INVALID_ARGUMENT');
+    leaksNothing(() => [E.ones([2, 3]), E.ones([4])], (x, y) => E.add(x, y));
+    leaksNothing(() => { const t = E.ones([2, 3]); return [t, E.transpose(t, 0, 1)]; }, (_t, v) => E.reshape(v, [6]));
+    leaksNothing(() => [E.ones([2, 3])], (x) => E.reshape(x, [7]));
+    a.dispose();
+  });
+  it('makes exactly its result, which tidy disposes', () => {
+    const a = E.ones([2, 2]);
+    const before = live();
+    E.tidy(() => { E.relu(a); E.add(a, 1); E.reshape(a, [4]); E.mul(2, a); });
+    expect(live()).toBe(before);
+    const r = E.add(a, a);
+    expect(live()).toBe(before + 1);
+    r.dispose();
+    a.dispose();
+  });
+});
+
 describe('the door: autograd record', () => {
   it('backward on a leaf sets its gradient (1 for a scalar, g otherwise), as PyTorch', () => {
     const s = E.tensor(3, { requiresGrad: true });

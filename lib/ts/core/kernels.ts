@@ -115,7 +115,14 @@ export function unary(op: UnaryName, a: Tensor, p0 = 0, p1 = 0, dtype: DType = a
   const out = Tensor.empty(src.shape.slice(), dtype, src.device);
   if (out.size) {
     setIter(out.shape, [out, src]);
-    native.unary(UNARY[op], DTYPE_CODE[dtype], out.storage.handle, src.storage.handle, p0, p1);
+    // Ops call this without an op scope (OpDef.direct): what it made is freed here if the kernel fails.
+    try {
+      native.unary(UNARY[op], DTYPE_CODE[dtype], out.storage.handle, src.storage.handle, p0, p1);
+    } catch (e) {
+      out.dispose();
+      if (src !== a) src.dispose();
+      throw e;
+    }
   }
   if (src !== a) src.dispose();
   return out;
@@ -146,6 +153,10 @@ export function binary(op: BinaryName, a: Tensor | number, b: Tensor | number, p
       native.binary(BINARY[op], DTYPE_CODE[dt], result.storage.handle,
         typeof ac === 'number' ? ac : ac.storage.handle, typeof bc === 'number' ? bc : bc.storage.handle, p0, p1);
     }
+  } catch (e) {
+    // Ops call this without an op scope (OpDef.direct2): a result made here is freed if the kernel fails.
+    if (result !== out) result.dispose();
+    throw e;
   } finally {
     // (Compared as objects: a NaN number is not equal to itself.)
     if (typeof ac !== 'number' && ac !== a) ac.dispose();

@@ -85,11 +85,18 @@ export interface OpDef<P = undefined> {
   /** The backward reads the output: keep it with the graph. */
   readonly savesOutput?: boolean;
   /**
-   * The forward only checks its arguments and returns a view of its input (or frees any other
-   * tensor it makes itself): an unrecorded call then needs no op scope.
+   * For an op of one argument: its forward as a plain function of the input (already of the op's
+   * dtype) and the parameters, for the calls that are not recorded and need no conversion — views,
+   * one-kernel ops. It runs without a context or an op scope, so it must free whatever it makes
+   * when it throws. `forward` defaults to it.
    */
-  readonly view?: boolean;
-  forward(ctx: OpContext<P>): Tensor;
+  readonly direct?: (x: Tensor, params: P) => Tensor;
+  /**
+   * For an op of two arguments (tensors or numbers): the same, for unrecorded calls whose tensors
+   * share one dtype and device and need no conversion (elementwise binary ops).
+   */
+  readonly direct2?: (a: Tensor | number, b: Tensor | number, params: P) => Tensor;
+  forward?(ctx: OpContext<P>): Tensor;
   /**
    * Gradients of the arguments from the output's gradient `g`, one entry per argument (null or
    * omitted where none). Only the entries of arguments that require grad are used: test
@@ -173,7 +180,8 @@ export class Op<P = undefined> implements OpDef<P> {
   readonly dtype: DTypeRule;
   readonly broadcast: boolean;
   readonly savesOutput: boolean;
-  readonly view: boolean;
+  readonly direct: ((x: Tensor, params: P) => Tensor) | undefined;
+  readonly direct2: ((a: Tensor | number, b: Tensor | number, params: P) => Tensor) | undefined;
   readonly forward: (ctx: OpContext<P>) => Tensor;
   readonly backward: ((g: Tensor, ctx: OpContext<P>) => readonly (Tensor | null | undefined)[]) | undefined;
   constructor(def: OpDef<P>) {
@@ -183,8 +191,12 @@ export class Op<P = undefined> implements OpDef<P> {
     this.dtype = def.dtype ?? 'promote';
     this.broadcast = def.broadcast === true;
     this.savesOutput = def.savesOutput === true;
-    this.view = def.view === true;
-    this.forward = def.forward;
+    const direct = def.direct;
+    this.direct = direct;  // (always present, maybe undefined: one object shape for every op)
+    this.direct2 = def.args.length === 2 && !def.variadic && !def.args.some((a) => a.noGrad) ? def.direct2 : undefined;
+    if (def.forward) this.forward = def.forward;
+    else if (direct) this.forward = (c) => direct(c.args[0] as Tensor, c.params);
+    else throw new EntrenaError('ERR_INTERNAL', `defineOp: '${def.name}' has neither forward nor direct`);
     this.backward = def.backward;
   }
 }
@@ -329,6 +341,8 @@ export function runOp1<P>(def: Op<P>, a: unknown, params: P): Tensor {
     const dtype = a.dtype;
     // int32 where the op computes in (or needs) floating point: the general path converts or refuses.
     if (dtype !== 'int32' || def.dtype === 'promote' || def.dtype === 'none') {
+      // No context, no scope: the op's plain function (it frees what it makes if it throws).
+      if (def.direct !== undefined) return def.direct(a, params);
       const one = singles[poolDepth] ??= [null];
       one[0] = a;
       const out = runUnrecorded(def, one, one, dtype, a.device, params);
@@ -340,11 +354,39 @@ export function runOp1<P>(def: Op<P>, a: unknown, params: P): Tensor {
 }
 
 /**
+ * `runOp(def, [a, b], params)` for an op of two arguments. Calls that are not recorded and need no
+ * conversion — the tensors share one dtype and device, a number is a weak scalar that leaves the
+ * dtype as it is — go straight to the op's `direct2`; the others take the general path.
+ * @example export function add(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(ADD, a, b, undefined); }
+ */
+export function runOp2<P>(def: Op<P>, a: unknown, b: unknown, params: P): Tensor {
+  const direct = def.direct2;
+  if (direct !== undefined) {
+    if (a instanceof Tensor) {
+      if (b instanceof Tensor) {
+        if (!a.requiresGrad && !b.requiresGrad && !a.isDisposed && !b.isDisposed && a.dtype === b.dtype
+          && a.storage.device === b.storage.device && plainDtype(def, a.dtype, 0)) return direct(a, b, params);
+      } else if (typeof b === 'number' && def.args[1].number && !a.requiresGrad && !a.isDisposed && plainDtype(def, a.dtype, b)) {
+        return direct(a, b, params);
+      }
+    } else if (typeof a === 'number' && def.args[0].number && b instanceof Tensor && !b.requiresGrad && !b.isDisposed && plainDtype(def, b.dtype, a)) {
+      return direct(a, b, params);
+    }
+  }
+  return runOp(def, [a, b], params);
+}
+/** True when the dtype rule leaves `dtype` as it is with the number `n` beside it (0: none). */
+function plainDtype(def: { readonly dtype: DTypeRule }, dtype: DType, n: number): boolean {
+  if (dtype !== 'int32') return true;
+  return def.dtype === 'promote' && Number.isInteger(n);
+}
+
+/**
  * The forward of a call that is not recorded, in its own op scope, with a pooled context (nothing
  * keeps the context after the forward: one per nesting level of ops inside ops).
  */
 function runUnrecorded<P>(def: Op<P>, inputs: Operand[], args: Operand[], dtype: DType, device: DeviceName, params: P): Tensor {
-  const mark = def.view ? -1 : openOpScope();
+  const mark = openOpScope();
   const ctx = (pool[poolDepth] ??= new Context<unknown>('', NO_ARGS, NO_ARGS, 'float32', 'cpu', undefined, false)) as Context<P>;
   ctx.name = def.name; ctx.inputs = inputs; ctx.args = args; ctx.dtype = dtype; ctx.device = device;
   ctx.params = params; ctx.recording = false; ctx.saved = NOTHING_SAVED;
@@ -358,13 +400,13 @@ function runUnrecorded<P>(def: Op<P>, inputs: Operand[], args: Operand[], dtype:
     poolDepth--;
     ctx.inputs = ctx.args = NO_ARGS;
     ctx.params = undefined as P;
-    if (mark >= 0) closeOpScope(mark, null);
+    closeOpScope(mark, null);
     throw e;
   }
   poolDepth--;
   ctx.inputs = ctx.args = NO_ARGS;
   ctx.params = undefined as P;
-  if (mark >= 0) closeOpScopeWith(mark, out);
+  closeOpScopeWith(mark, out);
   return out;
 }
 
@@ -413,10 +455,9 @@ const SUM_TO = defineOp<readonly number[]>({
   backward: (g, c) => [broadcastTo(g, (c.inputs[0] as Tensor).shape)],
 });
 const BROADCAST_TO = defineOp<readonly number[]>({
-  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none', view: true,
-  forward: (c) => {
-    const x = c.args[0] as Tensor;
-    const shape = c.params.slice();
+  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none',
+  direct: (x, target) => {
+    const shape = target.slice();
     return new Tensor(x.storage, shape, broadcastStrides(x, shape), x.offset, x.dtype);
   },
   backward: (g, c) => [sumToShape(g, (c.inputs[0] as Tensor).shape)],

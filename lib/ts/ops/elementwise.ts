@@ -13,7 +13,7 @@ import type { BinaryName, UnaryName } from '../native.js';
 import type { Tensor } from '../core/tensor.js';
 import { binary, broadcastShapes, fill, select, unary, unaryInto } from '../core/kernels.js';
 import { isGradEnabled } from '../autograd/graph.js';
-import { defineOp, needsInputGrad, runOp, runOp1, type ArgSpec, type DTypeRule, type Op, type OpContext, type OpDef, type Operand } from './door.js';
+import { defineOp, needsInputGrad, runOp, runOp1, runOp2, type ArgSpec, type DTypeRule, type Op, type OpContext, type OpDef, type Operand } from './door.js';
 
 // ---- binary ------------------------------------------------------------------------------------
 
@@ -26,6 +26,8 @@ function binaryDef(op: BinaryName, rule: BinaryRule | null, dtype: DTypeRule = '
   return defineOp({
     name: op, args: [FIRST, SECOND], dtype, broadcast: true, savesOutput: op === 'div' || op === 'pow' || op === 'atan2',
     forward: (c) => binary(op, c.args[0] as Tensor | number, c.args[1] as Tensor | number, 0, 0, c.dtype),
+    // Unrecorded calls that need no conversion: the one kernel call (binary frees its result if it throws).
+    direct2: (a, b) => binary(op, a, b),
     backward: rule ? (g, c) => rule(g, c.inputs[0] as Tensor | number, c.inputs[1] as Tensor | number, c) : undefined,
   });
 }
@@ -70,36 +72,36 @@ const EQ = binaryDef('eq', null), NE = binaryDef('ne', null), GT = binaryDef('gt
 const GE = binaryDef('ge', null), LT = binaryDef('lt', null), LE = binaryDef('le', null);
 
 /** Elementwise a + b. @example add(tensor([1, 2]), 1) // [2, 3] */
-export function add(a: Tensor | number, b: Tensor | number): Tensor { return runOp(ADD, [a, b], undefined); }
+export function add(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(ADD, a, b, undefined); }
 /** Elementwise a − b. @example sub(tensor([3, 4]), 1) // [2, 3] */
-export function sub(a: Tensor | number, b: Tensor | number): Tensor { return runOp(SUB, [a, b], undefined); }
+export function sub(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(SUB, a, b, undefined); }
 /** Elementwise a · b. @example mul(tensor([1, 2]), tensor([3, 4])) // [3, 8] */
-export function mul(a: Tensor | number, b: Tensor | number): Tensor { return runOp(MUL, [a, b], undefined); }
+export function mul(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(MUL, a, b, undefined); }
 /** Elementwise true division a / b (integers give float32). @example div(tensor([1, 2]), 2) // [0.5, 1] */
-export function div(a: Tensor | number, b: Tensor | number): Tensor { return runOp(DIV, [a, b], undefined); }
+export function div(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(DIV, a, b, undefined); }
 /** Elementwise a ** b. @example pow(tensor([2, 3]), 2) // [4, 9] */
-export function pow(a: Tensor | number, b: Tensor | number): Tensor { return runOp(POW, [a, b], undefined); }
+export function pow(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(POW, a, b, undefined); }
 /** Elementwise maximum (NaN propagates). @example maximum(tensor([1, 5]), 3) // [3, 5] */
-export function maximum(a: Tensor | number, b: Tensor | number): Tensor { return runOp(MAXIMUM, [a, b], undefined); }
+export function maximum(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(MAXIMUM, a, b, undefined); }
 /** Elementwise minimum (NaN propagates). @example minimum(tensor([1, 5]), 3) // [1, 3] */
-export function minimum(a: Tensor | number, b: Tensor | number): Tensor { return runOp(MINIMUM, [a, b], undefined); }
+export function minimum(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(MINIMUM, a, b, undefined); }
 /**
  * The angle of the point (b, a) in radians, in (−π, π], as torch.atan2(input=a, other=b).
  * @example atan2(tensor([1]), tensor([-1])) // [2.3562]
  */
-export function atan2(a: Tensor | number, b: Tensor | number): Tensor { return runOp(ATAN2, [a, b], undefined); }
+export function atan2(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(ATAN2, a, b, undefined); }
 /** 1 where a == b, else 0 (same dtype as the operands). @example eq(tensor([1, 2]), 2) // [0, 1] */
-export function eq(a: Tensor | number, b: Tensor | number): Tensor { return runOp(EQ, [a, b], undefined); }
+export function eq(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(EQ, a, b, undefined); }
 /** 1 where a ≠ b, else 0. */
-export function ne(a: Tensor | number, b: Tensor | number): Tensor { return runOp(NE, [a, b], undefined); }
+export function ne(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(NE, a, b, undefined); }
 /** 1 where a > b, else 0. */
-export function gt(a: Tensor | number, b: Tensor | number): Tensor { return runOp(GT, [a, b], undefined); }
+export function gt(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(GT, a, b, undefined); }
 /** 1 where a ≥ b, else 0. */
-export function ge(a: Tensor | number, b: Tensor | number): Tensor { return runOp(GE, [a, b], undefined); }
+export function ge(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(GE, a, b, undefined); }
 /** 1 where a < b, else 0. */
-export function lt(a: Tensor | number, b: Tensor | number): Tensor { return runOp(LT, [a, b], undefined); }
+export function lt(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(LT, a, b, undefined); }
 /** 1 where a ≤ b, else 0. */
-export function le(a: Tensor | number, b: Tensor | number): Tensor { return runOp(LE, [a, b], undefined); }
+export function le(a: Tensor | number, b: Tensor | number): Tensor { return runOp2(LE, a, b, undefined); }
 
 // ---- unary -------------------------------------------------------------------------------------
 
@@ -116,6 +118,8 @@ function unaryDef(op: UnaryName, rule: UnaryRule | null, keepInt = false, savesO
   return defineOp<Params>({
     name: op.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), args: [INPUT], dtype: keepInt ? 'promote' : 'float', savesOutput,
     forward: (c) => unary(op, c.args[0] as Tensor, c.params[0], c.params[1], c.dtype),
+    // Unrecorded calls on the op's own dtype: the one kernel call (unary frees its output if it throws).
+    direct: (x, p) => unary(op, x, p[0], p[1]),
     backward: rule ? (g, c) => [rule(g, c.inputs[0] as Tensor, c)] : undefined,
   });
 }

@@ -39,9 +39,8 @@ function viewStrides(t: Tensor, shape: Shape): number[] | null {
 }
 
 const RESHAPE = defineOp<Shape>({
-  name: 'reshape', args: INPUT, dtype: 'none', view: true,
-  forward: (c) => {
-    const x = c.args[0] as Tensor, shape = c.params;
+  name: 'reshape', args: INPUT, dtype: 'none',
+  direct: (x, shape) => {
     const s = shape.slice();
     const infer = s.indexOf(-1);
     if (infer !== -1) {
@@ -98,9 +97,8 @@ export function transpose(a: Tensor, d0: number, d1: number): Tensor {
 }
 
 const PERMUTE = defineOp<number[]>({
-  name: 'permute', args: INPUT, dtype: 'none', view: true,
-  forward: (c) => {
-    const x = c.args[0] as Tensor, dims = c.params;
+  name: 'permute', args: INPUT, dtype: 'none',
+  direct: (x, dims) => {
     if (dims.length !== x.ndim) throw new ArgumentError(`permute: expected ${x.ndim} dims for a tensor of shape ${shapeStr(x.shape)}, received ${describe(dims)}`);
     const p = dims.map((d) => normalizeDim(d, x.ndim, 'permute'));
     if (new Set(p).size !== p.length) throw new ArgumentError(`permute: dims [${dims.join(', ')}] repeat a dimension`);
@@ -139,9 +137,8 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
 
 // The door reduces the gradient back over the expanded dims (broadcast: true).
 const EXPAND = defineOp<Shape>({
-  name: 'expand', args: INPUT, dtype: 'none', view: true, broadcast: true,
-  forward: (c) => {
-    const x = c.args[0] as Tensor, shape = c.params;
+  name: 'expand', args: INPUT, dtype: 'none', broadcast: true,
+  direct: (x, shape) => {
     if (shape.length < x.ndim) throw new ShapeError(`expand: cannot expand shape ${shapeStr(x.shape)} to ${describe(shape)}`);
     const lead = shape.length - x.ndim;
     const strides: number[] = [], out: number[] = [];
@@ -189,9 +186,8 @@ const PAD_INTO = defineOp<PadParams>({
 
 interface NarrowParams { dim: number; start: number; length: number }
 const NARROW = defineOp<NarrowParams>({
-  name: 'narrow', args: INPUT, dtype: 'none', view: true,
-  forward: (c) => {
-    const x = c.args[0] as Tensor, { dim, start, length } = c.params;
+  name: 'narrow', args: INPUT, dtype: 'none',
+  direct: (x, { dim, start, length }) => {
     const d = normalizeDim(dim, x.ndim, 'narrow');
     if (!Number.isInteger(start) || !Number.isInteger(length)) throw new ArgumentError(`narrow: expected integer start and length, received ${describe(start)} and ${describe(length)}`);
     const size = x.shape[d];
