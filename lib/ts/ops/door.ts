@@ -296,7 +296,8 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
     // The node keeps this context for the backward; the forward's own ops must not record.
     ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
     const prev = setGradEnabled(false);
-    try { out = def.forward(ctx); } finally { setGradEnabled(prev); }
+    try { out = def.forward(ctx); } catch (e) { setGradEnabled(prev); throw e; }
+    setGradEnabled(prev);
   } catch (e) {
     closeOpScope(mark, null);
     throw e;
@@ -500,6 +501,6 @@ export function composite<T extends Tensor>(fn: () => T): T {
     closeOpScope(mark, null);
     throw e;
   }
-  closeOpScope(mark, [out]);
+  closeOpScopeWith(mark, out);
   return out;
 }

@@ -10,7 +10,7 @@ import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
 import { copyStrided, gemm, matOperand } from '../core/kernels.js';
-import { defineOp, needsInputGrad, runOp, type OpDef } from './door.js';
+import { composite, defineOp, needsInputGrad, runOp, runOp2, type OpDef } from './door.js';
 import { reshape, transpose, unsqueeze } from './shape.js';
 import { sum } from './reduce.js';
 
@@ -32,25 +32,30 @@ function product(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
+/** matmul's forward: the shape rules of torch.matmul for ranks 1 to 3, then one (batched) GEMM. */
+function matmulForward(x: Tensor, y: Tensor): Tensor {
+  if (x.ndim === 0 || y.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dimension, received shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
+  if (x.ndim > 3 || y.ndim > 3) throw new ShapeError(`matmul: operands of rank 1 to 3 are supported, received shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
+  const kx = x.shape[x.ndim - 1], ky = y.ndim === 1 ? y.shape[0] : y.shape[y.ndim - 2];
+  if (kx !== ky)
+    throw new ShapeError(`matmul: shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)} do not fit: the first has ${kx} columns, the second ${ky} rows`);
+  if (x.ndim === 3 && y.ndim === 3 && x.shape[0] !== y.shape[0] && x.shape[0] !== 1 && y.shape[0] !== 1)
+    throw new ShapeError(`matmul: batch sizes ${x.shape[0]} and ${y.shape[0]} differ (shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)})`);
+  // Vectors become matrices and the added dim is dropped from the result, as torch.matmul.
+  const xm = x.ndim === 1 ? x.view([1, kx], [0, x.strides[0]], x.offset) : x;
+  const ym = y.ndim === 1 ? y.view([ky, 1], [y.strides[0], 0], y.offset) : y;
+  const r = product(xm, ym);
+  if (x.ndim > 1 && y.ndim > 1) return r;
+  const shape = r.shape.filter((_, i) => !((x.ndim === 1 && i === r.ndim - 2) || (y.ndim === 1 && i === r.ndim - 1)));
+  return reshape(r, shape);
+}
+
 const MATMUL = defineOp({
   name: 'matmul', args: [{ name: 'the first operand' }, { name: 'the second operand' }], dtype: 'floatOnly', broadcast: true,
-  forward: (c) => {
-    const x = c.args[0] as Tensor, y = c.args[1] as Tensor;
-    if (x.ndim === 0 || y.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dimension, received shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
-    if (x.ndim > 3 || y.ndim > 3) throw new ShapeError(`matmul: operands of rank 1 to 3 are supported, received shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
-    const kx = x.shape[x.ndim - 1], ky = y.ndim === 1 ? y.shape[0] : y.shape[y.ndim - 2];
-    if (kx !== ky)
-      throw new ShapeError(`matmul: shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)} do not fit: the first has ${kx} columns, the second ${ky} rows`);
-    if (x.ndim === 3 && y.ndim === 3 && x.shape[0] !== y.shape[0] && x.shape[0] !== 1 && y.shape[0] !== 1)
-      throw new ShapeError(`matmul: batch sizes ${x.shape[0]} and ${y.shape[0]} differ (shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)})`);
-    // Vectors become matrices and the added dim is dropped from the result, as torch.matmul.
-    const xm = x.ndim === 1 ? x.view([1, kx], [0, x.strides[0]], x.offset) : x;
-    const ym = y.ndim === 1 ? y.view([ky, 1], [y.strides[0], 0], y.offset) : y;
-    const r = product(xm, ym);
-    if (x.ndim > 1 && y.ndim > 1) return r;
-    const shape = r.shape.filter((_, i) => !((x.ndim === 1 && i === r.ndim - 2) || (y.ndim === 1 && i === r.ndim - 1)));
-    return reshape(r, shape);
-  },
+  forward: (c) => matmulForward(c.args[0] as Tensor, c.args[1] as Tensor),
+  // Unrecorded calls on two float tensors of one dtype: the forward in a scope of its own (it may
+  // make operand copies and views).
+  direct2: (x, y) => composite(() => matmulForward(x as Tensor, y as Tensor)),
   // Vector operands: the rules below see them as matrices (unsqueezed); the door sums the batch
   // dims of a broadcast operand back to its shape.
   backward: (g, c) => {
@@ -72,7 +77,7 @@ const MATMUL = defineOp({
  * @example matmul(x, w.T) // x [32, 784], w [512, 784] → [32, 512]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  return runOp(MATMUL, [a, b], undefined);
+  return runOp2(MATMUL, a, b, undefined);
 }
 
 const LINEAR = defineOp({
