@@ -182,6 +182,10 @@ export class Op<P = undefined> implements OpDef<P> {
   readonly savesOutput: boolean;
   readonly direct: ((x: Tensor, params: P) => Tensor) | undefined;
   readonly direct2: ((a: Tensor | number, b: Tensor | number, params: P) => Tensor) | undefined;
+  /** One argument that carries a gradient: `runOp1` may take its fast path. */
+  readonly single: boolean;
+  /** The dtype rule leaves an int32 argument as it is ('promote', 'none'). */
+  readonly keepsInt: boolean;
   readonly forward: (ctx: OpContext<P>) => Tensor;
   readonly backward: ((g: Tensor, ctx: OpContext<P>) => readonly (Tensor | null | undefined)[]) | undefined;
   constructor(def: OpDef<P>) {
@@ -193,6 +197,8 @@ export class Op<P = undefined> implements OpDef<P> {
     this.savesOutput = def.savesOutput === true;
     const direct = def.direct;
     this.direct = direct;  // (always present, maybe undefined: one object shape for every op)
+    this.single = def.args.length === 1 && def.variadic !== true && def.args[0].noGrad !== true;
+    this.keepsInt = this.dtype === 'promote' || this.dtype === 'none';
     this.direct2 = def.args.length === 2 && !def.variadic && !def.args.some((a) => a.noGrad) ? def.direct2 : undefined;
     if (def.forward) this.forward = def.forward;
     else if (direct) this.forward = (c) => direct(c.args[0] as Tensor, c.params);
@@ -337,11 +343,11 @@ const singles: Operand[][] = [];
  * @example export function relu(a: Tensor): Tensor { return runOp1(RELU, a, NO_PARAMS); }
  */
 export function runOp1<P>(def: Op<P>, a: unknown, params: P): Tensor {
-  if (a instanceof Tensor && !a.requiresGrad && def.args.length === 1 && !def.variadic && !def.args[0].noGrad) {
+  if (def.single && a instanceof Tensor && !a.requiresGrad) {
     if (a.isDisposed) a.assertAlive(def.name);
     const dtype = a.dtype;
     // int32 where the op computes in (or needs) floating point: the general path converts or refuses.
-    if (dtype !== 'int32' || def.dtype === 'promote' || def.dtype === 'none') {
+    if (dtype !== 'int32' || def.keepsInt) {
       // No context, no scope: the op's plain function (it frees what it makes if it throws).
       if (def.direct !== undefined) return def.direct(a, params);
       const one = singles[poolDepth] ??= [null];
