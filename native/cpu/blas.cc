@@ -15,6 +15,7 @@
 //
 // Shape legend as GemmArgs (core/backend.h): op(A) M×K, op(B) K×N, C M×N, row-major, leading
 // dimensions lda/ldb/ldc; a batch is one library call per entry.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>

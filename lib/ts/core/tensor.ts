@@ -84,8 +84,6 @@ export class Tensor {
   }
 
   get device(): DeviceName { return this.storage.device; }
-  /** Number of elements. */
-
   get ndim(): number { return this.shape.length; }
   get isDisposed(): boolean { return this._isDisposed; }
   get gradFn(): GradNode | null { return this._gradFn; }
