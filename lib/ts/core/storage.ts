@@ -19,7 +19,6 @@ export class Storage {
   freed = false;
   /** In-flight collectives reading or writing this buffer: its release waits for them (see `pin`). */
   pins = 0;
-  private releaseDeferred = false;
   constructor(readonly handle: Handle, readonly bytes: number, readonly device: DeviceName) {}
   static alloc(bytes: number, device: DeviceName): Storage {
     if (device === 'cpu' && bytes <= kPoolMaxBuffer) {
@@ -36,14 +35,15 @@ export class Storage {
   /** Keeps the buffer (neither freed nor pooled) until `unpin`, while the communication thread uses it. */
   pin(): void { this.pins++; }
   unpin(): void {
-    if (--this.pins > 0 || !this.releaseDeferred) return;
-    this.releaseDeferred = false;
-    this.refs = 1;
-    this.release();
+    // The last pin of a buffer whose last tensor went while it was pinned: release it now.
+    if (--this.pins === 0 && this.refs <= 0 && !this.freed) this.releaseNow();
   }
   release(): void {
-    if (--this.refs > 0 || this.freed) return;
-    if (this.pins > 0) { this.releaseDeferred = true; return; }
+    if (--this.refs > 0 || this.freed || this.pins > 0) return;
+    this.releaseNow();
+  }
+  /** Back to the small-buffer pool, or to the allocator. */
+  private releaseNow(): void {
     this.freed = true;
     if (this.device === 'cpu' && this.bytes <= kPoolMaxBuffer && pooledBytes + this.bytes <= kPoolBytes) {
       let list = pool.get(this.bytes);
