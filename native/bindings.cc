@@ -122,7 +122,7 @@ double num_arg(const Napi::CallbackInfo& info, size_t i) {
 
 DType dtype_arg(const Napi::CallbackInfo& info, size_t i) {
   int64_t d = int_arg(info, i);
-  if (d < 0 || d > 2) throw_code(info.Env(), "ERR_DTYPE", "unknown dtype code " + std::to_string(d));
+  if (!dtype_valid(d)) throw_code(info.Env(), "ERR_DTYPE", "unknown dtype code " + std::to_string(d));
   return static_cast<DType>(d);
 }
 
@@ -521,7 +521,7 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
 }
 
 // gemm(dtype, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB,
-//      beta, c, cOff, ldc, strideC, batch)
+//      beta, c, cOff, ldc, strideC, batch, reference?, tf32?)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GemmArgs g{};
@@ -554,6 +554,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.a = at(a, g.dtype, ao); g.b = at(b, g.dtype, bo); g.c = at(c, g.dtype, co);
   const Backend& be = backend_for(env, a->device);
   bool reference = info.Length() > 21 && info[21].ToBoolean();
+  g.tf32 = info.Length() > 22 && info[22].ToBoolean();
   if (reference) {
     if (a->device != Device::cpu) throw_code(env, "ERR_DEVICE", "the reference GEMM runs on the CPU only");
     check(env, cpu::gemm_ref(g));
@@ -668,7 +669,8 @@ struct BnShape { DType dt; int64_t n, c, l, total; };
 // Arguments 0–3 of both batch norm calls: dtype, n, c, l; fills them into *a.
 BnShape bn_shape(const Napi::CallbackInfo& info, BatchNormArgs* a) {
   BnShape s{dtype_arg(info, 0), int_arg(info, 1), int_arg(info, 2), int_arg(info, 3), 0};
-  if (s.dt == DType::i32) throw_code(info.Env(), "ERR_DTYPE", "batch norm needs float32 or float64, got int32");
+  if (s.dt != DType::f32 && s.dt != DType::f64)
+    throw_code(info.Env(), "ERR_DTYPE", std::string("batch norm needs float32 or float64, got ") + dtype_name(s.dt));
   if (s.n < 0 || s.c < 0 || s.l < 0) throw_code(info.Env(), "ERR_SHAPE", "negative batch norm extent");
   s.total = mul_checked(info.Env(), {s.n, s.c, s.l});
   a->dtype = s.dt; a->n = s.n; a->c = s.c; a->l = s.l;
@@ -750,7 +752,8 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
   int64_t kind = int_arg(info, 0);
   if (!optim_kind_valid(kind)) throw_code(env, "ERR_INVALID_ARGUMENT", "optimStep: unknown optimizer kind " + std::to_string(kind));
   DType dt = dtype_arg(info, 1);
-  if (dt == DType::i32) throw_code(env, "ERR_DTYPE", "optimStep: parameters must be float32 or float64, got int32");
+  if (dt != DType::f32 && dt != DType::f64)
+    throw_code(env, "ERR_DTYPE", std::string("optimStep: parameters must be float32 or float64, got ") + dtype_name(dt));
   auto array_at = [&](size_t i, const char* name) -> Napi::Array {
     if (!info[i].IsArray()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("optimStep: ") + name + " must be an array");
     return info[i].As<Napi::Array>();

@@ -17,7 +17,12 @@ struct GemmArgs {
   // C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for b in [0, batch).
   // Shape legend: op(A) is M×K, op(B) is K×N, C is M×N, all row-major with leading dimensions
   // lda, ldb, ldc. trans_a means A is stored K×M (op(A) = Aᵀ), likewise trans_b.
+  // dtype is that of A, B and C: f32, f64, or the 16-bit bf16 / f16, which are multiplied with
+  // float32 accumulation (alpha, beta applied in float32, C rounded once).
+  // tf32: float32 products may use TF32 tensor cores (inputs rounded to a 10-bit mantissa, float32
+  // accumulation) — set by setFloat32MatmulPrecision('high' | 'medium'); the CPU ignores it.
   DType dtype;
+  bool tf32;
   bool trans_a, trans_b;
   int64_t m, n, k;
   double alpha, beta;

@@ -20,13 +20,22 @@ namespace entrena {
 constexpr int kMaxDims = 8;
 constexpr int kMaxOperands = 4;
 
-enum class DType : int32_t { f32 = 0, f64 = 1, i32 = 2 };
+// bf16 and f16 are storage types (core/half.h): kernels convert them to float32 to compute.
+enum class DType : int32_t { f32 = 0, f64 = 1, i32 = 2, bf16 = 3, f16 = 4 };
 enum class Device : int32_t { cpu = 0, cuda = 1 };
 
-inline size_t dtype_size(DType d) { return d == DType::f64 ? 8 : 4; }
+inline size_t dtype_size(DType d) { return d == DType::f64 ? 8 : d == DType::bf16 || d == DType::f16 ? 2 : 4; }
 inline const char* dtype_name(DType d) {
-  return d == DType::f32 ? "float32" : d == DType::f64 ? "float64" : "int32";
+  switch (d) {
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::i32: return "int32";
+    case DType::bf16: return "bfloat16";
+    case DType::f16: return "float16";
+  }
+  return "unknown";
 }
+inline bool dtype_valid(int64_t d) { return d >= 0 && d <= 4; }
 
 struct Iter {
   int ndim = 0;                                  // 0 means a single element (a scalar)

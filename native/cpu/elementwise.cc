@@ -133,16 +133,16 @@ void cast_loop(const Iter& it) {
     const int64_t so = I.ndim ? I.strides[0][I.ndim - 1] : 0;
     const int64_t sa = I.ndim ? I.strides[1][I.ndim - 1] : 0;
     if (so == 1 && sa == 1) {
-      for (int64_t i = 0; i < count; ++i) out[i] = convert<Out, In>(a[i]);
+      for (int64_t i = 0; i < count; ++i) out[i] = convert_any<Out, In>(a[i]);
     } else {
-      for (int64_t i = 0; i < count; ++i) out[i * so] = convert<Out, In>(a[i * sa]);
+      for (int64_t i = 0; i < count; ++i) out[i * so] = convert_any<Out, In>(a[i * sa]);
     }
   });
 }
 
 template <typename Out>
 Status cast_from(DType in_dt, const Iter& it) {
-  return visit_dtype(in_dt, [&](auto tag) {
+  return visit_dtype_all(in_dt, [&](auto tag) {
     using In = decltype(tag);
     cast_loop<Out, In>(it);
     return Status::ok;
@@ -174,7 +174,7 @@ Status where_typed(DType cond_dt, const Iter& it) {
 
 template <typename T>
 void fill_loop(const Iter& it, double value) {
-  const T v = convert<T, double>(value);
+  const T v = convert_any<T, double>(value);
   run<1>(it, [&](const int64_t* off, int64_t count, const Iter& I) {
     T* out = static_cast<T*>(I.data[0]) + off[0];
     const int64_t so = I.ndim ? I.strides[0][I.ndim - 1] : 0;
@@ -214,7 +214,7 @@ Status where(DType dt, DType cond_dt, const Iter& it) {
 
 Status cast(DType out_dt, DType in_dt, const Iter& it) {
   const Iter c = it.coalesced();
-  return visit_dtype(out_dt, [&](auto tag) {
+  return visit_dtype_all(out_dt, [&](auto tag) {
     using T = decltype(tag);
     return cast_from<T>(in_dt, c);
   });
@@ -222,7 +222,7 @@ Status cast(DType out_dt, DType in_dt, const Iter& it) {
 
 Status fill(DType dt, const Iter& it, double value) {
   const Iter c = it.coalesced();
-  return visit_dtype(dt, [&](auto tag) {
+  return visit_dtype_all(dt, [&](auto tag) {
     using T = decltype(tag);
     fill_loop<T>(c, value);
     return Status::ok;

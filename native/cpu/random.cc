@@ -51,7 +51,7 @@ Status random_uniform(DType dt, int64_t n, void* out, uint64_t seed, uint64_t of
   switch (dt) {
     case DType::f32: fill_uniform<float>(n, static_cast<float*>(out), seed, offset, lo, hi); return Status::ok;
     case DType::f64: fill_uniform<double>(n, static_cast<double*>(out), seed, offset, lo, hi); return Status::ok;
-    default: return set_error(Status::dtype, "random_uniform needs a floating dtype, received int32");
+    default: return set_error(Status::dtype, "random_uniform needs float32 or float64, received %s", dtype_name(dt));
   }
 }
 
@@ -59,7 +59,7 @@ Status random_normal(DType dt, int64_t n, void* out, uint64_t seed, uint64_t off
   switch (dt) {
     case DType::f32: fill_normal<float>(n, static_cast<float*>(out), seed, offset, mean, std); return Status::ok;
     case DType::f64: fill_normal<double>(n, static_cast<double*>(out), seed, offset, mean, std); return Status::ok;
-    default: return set_error(Status::dtype, "random_normal needs a floating dtype, received int32");
+    default: return set_error(Status::dtype, "random_normal needs float32 or float64, received %s", dtype_name(dt));
   }
 }
 

@@ -213,15 +213,16 @@ Status reduce(ReduceOp op, DType dt, int64_t outer, int64_t n, int64_t inner, co
       if (op == ReduceOp::mean || op == ReduceOp::var)
         return set_error(Status::dtype, "reduction needs a floating dtype, received int32");
       return reduce_typed<int32_t>(op, outer, n, inner, static_cast<const int32_t*>(in), out, p0);
+    default: break;
   }
-  return set_error(Status::dtype, "unknown dtype");
+  return set_error(Status::dtype, "reduction needs float32, float64 or int32, received %s", dtype_name(dt));
 }
 
 Status softmax(DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* in, void* out) {
   switch (dt) {
     case DType::f32: softmax_typed<float>(log, outer, n, inner, static_cast<const float*>(in), static_cast<float*>(out)); return Status::ok;
     case DType::f64: softmax_typed<double>(log, outer, n, inner, static_cast<const double*>(in), static_cast<double*>(out)); return Status::ok;
-    default: return set_error(Status::dtype, "softmax needs a floating dtype, received int32");
+    default: return set_error(Status::dtype, "softmax needs float32 or float64, received %s", dtype_name(dt));
   }
 }
 
@@ -233,7 +234,7 @@ Status softmax_backward(DType dt, bool log, int64_t outer, int64_t n, int64_t in
     case DType::f64:
       softmax_backward_typed<double>(log, outer, n, inner, static_cast<const double*>(y), static_cast<const double*>(dy), static_cast<double*>(dx));
       return Status::ok;
-    default: return set_error(Status::dtype, "softmax needs a floating dtype, received int32");
+    default: return set_error(Status::dtype, "softmax needs float32 or float64, received %s", dtype_name(dt));
   }
 }
 

@@ -43,7 +43,7 @@ Status fill(DType dt, int64_t n, void* out, uint64_t seed, uint64_t offset, doub
     case DType::f64:
       random_kernel<double, Normal><<<grid_for(groups), kThreads, 0, stream()>>>(n, static_cast<double*>(out), seed, offset, a, b);
       return check_launch(name);
-    default: return set_error(Status::dtype, "%s needs a floating dtype, received int32", name);
+    default: return set_error(Status::dtype, "%s needs float32 or float64, received %s", name, dtype_name(dt));
   }
 }
 

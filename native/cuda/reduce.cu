@@ -341,8 +341,9 @@ Status reduce(ReduceOp op, DType dt, int64_t outer, int64_t n, int64_t inner, co
       if (op == ReduceOp::mean || op == ReduceOp::var)
         return set_error(Status::dtype, "reduction needs a floating dtype, received int32");
       return reduce_typed<int32_t>(op, outer, n, inner, static_cast<const int32_t*>(in), out, p0);
+    default: break;
   }
-  return set_error(Status::dtype, "unknown dtype");
+  return set_error(Status::dtype, "reduction needs float32, float64 or int32, received %s", dtype_name(dt));
 }
 
 Status softmax(DType dt, bool log, int64_t outer, int64_t n, int64_t inner, const void* in, void* out) {
