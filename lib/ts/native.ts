@@ -40,7 +40,7 @@ export interface NativeBinding {
   random(kind: number, dtype: number, n: number, out: Handle, outOff: number, seed: number, counter: number, a: number, b: number): void;
   gemm(dtype: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: Handle, aOff: number, lda: number, strideA: number, b: Handle, bOff: number, ldb: number, strideB: number,
-    beta: number, c: Handle, cOff: number, ldc: number, strideC: number, batch: number, reference?: boolean): void;
+    beta: number, c: Handle, cOff: number, ldc: number, strideC: number, batch: number, reference?: boolean, tf32?: boolean): void;
   synchronize(device: number): void;
   memoryStats(): { cpuBuffers: number; cpuBytes: number; cudaBuffers: number; cudaBytes: number };
   cudaAvailable(): boolean;
@@ -118,7 +118,7 @@ export const addonPath: string = loaded.path;
 const ownScratch = new Float64Array(128);
 export const scratch: Float64Array = native.init(ownScratch, makeError) ?? ownScratch;
 
-export const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
+export const DTYPE_CODE = { float32: 0, float64: 1, int32: 2, bfloat16: 3, float16: 4 } as const;
 export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
 
 /** Unary op ids: mirror ENTRENA_UNARY_OPS in native/core/ops.h (ids of removed ops are not reused). */

@@ -14,7 +14,8 @@
 import { EntrenaError } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor, closeScope, graphOf, keep, openScope, releaseNode } from '../core/tensor.js';
-import { binary, copyAs, filled, hasNaN } from '../core/kernels.js';
+import { binary, copyAs, copyStrided, filled, hasNaN } from '../core/kernels.js';
+import { isHalf } from '../core/dtype.js';
 import { add } from '../ops/elementwise.js';
 import { type GradNode, isAnomalyEnabled, setWantedGrads, withGrad } from './graph.js';
 
@@ -93,7 +94,8 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
   const wanted = targets ? wantedSet(order, targets) : null;
   const anomaly = isAnomalyEnabled();
   // Sums of gradients: recorded (an add node) when the graph is being created, in place otherwise.
-  const sum = (a: Tensor, b: Tensor): Tensor => (createGraph ? add(a, b) : binary('add', a, b, 0, 0, a.dtype));
+  // (16-bit gradients are summed by the add op, which computes in float32 and rounds once.)
+  const sum = (a: Tensor, b: Tensor): Tensor => (createGraph || isHalf(a.dtype) ? add(a, b) : binary('add', a, b, 0, 0, a.dtype));
 
   // Post-accumulate-grad hooks (Tensor.registerPostAccumulateGradHook) run once per leaf, when the
   // last node that can send it a gradient has run: count those edges for the hooked leaves.
@@ -188,7 +190,13 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly (Tensor | 
       return;
     }
     if (old) {
-      binary('add', old, g, 0, 0, old.dtype, old);
+      if (isHalf(old.dtype)) {
+        const total = add(old, g);
+        copyStrided(old, total);
+        total.dispose();
+      } else {
+        binary('add', old, g, 0, 0, old.dtype, old);
+      }
       return;
     }
     // A gradient may be shared (add passes g through to both inputs, and g may also be waiting in

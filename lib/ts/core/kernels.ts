@@ -12,7 +12,7 @@
 import { BINARY, DTYPE_CODE, INDEX, REDUCE, UNARY, native, type BinaryName, type Handle, type UnaryName } from '../native.js';
 import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
-import { dtypeSize, promoteTypes, sizeOf, typedArrayFor, type DeviceName, type DType, type Shape } from './dtype.js';
+import { dtypeSize, isHalf, promoteTypes, roundHalf, sizeOf, typedArrayFor, type DeviceName, type DType, type Shape } from './dtype.js';
 import { setIter } from './iter.js';
 import { Tensor } from './tensor.js';
 
@@ -59,12 +59,26 @@ export function broadcastShapes(a: Shape, b: Shape, where: string): Shape {
 export function writeHost(t: Tensor, values: ArrayBufferView, elementOffset = 0): void {
   native.write(t.storage.handle, (t.offset + elementOffset) * dtypeSize(t.dtype), values);
 }
-/** A new tensor holding `values` (converted to `dtype` on the host). */
+/**
+ * A new tensor holding `values` (converted to `dtype` on the host; to bfloat16 / float16 through
+ * float32 by the device's cast kernel, as PyTorch converts).
+ */
 export function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, device: DeviceName): Tensor {
+  if (isHalf(dtype)) {
+    const wide = fromHost(values, shape, 'float32', device);
+    try { return copyAs(wide, dtype); } finally { wide.dispose(); }
+  }
   const host = typedArrayFor(dtype, values.length);
   host.set(values);
   const t = Tensor.empty(shape, dtype, device);
   if (host.length) writeHost(t, host);
+  return t;
+}
+
+/** A new bfloat16 / float16 tensor from the raw bits of its elements (row-major). */
+export function fromBits(bits: Uint16Array, shape: Shape, dtype: DType, device: DeviceName): Tensor {
+  const t = Tensor.empty(shape, dtype, device);
+  if (bits.length) writeHost(t, bits);
   return t;
 }
 
@@ -101,7 +115,7 @@ export function filled(shape: Shape, value: number, dtype: DType, device: Device
 }
 /** A copy of `t` on `device`, through host memory. */
 export function transfer(t: Tensor, device: DeviceName): Tensor {
-  const host = t.data();
+  const host = t.rawData();
   const out = Tensor.empty(t.shape.slice(), t.dtype, device);
   if (host.length) writeHost(out, host);
   return out;
@@ -109,8 +123,24 @@ export function transfer(t: Tensor, device: DeviceName): Tensor {
 
 // ---- elementwise -----------------------------------------------------------------------------------
 
+/**
+ * The 16-bit rule at the kernel level: `fn` computes in float32 (the kernels take no bfloat16 /
+ * float16), and its result is rounded once to `dtype` — into `out` when given. For the op rules
+ * and backward formulas that call these kernels directly.
+ */
+function viaFloat32(fn: () => Tensor, dtype: DType, out?: Tensor): Tensor {
+  const wide = fn();
+  try {
+    if (out) { copyStrided(out, wide); return out; }
+    return copyAs(wide, dtype);
+  } finally {
+    wide.dispose();
+  }
+}
+
 /** out = f(a) computed in `dtype` (a is converted first when it differs). */
 export function unary(op: UnaryName, a: Tensor, p0 = 0, p1 = 0, dtype: DType = a.dtype): Tensor {
+  if (isHalf(dtype)) return viaFloat32(() => unary(op, a, p0, p1, 'float32'), dtype);
   const src = a.dtype === dtype ? a : copyAs(a, dtype);
   const out = Tensor.empty(src.shape.slice(), dtype, src.device);
   if (out.size) {
@@ -130,6 +160,7 @@ export function unary(op: UnaryName, a: Tensor, p0 = 0, p1 = 0, dtype: DType = a
 /** out ← f(a) into an existing tensor of the same dtype (a broadcast to out's shape). */
 export function unaryInto(op: UnaryName, out: Tensor, a: Tensor, p0 = 0, p1 = 0): void {
   if (!out.size) return;
+  if (isHalf(out.dtype)) { viaFloat32(() => unary(op, a.dtype === out.dtype ? a : copyAs(a, out.dtype), p0, p1, 'float32'), out.dtype, out); return; }
   setIter(out.shape, [out, { strides: broadcastStrides(a, out.shape), offset: a.offset }]);
   native.unary(UNARY[op], DTYPE_CODE[out.dtype], out.storage.handle, a.storage.handle, p0, p1);
 }
@@ -141,6 +172,10 @@ export function unaryInto(op: UnaryName, out: Tensor, a: Tensor, p0 = 0, p1 = 0)
  */
 export function binary(op: BinaryName, a: Tensor | number, b: Tensor | number, p0 = 0, p1 = 0, dtype?: DType, out?: Tensor): Tensor {
   const dt = dtype ?? promote(a, b);
+  if (isHalf(dt)) {
+    const an = typeof a === 'number' ? roundHalf(a, dt) : a, bn = typeof b === 'number' ? roundHalf(b, dt) : b;
+    return viaFloat32(() => binary(op, an, bn, p0, p1, 'float32'), dt, out);
+  }
   const device = typeof a === 'number' ? (b as Tensor).device : a.device;
   // Shapes first: nothing is allocated for a call that cannot succeed.
   const shape = broadcastShapes(typeof a === 'number' ? [] : a.shape, typeof b === 'number' ? [] : b.shape, op);
@@ -175,6 +210,7 @@ function operandIter(x: Tensor | number, shape: Shape): { strides: readonly numb
 
 /** out = cond ? a : b with broadcasting, in `dtype` (a and b converted; numbers made tensors). */
 export function select(cond: Tensor, a: Tensor | number, b: Tensor | number, dtype: DType, shape: Shape): Tensor {
+  if (isHalf(dtype)) return viaFloat32(() => select(cond, a, b, 'float32', shape), dtype);
   const device = cond.device;
   const xs = typeof a === 'number' ? filled([], a, dtype, device) : a.dtype === dtype ? a : copyAs(a, dtype);
   const ys = typeof b === 'number' ? filled([], b, dtype, device) : b.dtype === dtype ? b : copyAs(b, dtype);
@@ -206,6 +242,12 @@ export function splitAt(shape: Shape, dim: number): [number, number, number] {
  * size 1, or has `outShape` (any shape of the same element count, e.g. without the dim).
  */
 export function reduceDim(op: ReduceName, x: Tensor, dim: number, p0 = 0, outShape?: Shape): Tensor {
+  if (isHalf(x.dtype)) {
+    const wide = copyAs(x, 'float32');
+    const r = op === 'argmax' || op === 'argmin' ? reduceDim(op, wide, dim, p0, outShape) : viaFloat32(() => reduceDim(op, wide, dim, p0, outShape), x.dtype);
+    wide.dispose();
+    return r;
+  }
   const src = contiguousRaw(x);
   const [outer, n, inner] = splitAt(x.shape, dim);
   if (!outShape) {
@@ -220,6 +262,10 @@ export function reduceDim(op: ReduceName, x: Tensor, dim: number, p0 = 0, outSha
 
 /** (log-)softmax of `x` along `dim` into a new tensor. */
 export function softmaxForward(x: Tensor, dim: number, log: boolean): Tensor {
+  if (isHalf(x.dtype)) {
+    const wide = copyAs(x, 'float32');
+    try { return viaFloat32(() => softmaxForward(wide, dim, log), x.dtype); } finally { wide.dispose(); }
+  }
   const src = contiguousRaw(x);
   const [outer, n, inner] = splitAt(x.shape, dim);
   const out = Tensor.empty(x.shape.slice(), x.dtype, x.device);
@@ -229,6 +275,10 @@ export function softmaxForward(x: Tensor, dim: number, log: boolean): Tensor {
 }
 /** dx of (log-)softmax from its output y and the incoming gradient dy, along `dim`. */
 export function softmaxBackward(y: Tensor, dy: Tensor, dim: number, log: boolean): Tensor {
+  if (isHalf(y.dtype) || dy.dtype !== y.dtype) {
+    const dt = promoteTypes(y.dtype, dy.dtype), y32 = copyAs(y, 'float32'), g32 = copyAs(dy, 'float32');
+    try { return viaFloat32(() => softmaxBackward(y32, g32, dim, log), dt); } finally { y32.dispose(); g32.dispose(); }
+  }
   const yc = contiguousRaw(y), gc = contiguousRaw(dy);
   const [outer, n, inner] = splitAt(y.shape, dim);
   const dx = Tensor.empty(y.shape.slice(), y.dtype, y.device);
@@ -276,12 +326,17 @@ export function matOperand(t: Tensor, batch: number): MatOperand {
   return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch !== 1 ? 0 : rows * cols) : 0 };
 }
 
+/** Whether float32 GEMMs may use TF32 tensor cores (amp.setFloat32MatmulPrecision; CUDA only). */
+let matmulTf32 = false;
+/** @internal Set by amp.setFloat32MatmulPrecision. */
+export function setMatmulTf32(on: boolean): void { matmulTf32 = on; }
+
 /** C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for `batch` products of (M, N, K); C row-major with ldc. */
 export function gemm(A: MatOperand, B: MatOperand, m: number, n: number, k: number, alpha: number, beta: number,
   c: Tensor, ldc: number, strideC: number, batch: number): void {
   native.gemm(DTYPE_CODE[c.dtype], A.trans, B.trans, m, n, k, alpha,
     A.t.storage.handle, A.t.offset, A.ld, A.batchStride, B.t.storage.handle, B.t.offset, B.ld, B.batchStride,
-    beta, c.storage.handle, c.offset, ldc, strideC, batch);
+    beta, c.storage.handle, c.offset, ldc, strideC, batch, false, matmulTf32);
 }
 
 // ---- batch norm ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import { ArgumentError, DeviceError, DisposedError, DTypeError, EntrenaError, Sh
 import { shapeStr } from '../check.js';
 import { DTYPE_CODE, native } from '../native.js';
 import type { GradNode } from '../autograd/graph.js';
-import { contiguousStrides, dtypeSize, sameShape, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from './dtype.js';
+import { contiguousStrides, dtypeSize, isHalf, rawArrayFor, sameShape, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from './dtype.js';
 import { setIter } from './iter.js';
 import { Storage, poolBytes } from './storage.js';
 
@@ -187,23 +187,46 @@ export class Tensor {
 
   // ---- reading values back ----------------------------------------------------------------------
 
-  /** A typed-array copy of the values in row-major order. On CUDA this synchronises. */
+  /**
+   * A typed-array copy of the values in row-major order (bfloat16 and float16 as float32 values,
+   * exactly). On CUDA this synchronises.
+   */
   data(): Float32Array | Float64Array | Int32Array {
     this.assertAlive('data()');
     const out = typedArrayFor(this.dtype, this.size);
     if (!out.length) return out;
-    if (this.isContiguous()) {
+    if (this.isContiguous() && !isHalf(this.dtype)) {
       native.read(this.storage.handle, this.offset * dtypeSize(this.dtype), out);
       return out;
     }
-    // A strided view: one native strided copy into a contiguous buffer, then one read.
-    const c = Tensor.empty(this.shape.slice(), this.dtype, this.device);
+    // A strided view, or 16-bit values: one native strided copy (converting to float32) into a
+    // contiguous buffer, then one read.
+    const to = isHalf(this.dtype) ? 'float32' : this.dtype;
+    const c = Tensor.empty(this.shape.slice(), to, this.device);
     try {
       setIter(c.shape, [c, this]);
-      native.cast(DTYPE_CODE[this.dtype], DTYPE_CODE[this.dtype], c.storage.handle, this.storage.handle);
+      native.cast(DTYPE_CODE[to], DTYPE_CODE[this.dtype], c.storage.handle, this.storage.handle);
       native.read(c.storage.handle, 0, out);
     } finally {
       c.dispose();
+    }
+    return out;
+  }
+  /** @internal The elements as stored (the bits of the 16-bit types as a Uint16Array), row-major. */
+  rawData(): Float32Array | Float64Array | Int32Array | Uint16Array {
+    if (!isHalf(this.dtype)) return this.data();
+    this.assertAlive('rawData()');
+    const out = rawArrayFor(this.dtype, this.size);
+    if (!out.length) return out;
+    const c = this.isContiguous() ? this : Tensor.empty(this.shape.slice(), this.dtype, this.device);
+    try {
+      if (c !== this) {
+        setIter(c.shape, [c, this]);
+        native.cast(DTYPE_CODE[this.dtype], DTYPE_CODE[this.dtype], c.storage.handle, this.storage.handle);
+      }
+      native.read(c.storage.handle, c.offset * 2, out);
+    } finally {
+      if (c !== this) c.dispose();
     }
     return out;
   }
@@ -228,6 +251,7 @@ export class Tensor {
   item(): number {
     this.assertAlive('item()');
     if (this.size !== 1) throw new ShapeError(`item(): expected a tensor with one element, received shape ${shapeStr(this.shape)}`);
+    if (isHalf(this.dtype)) return this.data()[0];
     const out = typedArrayFor(this.dtype, 1);
     native.read(this.storage.handle, this.offset * dtypeSize(this.dtype), out);
     return out[0];

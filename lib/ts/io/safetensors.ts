@@ -17,11 +17,12 @@ import { checkOptions, shapeStr } from '../check.js';
 import { ArgumentError, EntrenaError, FormatError, ShapeError, describe } from '../errors.js';
 import { Tensor, sizeOf, type DType } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
+import { fromBits } from '../core/kernels.js';
 import { noGrad } from '../autograd/engine.js';
 
 const MAX_HEADER = 100 * 1024 * 1024;
 
-const DTYPE_TO_ST: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32' };
+const DTYPE_TO_ST: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bfloat16: 'BF16', float16: 'F16' };
 const ST_SIZES: Record<string, number> = { F32: 4, F64: 8, I32: 4, I64: 8, F16: 2, BF16: 2, U8: 1, I8: 1, I16: 2, BOOL: 1 };
 
 export interface TensorEntry { dtype: string; shape: number[]; begin: number; end: number }
@@ -130,7 +131,7 @@ export function parseSafetensors(bytes: Buffer, where = 'safetensors'): ParsedFi
   return { tensors, metadata, dataStart, bytes };
 }
 
-/** Decodes one entry into a tensor (F32/F64/I32 as is; I64, I16, I8, U8, BOOL to int32; F16/BF16 to float32). */
+/** Decodes one entry into a tensor (F32/F64/I32/BF16/F16 as they are; I64, I16, I8, U8, BOOL to int32). */
 export function entryToTensor(file: ParsedFile, name: string): Tensor {
   const e = file.tensors.get(name);
   if (!e) throw new FormatError(`safetensors: no tensor named '${name}'`);
@@ -155,25 +156,14 @@ export function entryToTensor(file: ParsedFile, name: string): Tensor {
     case 'I8': values = new Int32Array(count); for (let i = 0; i < count; i++) values[i] = dv.getInt8(i); break;
     case 'U8': case 'BOOL': values = new Int32Array(count); for (let i = 0; i < count; i++) values[i] = dv.getUint8(i); break;
     case 'F16': case 'BF16': {
-      values = new Float32Array(count);
-      for (let i = 0; i < count; i++) values[i] = e.dtype === 'BF16' ? bf16(dv.getUint16(i * 2, true)) : f16(dv.getUint16(i * 2, true));
-      break;
+      // The bits as they are: a 16-bit tensor, as PyTorch's loader gives.
+      const bits = new Uint16Array(count);
+      for (let i = 0; i < count; i++) bits[i] = dv.getUint16(i * 2, true);
+      return fromBits(bits, e.shape.slice(), e.dtype === 'BF16' ? 'bfloat16' : 'float16', 'cpu');
     }
     default: throw new FormatError(`safetensors: tensor '${name}' has unsupported dtype ${e.dtype}`);
   }
   return tensor(values, { shape: e.shape.slice() });
-}
-
-function bf16(h: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setUint32(0, h << 16);
-  return b.getFloat32(0);
-}
-function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Serialises named tensors (and string metadata) into safetensors bytes. */
@@ -186,11 +176,12 @@ export function serializeSafetensors(named: [string, Tensor][], metadata: Record
   for (const [name, t] of named) {
     if (seen.has(name)) throw new ArgumentError(`safetensors: duplicate tensor name '${name}'`);
     seen.add(name);
-    const values = noGrad(() => t.data());
+    const values = noGrad(() => t.rawData());
     const buf = Buffer.alloc(values.byteLength);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     if (values instanceof Float32Array) values.forEach((v, i) => dv.setFloat32(i * 4, v, true));
     else if (values instanceof Float64Array) values.forEach((v, i) => dv.setFloat64(i * 8, v, true));
+    else if (values instanceof Uint16Array) values.forEach((v, i) => dv.setUint16(i * 2, v, true));
     else values.forEach((v, i) => dv.setInt32(i * 4, v, true));
     header[name] = { dtype: DTYPE_TO_ST[t.dtype], shape: t.shape.slice(), data_offsets: [offset, offset + buf.length] };
     chunks.push(buf);

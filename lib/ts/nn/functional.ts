@@ -8,6 +8,7 @@
 import { noGrad } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { batchNormFused, canFuseBatchNorm, composite, dropoutFused, leakyRelu, rand, where } from '../ops/index.js';
+import { autocastFloat32 } from '../ops/door.js';
 import { Tensor, tidy } from '../tensor.js';
 
 /** Batch-norm state and options (the tensors of a BatchNorm1d). */
@@ -36,6 +37,7 @@ function channelShape(c: number, rank: number): number[] {
  * @example const y = nn.functional.batchNorm(x, { runningMean, runningVar, weight, bias, training: true, momentum: 0.1, eps: 1e-5, numBatchesTracked: null });
  */
 export function batchNorm(x: Tensor, args: BatchNormArgs): Tensor {
+  x = autocastFloat32(x);  // statistics in float32 under amp.autocast
   // The fused native kernels for [N, C] and [N, C, L] of one dtype; the composed reference for
   // other ranks (and as their oracle in the tests).
   if (fusedBatchNormEnabled && canFuseBatchNorm(x, args.weight, args.bias, args)) return batchNormFused(x, args.weight, args.bias, args);
@@ -89,6 +91,7 @@ export function batchNormReference(x: Tensor, a: BatchNormArgs): Tensor {
  */
 export function layerNorm(x: Tensor, normalizedShape: number[], weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   return composite(() => {
+    x = autocastFloat32(x);  // float32 under amp.autocast, as PyTorch's layer_norm
     const k = normalizedShape.length;
     const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
     const mean = x.mean(dims, { keepDim: true });

@@ -10,7 +10,7 @@
 import { noGrad } from '../autograd/engine.js';
 import { checkNumber, shapeStr } from '../check.js';
 import { ArgumentError, DTypeError, DeviceError, ShapeError, describe } from '../errors.js';
-import { defineOp, needsInputGrad, runOp } from '../ops/door.js';
+import { autocastFloat32, defineOp, needsInputGrad, runOp } from '../ops/door.js';
 import { clamp, composite, indexSelect, log, logSigmoid, logSoftmax, rawUnary, sub, where } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { Module, checkFloatInput, checkOptions } from './module.js';
@@ -61,7 +61,8 @@ export abstract class PointwiseLoss extends Loss {
   override forward(prediction: Tensor, target: Tensor): Tensor {
     const [p, y] = floatPair(this.constructor.name, prediction, target);
     // One composite op: the intermediates live as long as the graph needs them, not beyond.
-    return composite(() => this.reduce(this.pointwise(p, y)));
+    // Under amp.autocast, losses run in float32 (PyTorch's autocast lists).
+    return composite(() => this.reduce(this.pointwise(autocastFloat32(p), autocastFloat32(y))));
   }
 }
 
@@ -136,7 +137,7 @@ function checkBroadcast(w: Tensor, shape: number[], where: string, name: string)
 
 /** ℓ = −[y log p + (1 − y) log(1 − p)] with logs clamped at −100; custom gradient (see file head). */
 const BINARY_CROSS_ENTROPY = defineOp({
-  name: 'binaryCrossEntropy', args: [{ name: 'prediction' }, { name: 'target' }], dtype: 'floatOnly',
+  name: 'binaryCrossEntropy', args: [{ name: 'prediction' }, { name: 'target' }], dtype: 'floatOnly', autocast: 'float32',
   forward: (c) => {
     const [p, y] = c.args as [Tensor, Tensor];
     const lp = clamp(log(p), -100), l1p = clamp(log(rawUnary('rsub_scalar', p, 1)), -100);
@@ -283,7 +284,7 @@ export class NLLLoss extends Loss {
     checkClassTargets('NLLLoss', p, t, this.weight);
     // One composite op: the intermediates live as long as the graph needs them, not beyond.
     return composite(() => {
-      const { x, safe, w, unbatched } = classTargets(p, t, this.weight, this.ignoreIndex);
+      const { x, safe, w, unbatched } = classTargets(autocastFloat32(p), t, this.weight, this.ignoreIndex);
       return nllCore(x, safe, w, this.reduction, unbatched);
     });
   }
@@ -313,7 +314,7 @@ export class CrossEntropyLoss extends Loss {
   }
   override forward(prediction: Tensor, target: Tensor): Tensor {
     const name = 'CrossEntropyLoss';
-    const [p, t] = checkClassInput(name, prediction, target, 'logits');
+    let [p, t] = checkClassInput(name, prediction, target, 'logits');
     const classDim = p.ndim === 1 ? 0 : 1;
     const c = p.shape[classDim];
     // Class-probability targets: same shape as the input, floating point.
@@ -324,6 +325,7 @@ export class CrossEntropyLoss extends Loss {
     const eps = this.labelSmoothing;
     // One composite op: the intermediates live as long as the graph needs them, not beyond.
     return composite(() => {
+      p = autocastFloat32(p);
       if (probabilities) {
         const logp = logSoftmax(p, classDim);
         const y = eps > 0 ? t.mul(1 - eps).add(eps / c) : t;

@@ -13,10 +13,10 @@ import { noGrad } from '../autograd/graph.js';
 
 const ANY: OpDef['args'] = [{ name: 'input' }];
 
-const CLONE = defineOp({ name: 'clone', args: ANY, dtype: 'none', forward: (c) => copyAs(c.args[0] as Tensor), backward: (g) => [g] });
+const CLONE = defineOp({ name: 'clone', args: ANY, dtype: 'none', half: true, forward: (c) => copyAs(c.args[0] as Tensor), backward: (g) => [g] });
 
 const TO = defineOp<DeviceName>({
-  name: 'to', args: ANY, dtype: 'none',
+  name: 'to', args: ANY, dtype: 'none', half: true,
   forward: (c) => transfer(c.args[0] as Tensor, c.params),
   backward: (g, c) => [toDevice(g, (c.inputs[0] as Tensor).device)],
 });

@@ -7,8 +7,8 @@
  */
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, describe } from '../errors.js';
 import { Tensor } from '../core/tensor.js';
-import { checkDevice, checkDType, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../core/dtype.js';
-import { filled, randomInto, writeHost } from '../core/kernels.js';
+import { checkDevice, checkDType, isHalf, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../core/dtype.js';
+import { copyAs, filled, randomInto, writeHost } from '../core/kernels.js';
 import { checkOptions, shapeStr } from '../check.js';
 import { checkShape } from './util.js';
 
@@ -37,6 +37,11 @@ function finish(t: Tensor, requiresGrad: boolean): Tensor {
 }
 
 function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, device: DeviceName): Tensor {
+  if (isHalf(dtype)) {
+    // Through float32, rounded once to 16 bits by the device's cast kernel (as torch.tensor does).
+    const wide = fromHost(values, shape, 'float32', device);
+    try { return copyAs(wide, dtype); } finally { wide.dispose(); }
+  }
   const host = typedArrayFor(dtype, values.length);
   if (dtype === 'int32') {
     for (let i = 0; i < values.length; i++) {

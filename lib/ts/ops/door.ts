@@ -7,6 +7,9 @@
  *  2. device agreement: all tensor arguments on one device;
  *  3. the dtype rule: promotion (numbers are weak scalars) and the conversion of arguments, or
  *     ERR_DTYPE for an integer tensor where the op needs floating point — one rule, one code;
+ *     bfloat16 / float16 arguments of an op without its own 16-bit path are computed on float32
+ *     copies and the result rounded once (PyTorch's rule for its 16-bit CPU kernels); inside
+ *     `amp.autocast` an op listed there first casts its floating arguments (lib/ts/amp);
  *  4. a per-op scope: every tensor the forward makes is disposed when the op ends (also when it
  *     throws), except the result and what the result's graph needs;
  *  5. the autograd record: when grad mode is on and an argument requires grad, a GradNode whose
@@ -23,7 +26,8 @@ import { shapeStr } from '../check.js';
 import { Tensor, closeOpScope, closeOpScopeWith, nextTensorId, openOpScope } from '../core/tensor.js';
 import { broadcastStrides, copyAs, hasNaN, sumTo } from '../core/kernels.js';
 import { GradNode, gradWanted, isAnomalyEnabled, isGradEnabled, setGradEnabled } from '../autograd/graph.js';
-import { promoteTypes, sameShape, type DeviceName, type DType } from '../core/dtype.js';
+import { promoteTypes, roundHalf, sameShape, type DeviceName, type DType, type HalfDType } from '../core/dtype.js';
+import { autocastState } from '../core/autocast_state.js';
 
 /** What an argument of an op may be. */
 export type Operand = Tensor | number | null;
@@ -96,6 +100,17 @@ export interface OpDef<P = undefined> {
    * share one dtype and device and need no conversion (elementwise binary ops).
    */
   readonly direct2?: (a: Tensor | number, b: Tensor | number, params: P) => Tensor;
+  /**
+   * The forward handles bfloat16 / float16 itself (views, copies, the GEMM): the door passes the
+   * 16-bit tensors as they are. Otherwise it computes on float32 copies and rounds the result once.
+   */
+  readonly half?: boolean;
+  /**
+   * The op's list under `amp.autocast` (PyTorch's autocast op lists): 'lower' casts float32
+   * arguments to the autocast dtype (matmul, linear); 'float32' casts 16-bit arguments to float32
+   * (softmax, losses, batch norm, reductions).
+   */
+  readonly autocast?: 'lower' | 'float32';
   forward?(ctx: OpContext<P>): Tensor;
   /**
    * Gradients of the arguments from the output's gradient `g`, one entry per argument (null or
@@ -186,6 +201,9 @@ export class Op<P = undefined> implements OpDef<P> {
   readonly single: boolean;
   /** The dtype rule leaves an int32 argument as it is ('promote', 'none'). */
   readonly keepsInt: boolean;
+  readonly half: boolean;
+  /** Its autocast list: 0 none, 1 'lower', 2 'float32'. */
+  readonly amp: 0 | 1 | 2;
   readonly forward: (ctx: OpContext<P>) => Tensor;
   readonly backward: ((g: Tensor, ctx: OpContext<P>) => readonly (Tensor | null | undefined)[]) | undefined;
   constructor(def: OpDef<P>) {
@@ -199,6 +217,8 @@ export class Op<P = undefined> implements OpDef<P> {
     this.direct = direct;  // (always present, maybe undefined: one object shape for every op)
     this.single = def.args.length === 1 && def.variadic !== true && def.args[0].noGrad !== true;
     this.keepsInt = this.dtype === 'promote' || this.dtype === 'none';
+    this.half = def.half === true;
+    this.amp = def.autocast === 'lower' ? 1 : def.autocast === 'float32' ? 2 : 0;
     this.direct2 = def.args.length === 2 && !def.variadic && !def.args.some((a) => a.noGrad) ? def.direct2 : undefined;
     if (def.forward) this.forward = def.forward;
     else if (direct) this.forward = (c) => direct(c.args[0] as Tensor, c.params);
@@ -235,6 +255,11 @@ export function registeredOps(): { name: string; differentiable: boolean }[] {
  * runOp(ADD, [a, b], undefined);
  */
 export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
+  if (def.amp !== 0 && autocastState.dtype !== null) return runAutocast(def, inputs, params);
+  return runChecked(def, inputs, params);
+}
+
+function runChecked<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
   const n = inputs.length;
   const variadic = def.variadic;
   if (!variadic && n !== def.args.length) throw new EntrenaError('ERR_INTERNAL', `${def.name}: the door got ${n} arguments for ${def.args.length}`);
@@ -265,7 +290,7 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
     if (x.requiresGrad) wantsGrad = true;
     const xd = x.dtype;
     if (rule === 'floatOnly' && xd === 'int32')
-      throw new DTypeError(`${def.name}: expected ${argName(def as OpDef<unknown>, i)} to be a floating-point tensor (float32 or float64), received int32`);
+      throw new DTypeError(`${def.name}: expected ${argName(def as OpDef<unknown>, i)} to be a floating-point tensor (float32, float64, bfloat16 or float16), received int32`);
     if (!anyTensor) { dtype = xd; anyTensor = true; }
     else if (xd !== dtype) {
       converts = true;
@@ -278,7 +303,10 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
   if (dtype === 'int32' && (weakFloat || rule === 'float')) { dtype = 'float32'; converts = true; }
 
   const recording = wantsGrad && def.backward !== undefined && isGradEnabled();
-  const convert = converts && rule !== 'none';
+  // 16-bit arguments of an op without its own 16-bit path: the math runs on float32 copies.
+  const upcast = !def.half && (dtype === 'bfloat16' || dtype === 'float16');
+  const cdt: DType = upcast ? 'float32' : dtype!;
+  const convert = (converts && rule !== 'none') || upcast;
   if (!recording && !convert) return runUnrecorded(def, checked, checked, dtype!, device, params);
   const firstId = nextTensorId();
   const mark = openOpScope();
@@ -290,19 +318,25 @@ export function runOp<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
       args = checked.slice();
       for (let i = 0; i < n; i++) {
         const x = checked[i];
-        if (x instanceof Tensor && x.dtype !== dtype && !specOf(def, i).noGrad) args[i] = copyAs(x, dtype!);
+        if (x instanceof Tensor) { if (x.dtype !== cdt && !specOf(def, i).noGrad) args[i] = copyAs(x, cdt); }
+        // A number beside 16-bit tensors takes their dtype first, as PyTorch's CPU ops do.
+        else if (upcast && typeof x === 'number') args[i] = roundHalf(x, dtype as HalfDType);
       }
     }
     if (!recording) {
       // The converted copies are this scope's: the inner call's scope keeps only its result.
-      out = runUnrecorded(def, checked, args, dtype!, device, params);
+      out = runUnrecorded(def, checked, args, cdt, device, params);
+      if (upcast && out.dtype === 'float32') out = copyAs(out, dtype!);
       closeOpScopeWith(mark, out);
       return out;
     }
     // The node keeps this context for the backward; the forward's own ops must not record.
-    ctx = new Context(def.name, checked, args, dtype!, device, params, recording);
+    ctx = new Context(def.name, checked, args, cdt, device, params, recording);
     const prev = setGradEnabled(false);
-    try { out = def.forward(ctx); } catch (e) { setGradEnabled(prev); throw e; }
+    try {
+      out = def.forward(ctx);
+      if (upcast && out.dtype === 'float32') out = copyAs(out, dtype!);
+    } catch (e) { setGradEnabled(prev); throw e; }
     setGradEnabled(prev);
   } catch (e) {
     closeOpScope(mark, null);
@@ -343,11 +377,12 @@ const singles: Operand[][] = [];
  * @example export function relu(a: Tensor): Tensor { return runOp1(RELU, a, NO_PARAMS); }
  */
 export function runOp1<P>(def: Op<P>, a: unknown, params: P): Tensor {
-  if (def.single && a instanceof Tensor && !a.requiresGrad) {
+  if (def.single && a instanceof Tensor && !a.requiresGrad && (def.amp === 0 || autocastState.dtype === null)) {
     if (a.isDisposed) a.assertAlive(def.name);
     const dtype = a.dtype;
-    // int32 where the op computes in (or needs) floating point: the general path converts or refuses.
-    if (dtype !== 'int32' || def.keepsInt) {
+    // int32 where the op computes in (or needs) floating point, 16-bit values where the op
+    // computes in float32: the general path converts or refuses.
+    if (dtype === 'float32' || dtype === 'float64' || (dtype === 'int32' ? def.keepsInt : def.half)) {
       // No context, no scope: the op's plain function (it frees what it makes if it throws).
       if (def.direct !== undefined) return def.direct(a, params);
       const one = singles[poolDepth] ??= [null];
@@ -368,7 +403,7 @@ export function runOp1<P>(def: Op<P>, a: unknown, params: P): Tensor {
  */
 export function runOp2<P>(def: Op<P>, a: unknown, b: unknown, params: P): Tensor {
   const direct = def.direct2;
-  if (direct !== undefined) {
+  if (direct !== undefined && (def.amp === 0 || autocastState.dtype === null)) {
     if (a instanceof Tensor) {
       if (b instanceof Tensor) {
         if (!a.requiresGrad && !b.requiresGrad && !a.isDisposed && !b.isDisposed && a.dtype === b.dtype
@@ -382,10 +417,42 @@ export function runOp2<P>(def: Op<P>, a: unknown, b: unknown, params: P): Tensor
   }
   return runOp(def, [a, b], params);
 }
-/** True when the dtype rule leaves `dtype` as it is with the number `n` beside it (0: none). */
-function plainDtype(def: { readonly dtype: DTypeRule }, dtype: DType, n: number): boolean {
-  if (dtype !== 'int32') return true;
-  return def.dtype === 'promote' && Number.isInteger(n);
+/**
+ * True when the dtype rule leaves `dtype` as it is with the number `n` beside it (0: none) and the
+ * op computes in it.
+ */
+function plainDtype(def: { readonly dtype: DTypeRule; readonly half: boolean }, dtype: DType, n: number): boolean {
+  if (dtype === 'float32' || dtype === 'float64') return true;
+  if (dtype === 'int32') return def.dtype === 'promote' && Number.isInteger(n);
+  return def.half;
+}
+
+/**
+ * An op on an autocast list, inside `amp.autocast`: its floating tensor arguments on the autocast
+ * device are cast (recorded casts, so that gradients reach float32 parameters in float32), then
+ * the op runs as usual; the casts are freed with the op's scope unless the graph needs them.
+ * float64 arguments are left alone, as PyTorch's autocast does.
+ */
+function runAutocast<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
+  const { device, dtype } = autocastState;
+  const mark = openOpScope();
+  let out: Tensor;
+  try {
+    const cast = inputs.slice();
+    for (let i = 0; i < cast.length; i++) {
+      const x = cast[i];
+      if (!(x instanceof Tensor) || x.device !== device || specOf(def, i).noGrad || x.isDisposed) continue;
+      const to: DType | null = def.amp === 1 ? (x.dtype === 'float32' || (x.dtype !== dtype && (x.dtype === 'bfloat16' || x.dtype === 'float16')) ? dtype : null)
+        : (x.dtype === 'bfloat16' || x.dtype === 'float16' ? 'float32' : null);
+      if (to !== null) cast[i] = castTo(x, to);
+    }
+    out = runChecked(def, cast, params);
+  } catch (e) {
+    closeOpScope(mark, null);
+    throw e;
+  }
+  closeOpScopeWith(mark, out);
+  return out;
 }
 
 /**
@@ -462,7 +529,7 @@ const SUM_TO = defineOp<readonly number[]>({
   backward: (g, c) => [broadcastTo(g, (c.inputs[0] as Tensor).shape)],
 });
 const BROADCAST_TO = defineOp<readonly number[]>({
-  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none',
+  name: 'broadcastTo', args: ONE_INPUT, dtype: 'none', half: true,
   direct: (x, target) => {
     const shape = target.slice();
     return new Tensor(x.storage, shape, broadcastStrides(x, shape), x.offset, x.dtype);
@@ -470,7 +537,7 @@ const BROADCAST_TO = defineOp<readonly number[]>({
   backward: (g, c) => [sumToShape(g, (c.inputs[0] as Tensor).shape)],
 });
 const CAST = defineOp<DType>({
-  name: 'cast', args: ONE_INPUT, dtype: 'none',
+  name: 'cast', args: ONE_INPUT, dtype: 'none', half: true,
   forward: (c) => copyAs(c.args[0] as Tensor, c.params),
   // The door converts the gradient back to the source dtype.
   backward: (g) => [g],
@@ -490,6 +557,16 @@ export function broadcastTo(t: Tensor, shape: readonly number[]): Tensor {
 /** `t` converted to `dtype`, recorded; the cast op of lib/ts/ops/copy.ts. @example castTo(g, 'float32') */
 export function castTo(t: Tensor, dtype: DType): Tensor {
   return runOp1(CAST, t, dtype);
+}
+
+/**
+ * `t` cast to float32 (recorded) when it is a 16-bit tensor on the device of an active
+ * `amp.autocast`, else `t`: composite ops on autocast's float32 list (the losses, layerNorm)
+ * call it on their inputs. @example const p = autocastFloat32(prediction)
+ */
+export function autocastFloat32(t: Tensor): Tensor {
+  if (autocastState.dtype === null || (t.dtype !== 'bfloat16' && t.dtype !== 'float16') || t.device !== autocastState.device) return t;
+  return castTo(t, 'float32');
 }
 
 /**

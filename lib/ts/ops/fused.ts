@@ -26,6 +26,7 @@ export interface BatchNormState {
 
 const BATCH_NORM = defineOp<BatchNormState>({
   name: 'batchNorm', args: [{ name: 'input' }, { name: 'weight', optional: true }, { name: 'bias', optional: true }], dtype: 'floatOnly',
+  autocast: 'float32',
   forward: (c) => {
     const [x, weight, bias] = c.args as [Tensor, Tensor | null, Tensor | null];
     const a = c.params;
@@ -103,7 +104,8 @@ function batchNormGradRecorded(g: Tensor, [x, weight, bias]: [Tensor, Tensor | n
  * and every tensor of one floating dtype (the kernels read them all in the input's dtype).
  */
 export function canFuseBatchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, s: BatchNormState): boolean {
-  if (!hasFusedBatchNorm() || (x.ndim !== 2 && x.ndim !== 3) || x.dtype === 'int32') return false;
+  // (float32 and float64: the kernels update the running statistics in place, in their dtype.)
+  if (!hasFusedBatchNorm() || (x.ndim !== 2 && x.ndim !== 3) || (x.dtype !== 'float32' && x.dtype !== 'float64')) return false;
   for (const t of [weight, bias, s.runningMean, s.runningVar]) if (t && t.dtype !== x.dtype) return false;
   return true;
 }

@@ -77,17 +77,17 @@ function dimsParams(x: unknown, dim: number | number[] | null | undefined, optio
 }
 
 const SUM = defineOp<DimsParams>({
-  name: 'sum', args: INPUT,
+  name: 'sum', args: INPUT, autocast: 'float32',
   forward: (c) => reduceDims('sum', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => [expandBack(g, c.inputs[0] as Tensor, c.params.dims, c.params.keepDim)],
 });
 const MEAN = defineOp<DimsParams>({
-  name: 'mean', args: INPUT, dtype: 'floatOnly',
+  name: 'mean', args: INPUT, dtype: 'floatOnly', autocast: 'float32',
   forward: (c) => reduceDims('mean', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => [expandBack(div(g, c.params.count), c.inputs[0] as Tensor, c.params.dims, c.params.keepDim)],
 });
 const VARIANCE = defineOp<DimsParams>({
-  name: 'variance', args: INPUT, dtype: 'floatOnly',
+  name: 'variance', args: INPUT, dtype: 'floatOnly', autocast: 'float32',
   forward: (c) => {
     const x = c.args[0] as Tensor, { dims, keepDim, count, correction } = c.params;
     if (dims.length === 1) return asShape(reduceDim('var', x, dims[0], correction), finalShape(x.shape, dims, keepDim));
@@ -110,7 +110,7 @@ const VARIANCE = defineOp<DimsParams>({
 // each slice of n values is expanded to n × n with ones on the diagonal and multiplied along a row
 // (O(n²) per slice, only for second derivatives).
 const PROD = defineOp<DimsParams>({
-  name: 'prod', args: INPUT,
+  name: 'prod', args: INPUT, autocast: 'float32',
   forward: (c) => reduceDims('prod', c.args[0] as Tensor, c.params.dims, c.params.keepDim),
   backward: (g, c) => {
     const x = c.inputs[0] as Tensor, { dims, keepDim } = c.params;
@@ -229,7 +229,7 @@ export function argmin(a: Tensor, dim?: number | null, options: { keepDim?: bool
 interface SoftmaxParams { d: number; log: boolean }
 function softmaxDef(log: boolean): Op<SoftmaxParams> {
   return defineOp<SoftmaxParams>({
-    name: log ? 'logSoftmax' : 'softmax', args: INPUT, dtype: 'floatOnly', savesOutput: true,
+    name: log ? 'logSoftmax' : 'softmax', args: INPUT, dtype: 'floatOnly', savesOutput: true, autocast: 'float32',
     forward: (c) => softmaxForward(c.args[0] as Tensor, c.params.d, log),
     // One native kernel; when the backward is itself recorded (createGraph), the same formula in
     // differentiable ops: softmax dx = y ⊙ (g − Σ g ⊙ y), log-softmax dx = g − eʸ Σ g.

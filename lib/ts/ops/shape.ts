@@ -39,7 +39,7 @@ function viewStrides(t: Tensor, shape: Shape): number[] | null {
 }
 
 const RESHAPE = defineOp<Shape>({
-  name: 'reshape', args: INPUT, dtype: 'none',
+  name: 'reshape', args: INPUT, dtype: 'none', half: true,
   direct: (x, shape) => {
     const s = shape.slice();
     const infer = s.indexOf(-1);
@@ -97,7 +97,7 @@ export function transpose(a: Tensor, d0: number, d1: number): Tensor {
 }
 
 const PERMUTE = defineOp<number[]>({
-  name: 'permute', args: INPUT, dtype: 'none',
+  name: 'permute', args: INPUT, dtype: 'none', half: true,
   direct: (x, dims) => {
     if (dims.length !== x.ndim) throw new ArgumentError(`permute: expected ${x.ndim} dims for a tensor of shape ${shapeStr(x.shape)}, received ${describe(dims)}`);
     const p = dims.map((d) => normalizeDim(d, x.ndim, 'permute'));
@@ -137,7 +137,7 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
 
 // The door reduces the gradient back over the expanded dims (broadcast: true).
 const EXPAND = defineOp<Shape>({
-  name: 'expand', args: INPUT, dtype: 'none', broadcast: true,
+  name: 'expand', args: INPUT, dtype: 'none', half: true, broadcast: true,
   direct: (x, shape) => {
     if (shape.length < x.ndim) throw new ShapeError(`expand: cannot expand shape ${shapeStr(x.shape)} to ${describe(shape)}`);
     const lead = shape.length - x.ndim;
@@ -172,7 +172,7 @@ export function expand(a: Tensor, shape: Shape): Tensor {
 // gradient is the narrow of the incoming gradient.
 interface PadParams { shape: number[]; d: number; start: number }
 const PAD_INTO = defineOp<PadParams>({
-  name: 'narrowBackward', args: INPUT, dtype: 'none',
+  name: 'narrowBackward', args: INPUT, dtype: 'none', half: true,
   forward: (c) => {
     const g = c.args[0] as Tensor, { shape, d, start } = c.params;
     const full = filled(shape.slice(), 0, g.dtype, g.device);
@@ -186,7 +186,7 @@ const PAD_INTO = defineOp<PadParams>({
 
 interface NarrowParams { dim: number; start: number; length: number }
 const NARROW = defineOp<NarrowParams>({
-  name: 'narrow', args: INPUT, dtype: 'none',
+  name: 'narrow', args: INPUT, dtype: 'none', half: true,
   direct: (x, { dim, start, length }) => {
     const d = normalizeDim(dim, x.ndim, 'narrow');
     if (!Number.isInteger(start) || !Number.isInteger(length)) throw new ArgumentError(`narrow: expected integer start and length, received ${describe(start)} and ${describe(length)}`);
@@ -211,7 +211,7 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
 }
 
 const CONCAT = defineOp<number>({
-  name: 'concat', args: [{ name: 'tensors' }], variadic: true,
+  name: 'concat', args: [{ name: 'tensors' }], variadic: true, half: true,
   forward: (c) => {
     const ts = c.args as Tensor[], first = ts[0];
     const d = normalizeDim(c.params, first.ndim, 'concat');
