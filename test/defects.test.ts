@@ -69,9 +69,9 @@ describe('one rule, one code: a dtype problem is ERR_DTYPE', () => {
   });
 
   it('data: an unknown dtype option is ERR_DTYPE (readIdx, readCsv, OneHotEncoder), as for tensor creation', () => {
-    expect(codeOf(() => E.zeros([2], { dtype: 'float16' as 'float32' }))).toBe('ERR_DTYPE');
-    expect(codeOf(() => data.readIdx('/nonexistent.idx', { dtype: 'float16' as 'float32' }))).toBe('ERR_DTYPE');
-    expect(codeOf(() => data.readCsv('/nonexistent.csv', { dtype: 'float16' as 'float32' }))).toBe('ERR_DTYPE');
+    expect(codeOf(() => E.zeros([2], { dtype: 'float8' as 'float32' }))).toBe('ERR_DTYPE');
+    expect(codeOf(() => data.readIdx('/nonexistent.idx', { dtype: 'float8' as 'float32' }))).toBe('ERR_DTYPE');
+    expect(codeOf(() => data.readCsv('/nonexistent.csv', { dtype: 'float8' as 'float32' }))).toBe('ERR_DTYPE');
     expect(codeOf(() => data.readCsv('/nonexistent.csv', { targetDtype: 'int8' as 'int32' }))).toBe('ERR_DTYPE');
     expect(codeOf(() => new data.OneHotEncoder({ dtype: 'uint8' as 'int32' }))).toBe('ERR_DTYPE');
   });
