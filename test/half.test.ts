@@ -304,3 +304,26 @@ describe('amp.GradScaler', () => {
     expect(() => E.amp.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => new E.amp.GradScaler().scale(p.sum()))).toThrow(expect.objectContaining({ code: 'ERR_DTYPE', message: expect.stringContaining("'float16'") }));
   });
 });
+
+describe('fit({ amp })', () => {
+  it('trains under bfloat16 autocast to the float32 run\'s accuracy on a separable problem; a scaler with bfloat16 is refused', async () => {
+    const run = async (amp: { dtype: 'bfloat16' } | undefined) => {
+      E.manualSeed(3);
+      const x = E.randn([512, 10]);
+      const y = x.matmul(E.randn([10, 3])).argmax(1);
+      const model = new E.nn.Sequential(new E.nn.Linear(10, 32), new E.nn.BatchNorm1d(32), new E.nn.ReLU(), new E.nn.Linear(32, 3));
+      const loader = new E.data.DataLoader(new E.data.TensorDataset(x, y), { batchSize: 64, shuffle: true, seed: 1 });
+      const h = await E.fit(model, { train: loader, loss: new E.nn.CrossEntropyLoss(), optimizer: new E.optim.Adam(model.parameters(), { lr: 1e-2 }), epochs: 8, metrics: ['accuracy'], progress: false, amp });
+      for (const p of model.parameters()) expect(p.dtype).toBe('float32');
+      return h.series('accuracy').at(-1)!;
+    };
+    const full = await run(undefined), mixed = await run({ dtype: 'bfloat16' });
+    expect(mixed).toBeGreaterThan(0.9);
+    expect(Math.abs(mixed - full)).toBeLessThan(0.03);
+    const model = new E.nn.Linear(2, 2);
+    const opts = { train: [[E.ones([1, 2]), E.ones([1, 2])]] as [E.Tensor, E.Tensor][], loss: new E.nn.MSELoss(), optimizer: new E.optim.SGD(model.parameters(), { lr: 0.1 }), epochs: 1, progress: false };
+    await expect(E.fit(model, { ...opts, amp: { dtype: 'bfloat16', scaler: true } })).rejects.toMatchObject({ code: 'ERR_DTYPE' });
+    await expect(E.fit(model, { ...opts, amp: { dtype: 'float16' } })).rejects.toMatchObject({ code: 'ERR_DTYPE', message: expect.stringContaining("'bfloat16'") });
+    await expect(E.fit(model, { ...opts, amp: { dtype: 'int8' as 'bfloat16' } })).rejects.toMatchObject({ code: 'ERR_DTYPE' });
+  });
+});

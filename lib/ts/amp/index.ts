@@ -120,7 +120,7 @@ export interface GradScalerOptions {
 
 /** What the scaler needs of an optimizer: its parameter groups and step. */
 interface ScaledOptimizer {
-  paramGroups: { params: Tensor[] }[];
+  paramGroups: { [key: string]: unknown }[];
   step(closure?: () => Tensor | number): unknown;
 }
 
@@ -210,7 +210,7 @@ export class GradScaler {
     noGrad(() => {
       let probe: Tensor | null = null;
       for (const g of optimizer.paramGroups) {
-        for (const p of g.params) {
+        for (const p of g.params as Tensor[]) {
           const grad = p.grad;
           if (!grad) continue;
           // x·0 is NaN exactly for inf and NaN, 0 otherwise: a sum of them flags any, never overflows.
@@ -283,8 +283,8 @@ export class GradScaler {
 
 function checkOptimizer(o: unknown, where: string): asserts o is ScaledOptimizer {
   const x = o as ScaledOptimizer | null;
-  if (!x || typeof x !== 'object' || !Array.isArray(x.paramGroups) || typeof x.step !== 'function')
-    throw new ArgumentError(`GradScaler.${where}: expected an optimizer, received ${describe(o)}`);
+  if (!x || typeof x !== 'object' || !Array.isArray(x.paramGroups) || typeof x.step !== 'function' || !x.paramGroups.every((g) => Array.isArray(g?.params)))
+    throw new ArgumentError(`GradScaler.${where}: expected an optimizer (step() and paramGroups with params), received ${describe(o)}`);
 }
 
 /** g ·= s in place (16-bit gradients through a float32 product, rounded once). */

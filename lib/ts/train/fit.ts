@@ -18,7 +18,9 @@
  * of them after the same batch. This costs two small all-reduces per batch and one per epoch.
  */
 import { checkNumber, checkOptions } from '../check.js';
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, DTypeError, describe } from '../errors.js';
+import { GradScaler, autocast, type AutocastOptions } from '../amp/index.js';
+import type { DeviceName, HalfDType } from '../core/dtype.js';
 import { Tensor, tidy } from '../tensor.js';
 import { tensor } from '../ops/index.js';
 import { noGrad } from '../autograd/engine.js';
@@ -31,7 +33,7 @@ import type { Callback, TrainContext } from './callbacks.js';
 import type { Batch, BatchSource, EpochLog, LossArg, OptimizerLike, SchedulerLike, TrainableModel } from './types.js';
 
 /** The keys `fit` accepts (an unknown one is ERR_INVALID_ARGUMENT, not silently ignored). */
-const FIT_OPTIONS = ['train', 'validation', 'loss', 'optimizer', 'epochs', 'metrics', 'callbacks', 'scheduler', 'clipGradNorm', 'signal', 'progress', 'initialEpoch', 'history'] as const;
+const FIT_OPTIONS = ['train', 'validation', 'loss', 'optimizer', 'epochs', 'metrics', 'callbacks', 'scheduler', 'clipGradNorm', 'signal', 'progress', 'initialEpoch', 'history', 'amp'] as const;
 /** Advice for the names a Keras or PyTorch Lightning user types. */
 const FIT_HINTS: Record<string, string> = {
   verbose: 'use progress: false for silence (progress: true, the default, shows a bar on a TTY and a line per epoch otherwise)',
@@ -62,6 +64,29 @@ export interface FitOptions {
   initialEpoch?: number;
   /** A history to append to (when resuming). */
   history?: History;
+  /**
+   * Mixed precision: each training step's forward and loss run under `amp.autocast` with this
+   * dtype on `device` (default: the parameters' device); float16 also scales the loss with a
+   * `GradScaler` (`scaler`: true by default for float16, or your own scaler; bfloat16 needs none
+   * and refuses one). Validation runs in float32.
+   */
+  amp?: { dtype: HalfDType; device?: DeviceName; scaler?: boolean | GradScaler };
+}
+
+/** The checked `amp` option of fit: the autocast region and the scaler, or null. */
+function ampOf(o: FitOptions['amp'], params: Tensor[]): { region: AutocastOptions; scaler: GradScaler | null } | null {
+  if (o === undefined) return null;
+  if (!o || typeof o !== 'object') throw new ArgumentError(`fit: expected amp to be { dtype: 'bfloat16' | 'float16', device?, scaler? }, received ${describe(o)}`);
+  checkOptions(o, 'fit amp', ['dtype', 'device', 'scaler']);
+  if (o.dtype !== 'bfloat16' && o.dtype !== 'float16') throw new DTypeError(`fit: expected amp.dtype 'bfloat16' or 'float16', received ${describe(o.dtype)}`);
+  const device = o.device ?? params[0]?.device ?? 'cpu';
+  const region: AutocastOptions = { device, dtype: o.dtype };
+  autocast(region, () => 0);  // validates the device/dtype pair now, with autocast's message
+  const s = o.scaler ?? o.dtype === 'float16';
+  if (s !== false && o.dtype === 'bfloat16')
+    throw new DTypeError("fit: amp.scaler is for float16; bfloat16 has float32's exponent range and needs no loss scaling (drop scaler, or use dtype 'float16')");
+  if (s !== true && s !== false && !(s instanceof GradScaler)) throw new ArgumentError(`fit: expected amp.scaler to be a boolean or an amp.GradScaler, received ${describe(s)}`);
+  return { region, scaler: s === true ? new GradScaler() : s === false ? null : s };
 }
 
 function lossFn(loss: LossArg): (p: Tensor, t: Tensor) => Tensor {
@@ -141,6 +166,8 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const rankZero = !dist || distributed.rank() === 0;
   const progress = new Progress(options.progress !== false && rankZero);
   const params = m.parameters();
+  const mixed = ampOf(options.amp, params);
+  const scaler = mixed?.scaler ?? null;
   const active = rankZero ? callbacks : callbacks.filter((cb) => !cb.rankZeroOnly);
   // All ranks stop together: a stop (or abort) seen on any rank is everyone's.
   // Per-batch collectives only where something needs them (every rank passes the same callbacks,
@@ -172,12 +199,15 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         const n = x.shape[0] ?? 1;
         const batchLoss = tidy(() => {
           opt.zeroGrad();
-          const out = m.forward(x);
-          const l = loss(out, y);
-          l.backward();
+          const step = (): [Tensor, Tensor] => { const o = m.forward(x); return [o, loss(o, y)]; };
+          const [out, l] = mixed ? autocast(mixed.region, step) : step();
+          (scaler ? scaler.scale(l) : l).backward();
           for (const cb of active) cb.onAfterBackward?.(batchIndex, ctx);
-          if (options.clipGradNorm) clipGradNorm(params, options.clipGradNorm);
-          opt.step();
+          if (options.clipGradNorm) {
+            scaler?.unscale_(opt);  // clip the true gradients
+            clipGradNorm(params, options.clipGradNorm);
+          }
+          if (scaler) { scaler.step(opt); scaler.update(); } else opt.step();
           if (metrics.length) noGrad(() => { for (const mm of metrics) mm.update(out, y); });
           return l.item();
         });
