@@ -8,12 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BINARY, INDEX, REDUCE, UNARY } from '../lib/ts/native.js';
+import { BINARY, DTYPE_CODE, INDEX, REDUCE, UNARY } from '../lib/ts/native.js';
 import { OPTIM_SCALAR, OPTIM_SCALAR_SLOTS, OPTIM_STATE, OptimFlag, OptimKind } from '../lib/ts/optim/fused_host.js';
 
 const root = join(import.meta.dirname, '..');
 const opsH = readFileSync(join(root, 'native', 'core', 'ops.h'), 'utf8');
 const backendH = readFileSync(join(root, 'native', 'core', 'backend.h'), 'utf8');
+const viewH = readFileSync(join(root, 'native', 'core', 'view.h'), 'utf8');
 
 type Table = Record<string, number>;
 
@@ -101,6 +102,12 @@ describe('op ids: native/core/ops.h ↔ lib/ts/native.ts', () => {
     const cpp = tableOf(enumEntries(opsH, 'IndexKind'), 'IndexKind', camel);
     expectUniqueIds(cpp, 'IndexKind');
     expectSameTable(INDEX, cpp, 'index kinds', 'INDEX (lib/ts/native.ts)', 'enum IndexKind (native/core/ops.h)');
+  });
+  it('DTYPE_CODE equals enum DType of native/core/view.h (by the dtype names of dtype_name)', () => {
+    const names: Record<string, string> = { f32: 'float32', f64: 'float64', i32: 'int32', bf16: 'bfloat16', f16: 'float16' };
+    const cpp = tableOf(enumEntries(viewH, 'DType'), 'DType', (s) => names[s] ?? s);
+    expectUniqueIds(cpp, 'DType');
+    expectSameTable(DTYPE_CODE, cpp, 'dtypes', 'DTYPE_CODE (lib/ts/native.ts)', 'enum DType (native/core/view.h)');
   });
 });
 
