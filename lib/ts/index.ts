@@ -22,6 +22,7 @@ export {
 export * as cuda from './cuda.js';
 export * as distributed from './distributed/index.js';
 export * as amp from './amp/index.js';
+export { setFloat32MatmulPrecision, getFloat32MatmulPrecision } from './amp/index.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export { info } from './info.js';

@@ -224,6 +224,9 @@ export class GradScaler {
     this.states.set(optimizer, { stage: 'unscaled', foundInf });
   }
 
+  /** `unscale_` under the name API.md gives it. @example scaler.unscale(optimizer) */
+  unscale(optimizer: ScaledOptimizer): void { this.unscale_(optimizer); }
+
   /**
    * Unscales (unless `unscale_` did) and steps the optimizer, skipping the step when a gradient
    * is inf/NaN; returns what `optimizer.step` returned, or undefined when skipped.
