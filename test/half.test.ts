@@ -327,3 +327,21 @@ describe('fit({ amp })', () => {
     await expect(E.fit(model, { ...opts, amp: { dtype: 'int8' as 'bfloat16' } })).rejects.toMatchObject({ code: 'ERR_DTYPE' });
   });
 });
+
+describe('16-bit models', () => {
+  it('Module.to(bfloat16) gives a model for inference close to the float32 one; the fused optimizers refuse 16-bit parameters by name', () => {
+    E.manualSeed(5);
+    const m = new E.nn.Sequential(new E.nn.Linear(6, 8), new E.nn.BatchNorm1d(8), new E.nn.GELU(), new E.nn.Linear(8, 3));
+    m.eval();
+    const x = E.randn([4, 6]);
+    const ref = m.forward(x).data();
+    m.to('bfloat16');
+    for (const p of m.parameters()) expect(p.dtype).toBe('bfloat16');
+    const y = m.forward(x.cast('bfloat16'));
+    expect(y.dtype).toBe('bfloat16');
+    expect(relL2(y.data(), Array.from(ref))).toBeLessThan(2 ** -6);
+    const opt = new E.optim.Adam(m.parameters());
+    m.forward(x.cast('bfloat16')).sum().backward();
+    expect(() => opt.step()).toThrow(expect.objectContaining({ code: 'ERR_DTYPE', message: expect.stringContaining('bfloat16') }));
+  });
+});

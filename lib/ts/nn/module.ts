@@ -321,14 +321,15 @@ export abstract class Module {
 
   /**
    * Moves every parameter and buffer to `device`, or converts the floating-point ones to `dtype`
-   * ('float32' | 'float64'); returns this. Tensors already there are untouched. Others are
+   * ('float32' | 'float64' | 'bfloat16' | 'float16': 16-bit models serve inference; to train in
+   * 16 bits keep float32 parameters and use `amp.autocast`); returns this. Tensors already there are untouched. Others are
    * replaced by new tensors (with their gradients moved too) and the old ones disposed: create
    * the optimizer after `to()`, as PyTorch recommends, since an optimizer built before holds the
    * old tensors.
    * @example const model = new nn.Linear(4, 2).to('cuda');
    */
   to(target: DeviceName | DType): this {
-    const isDtype = target === 'float32' || target === 'float64';
+    const isDtype = target === 'float32' || target === 'float64' || target === 'bfloat16' || target === 'float16';
     if (target === 'int32') throw new DTypeError("to: a module's parameters cannot be converted to int32");
     if (!isDtype) checkDevice(target, 'Module.to');
     const convert = (t: Tensor): Tensor => {
