@@ -11,6 +11,12 @@
 // C (M×N) = op(A) (M×K) · op(B) (K×N); NT means B is stored transposed (dX = dY·Wᵀ in a Linear
 // backward), TN means A is (dW = Xᵀ·dY). Environment: ENTRENA_NUM_THREADS, ENTRENA_GEMM=portable.
 //
+// bf16 rows (n = 256, 512, 1024): our bfloat16 GEMM (float32 panels packed from the bfloat16
+// operands, float32 accumulation, C rounded once) against torch.mm on bfloat16 CPU tensors, checked
+// against a float64 product of the same bfloat16 inputs (rtol 2⁻⁷ of max|C|: one bfloat16 rounding
+// plus float32 accumulation). The PyTorch peer's own bfloat16 result is checked the same way and its
+// error printed beside ours (inputs in [-1, 1) for bf16, so that sums cancel as in training).
+//
 // A second peer, oneDNN's dnnl_sgemm (float32 only), is timed the same way in the same rounds by
 // bench/dnnl_sgemm.c, compiled here with the system C compiler when libdnnl-dev is installed
 // (apt-get install libdnnl-dev); without it the column is skipped with a line saying so. The header
@@ -38,6 +44,17 @@ const runs = quick ? 3 : 9;
 
 const F32 = 0;
 const F64 = 1;
+const BF16 = 3;
+
+// float32 → bfloat16 bits (round to nearest even, NaN → 0x7FC0: core/half.h) and back.
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+function bf16FromF32(x) {
+  f32[0] = x;
+  const b = u32[0];
+  if ((b & 0x7fffffff) >>> 0 > 0x7f800000) return 0x7fc0;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) / 65536) & 0xffff;
+}
+function f32FromBf16(h) { u32[0] = h << 16; return f32[0]; }
 
 /** Cases to time: dtype, transposes, M, K, N. */
 const cases = [];
@@ -48,6 +65,7 @@ for (const [m, k, n] of [[128, 784, 512], [128, 512, 256]]) {
   cases.push({ dt: F32, ta: true, tb: false, m: k, k: m, n, tag: 'dW = Xᵀ·dY' });
 }
 for (const n of [256, 1024]) cases.push({ dt: F64, ta: false, tb: false, m: n, k: n, n });
+for (const n of [256, 512, 1024]) cases.push({ dt: BF16, ta: false, tb: false, m: n, k: n, n });
 // --only=a,b keeps the cases whose label contains one of the strings (e.g. --only=2048,f32\ NT).
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.some((o) => label(c).includes(o))));
@@ -63,9 +81,17 @@ function rand() {
   return (seed / 2 ** 32) * 2 - 1;
 }
 
+/** A storage of `len` random values of dtype `dt`; `arr` holds the values (bfloat16 as float32). */
 function makeOperand(dt, len) {
-  const arr = dt === F32 ? new Float32Array(len) : new Float64Array(len);
+  const arr = dt === F64 ? new Float64Array(len) : new Float32Array(len);
   for (let i = 0; i < len; i++) arr[i] = rand();
+  if (dt === BF16) {
+    const bits = Uint16Array.from(arr, bf16FromF32);
+    arr.set(Array.from(bits, f32FromBf16));
+    const h = b.alloc(0, bits.byteLength);
+    b.write(h, 0, bits);
+    return { h, arr };
+  }
   const h = b.alloc(0, arr.byteLength);
   b.write(h, 0, arr);
   return { h, arr };
@@ -80,6 +106,11 @@ function setup(c) {
   const run = (reference = false) =>
     b.gemm(c.dt, c.ta, c.tb, c.m, c.n, c.k, 1, A.h, 0, lda, 0, B.h, 0, ldb, 0, 0, C.h, 0, c.n, 0, 1, reference);
   const read = () => {
+    if (c.dt === BF16) {
+      const bits = new Uint16Array(c.m * c.n);
+      b.read(C.h, 0, bits);
+      return Float32Array.from(bits, f32FromBf16);
+    }
     const out = c.dt === F32 ? new Float32Array(c.m * c.n) : new Float64Array(c.m * c.n);
     b.read(C.h, 0, out);
     return out;
@@ -99,7 +130,7 @@ function setup(c) {
 
 function label(c) {
   const t = `${c.ta ? 'T' : 'N'}${c.tb ? 'T' : 'N'}`;
-  return `${c.dt === F32 ? 'f32' : 'f64'} ${t} ${c.m}×${c.k}×${c.n}`;
+  return `${{ [F32]: 'f32', [F64]: 'f64', [BF16]: 'bf16' }[c.dt]} ${t} ${c.m}×${c.k}×${c.n}`;
 }
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
@@ -111,7 +142,8 @@ function check(c, s) {
   const fast = s.read();
   let ref;
   const samples = [];
-  if (Math.max(c.m, c.n, c.k) < 1024) {
+  // The reference GEMM rounds bfloat16 results too: those are compared with float64 sums instead.
+  if (Math.max(c.m, c.n, c.k) < 1024 && c.dt !== BF16) {
     s.run(true);
     ref = s.read();
     for (let i = 0; i < ref.length; i++) samples.push([i, ref[i]]);
@@ -126,7 +158,7 @@ function check(c, s) {
     maxAbs = Math.max(maxAbs, Math.abs(v));
     maxErr = Math.max(maxErr, Math.abs(fast[idx] - v));
   }
-  const rtol = c.dt === F32 ? 1e-4 : 1e-10;
+  const rtol = { [F32]: 1e-4, [F64]: 1e-10, [BF16]: 2 ** -7 }[c.dt];
   if (!(maxErr <= rtol * maxAbs)) {
     throw new Error(`${label(c)}: fast GEMM differs from the reference: max |err| ${maxErr} > ${rtol}·${maxAbs}`);
   }
@@ -164,18 +196,22 @@ cur = None
 for line in sys.stdin:
     c = json.loads(line)
     if cur is None or cur[0] != c["id"]:
-        dt = torch.float32 if c["dt"] == 0 else torch.float64
+        dt = {0: torch.float32, 1: torch.float64, 3: torch.bfloat16}[c["dt"]]
         m, k, n = c["m"], c["k"], c["n"]
-        a = torch.rand(k, m, dtype=dt).t() if c["ta"] else torch.rand(m, k, dtype=dt)
-        b = torch.rand(n, k, dtype=dt).t() if c["tb"] else torch.rand(k, n, dtype=dt)
+        rnd = (lambda *s: (torch.rand(*s) * 2 - 1).to(dt)) if c["dt"] == 3 else (lambda *s: torch.rand(*s, dtype=dt))
+        a = rnd(k, m).t() if c["ta"] else rnd(m, k)
+        b = rnd(n, k).t() if c["tb"] else rnd(k, n)
         o = torch.empty(m, n, dtype=dt)
         torch.mm(a, b, out=o)
+        # Its result against a float64 product of the same inputs, as a fraction of max|C|.
+        exact = a.double() @ b.double()
+        check = ((o.double() - exact).abs().max() / exact.abs().max()).item()
         t = time.perf_counter(); torch.mm(a, b, out=o); once = time.perf_counter() - t
-        cur = (c["id"], a, b, o, max(1, round(target / max(once, 1e-7))), 2.0 * m * n * k)
-    _, a, b, o, reps, flops = cur
+        cur = (c["id"], a, b, o, max(1, round(target / max(once, 1e-7))), 2.0 * m * n * k, check)
+    _, a, b, o, reps, flops, check = cur
     t = time.perf_counter()
     for i in range(reps): torch.mm(a, b, out=o)
-    print(json.dumps({"rate": flops * reps / (time.perf_counter() - t) / 1e9}), flush=True)
+    print(json.dumps({"rate": flops * reps / (time.perf_counter() - t) / 1e9, "check": check}), flush=True)
 `;
 
 /** Starts the PyTorch timing process; resolves to { ask(case, id) → GFLOP/s, close(), version } or { note }. */
@@ -199,9 +235,11 @@ async function startTorch() {
   return {
     version: hello.version,
     threads: hello.threads,
-    async ask(c, id) {
+    /** One timed batch: GFLOP/s; `full` gives { rate, check } (check: max error / max|C| vs float64). */
+    async ask(c, id, full = false) {
       child.stdin.write(JSON.stringify({ id, dt: c.dt, ta: c.ta, tb: c.tb, m: c.m, k: c.k, n: c.n }) + '\n');
-      return (await next()).rate;
+      const r = await next();
+      return full ? r : r.rate;
     },
     close() { child.stdin.end(); },
   };
@@ -260,13 +298,14 @@ const rows = [];
 for (const [i, c] of cases.entries()) {
   const s = setup(c);
   try {
-    check(c, s);
+    const ourErr = check(c, s);
     if (seam.library) withSeam(true, () => check(c, s));
     const ours = timer(c, s);
     const viaSeam = seam.library ? withSeam(true, () => timer(c, s)) : null;
     const seamRates = [], seamRatios = [];
     const mine = [], theirs = [], ratios = [], onednn = [], dratios = [];
-    if (!torch.note) await torch.ask(c, i);  // PyTorch's warm-up batch
+    let torchCheck = null;
+    if (!torch.note) torchCheck = (await torch.ask(c, i, true)).check;  // PyTorch's warm-up batch
     // oneDNN's warm-up batch, which also checks its result (a mis-specified call would time garbage).
     const dnnlFirst = dnnl.note ? null : await dnnl.ask(c, i);
     if (dnnlFirst && !(dnnlFirst.check <= 1e-4)) throw new Error(`${label(c)}: dnnl_sgemm differs from a float64 dot product by ${dnnlFirst.check} of max|C|`);
@@ -298,6 +337,8 @@ for (const [i, c] of cases.entries()) {
     }
     rows.push({
       case: label(c) + (c.tag ? ` (${c.tag})` : ''),
+      ourErr: ourErr.toExponential(1),
+      torchErr: torchCheck === null ? '-' : torchCheck.toExponential(1),
       ours: median(mine).toFixed(1),
       torch: theirs.length ? median(theirs).toFixed(1) : '-',
       ratio: ratios.length ? median(ratios).toFixed(2) + '×' : '-',
@@ -312,13 +353,14 @@ for (const [i, c] of cases.entries()) {
 }
 if (!torch.note) torch.close();
 if (!dnnl.note) dnnl.close();
-console.log(`checked all ${cases.length} cases against the reference (rtol 1e-4 of max|C| for f32, 1e-10 for f64)`);
+console.log(`checked all ${cases.length} cases against the reference (rtol 1e-4 of max|C| for f32, 1e-10 for f64, 2^-7 for bf16)`);
 
-const head = { case: 'case (M×K×N)', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch', dnnl: 'oneDNN GFLOP/s', dratio: 'ours/oneDNN', seam: 'seam GFLOP/s', sratio: 'seam/ours' };
-const cols = ['ours', 'torch', 'ratio', 'dnnl', 'dratio', ...(seam.library ? ['seam', 'sratio'] : [])];
+const head = { case: 'case (M×K×N)', ourErr: 'err ours', torchErr: 'err PyTorch', ours: 'entrena GFLOP/s', torch: 'PyTorch GFLOP/s', ratio: 'ours/PyTorch', dnnl: 'oneDNN GFLOP/s', dratio: 'ours/oneDNN', seam: 'seam GFLOP/s', sratio: 'seam/ours' };
+const cols = ['ours', 'torch', 'ratio', 'dnnl', 'dratio', ...(seam.library ? ['seam', 'sratio'] : []), 'ourErr', 'torchErr'];
 const width = Object.fromEntries(Object.keys(head).map((k) => [k, Math.max(head[k].length, ...rows.map((r) => r[k].length))]));
 const line = (r) => `${r.case.padEnd(width.case)}  ${cols.map((k) => r[k].padStart(width[k])).join('  ')}`;
 console.log('\n' + line(head));
 console.log('-'.repeat(line(head).length));
 for (const r of rows) console.log(line(r));
+console.log('err: max |C − float64 product| / max|C| (ours on all or sampled entries; PyTorch on its own inputs, all entries)');
 console.log(`\n${loadLine()} at the end; medians of ${runs} alternating batches of ~${target * 1000} ms each side, with pauses between (ratio: the median of the per-pair ratios); total ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,4 +1,5 @@
-// gemm.cc — the fast CPU GEMM (float32 and float64): packed, cache-blocked, register-tiled, threaded.
+// gemm.cc — the fast CPU GEMM (float32, float64, and bfloat16 / float16 with float32 accumulation):
+// packed, cache-blocked, register-tiled, threaded.
 //
 // Shape legend: C[b] (M×N) = alpha · op(A[b]) (M×K) · op(B[b]) (K×N) + beta · C[b], row-major, with
 // leading dimensions lda/ldb/ldc and batch strides (core/backend.h, GemmArgs). gemm_ref.cc is the
@@ -42,6 +43,20 @@
 // the reference accumulates in float64 and the tests hold the fast kernels to that bound.
 // beta == 0 writes C without reading it, so NaN or garbage in an uninitialised C does not leak;
 // alpha == 0 or K == 0 gives C = beta·C without reading A or B, as BLAS specifies.
+//
+// bfloat16 and float16 (the storage type S differs from the compute type T = float): the packing
+// routines read the 16-bit source and write float32 panels (AVX2: bf16 → f32 is a 16-bit shift of
+// each lane, f16 → f32 is F16C's vcvtph2ps where CPUID reports it; otherwise half.h's scalar
+// conversions), so no float32 copy of A or B is made beyond the packed panels the float32 path
+// makes anyway, and the float32 plans, blocking, threads and micro-kernels run unchanged. Only the
+// C update differs: the micro-kernel accumulates a tile in float32 (over every K block: into a
+// per-thread float32 workspace that holds one task's C rectangle when K spans several blocks), and
+// C is written once, C = round16(alpha·acc + beta·float(C)), rounding to nearest even with half.h's
+// conversions (bit for bit the scalar ones, also in the AVX2 store). The result is therefore the
+// float32 product rounded once to 16 bits: within one 16-bit unit of the exact product, save where
+// float32's own accumulation error (above) exceeds half a 16-bit unit, i.e. under heavy cancellation.
+// The external BLAS (blas.cc) never sees the 16-bit types. AVX512_BF16 (vdpbf16ps) would multiply
+// bf16 pairs without the conversion; no micro-kernel for it yet.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -50,12 +65,15 @@
 #include <memory>
 #include <new>
 #include <thread>
+#include <type_traits>
 
+#include "../core/half.h"
 #include "blas.h"
 #include "kernels.h"
 #include "threads.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
 #include <immintrin.h>
 #define ENTRENA_GEMM_X86 1
 #endif
@@ -368,6 +386,17 @@ Kernel kernel() {
 
 #if defined(ENTRENA_GEMM_X86)
 bool use_avx2() { return kernel() == Kernel::avx2; }
+
+// F16C (vcvtph2ps, vcvtps2ph) for the float16 packing and C store, with the AVX2 kernel only. Every
+// AVX2 CPU we target has it, but it is a separate CPUID bit (leaf 1, ECX bit 29), read here rather
+// than with __builtin_cpu_supports, which clang does not offer for it.
+bool use_f16c() {
+  static const bool ok = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return use_avx2() && __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+  }();
+  return ok;
+}
 #endif
 
 template <typename T>
@@ -412,23 +441,69 @@ struct Buffer {
 };
 thread_local Buffer t_pack_a, t_pack_b;
 
+// ---- element types -----------------------------------------------------------------------------
+
+// S is the storage type of A, B and C (float, double, bf16_t, f16_t); compute_t<S> is the type of
+// the packed panels, the micro-kernels and the accumulators: S itself, or float for the halves.
+template <typename S> struct ComputeOf { using type = S; };
+template <> struct ComputeOf<bf16_t> { using type = float; };
+template <> struct ComputeOf<f16_t> { using type = float; };
+template <typename S> using compute_t = typename ComputeOf<S>::type;
+template <typename S> constexpr bool kWidened = HalfOf<S>::value;
+
+template <typename S>
+inline compute_t<S> widen(S v) {
+  if constexpr (kWidened<S>) return to_f32(v);
+  else return v;
+}
+template <typename S>
+inline S narrow(compute_t<S> v) {
+  if constexpr (kWidened<S>) return half_from_f32<S>(v);
+  else return v;
+}
+
 // ---- packing -----------------------------------------------------------------------------------
 
 // A view of op(X) for a row-major X: element (r, c) of op(X), where op is identity or transpose.
-template <typename T>
+template <typename S>
 struct Op {
-  const T* p;
+  const S* p;
   int64_t ld;
   bool trans;
-  T at(int64_t r, int64_t c) const { return trans ? p[c * ld + r] : p[r * ld + c]; }
+  compute_t<S> at(int64_t r, int64_t c) const { return widen(trans ? p[c * ld + r] : p[r * ld + c]); }
 };
 
-// Fast paths for one full panel, AVX2 only (f32: MR 6, NR 16; f64: MR 6, NR 8). The packing reads
-// come from L3 or memory with a large stride, so they prefetch a few rows ahead; the transposing
-// cases (A stored M×K, B stored N×K) go through 8×8 (f32) or 4×4 (f64) register transposes instead
-// of scalar scatters. Each returns false when it has no fast path for the case.
+// Fast paths for one full panel, AVX2 only (f32 and the halves: MR 6, NR 16; f64: MR 6, NR 8). The
+// packing reads come from L3 or memory with a large stride, so they prefetch a few rows ahead; the
+// transposing cases (A stored M×K, B stored N×K) go through 8×8 (f32) or 4×4 (f64) register
+// transposes instead of scalar scatters. The f32 routines are templates over the source type, whose
+// 8-value load widens bfloat16 and float16 to float32 on the way in. Each pack_*_fast returns
+// false when it has no fast path for the case.
 #if defined(ENTRENA_GEMM_X86)
 constexpr int kPrefetchRows = 32;  // about one L3 latency ahead of a 64-byte row copy
+
+// The packing routines that read halves are compiled with F16C as well (the float16 load needs it);
+// they run only when use_avx2() (and, for float16, use_f16c()) holds.
+#define ENTRENA_AVX2_PACK __attribute__((target("avx2,fma,f16c")))
+
+// 8 consecutive source values as float32: bf16 → f32 puts the 16 bits at the top of each 32-bit
+// lane (exact, NaN payloads kept, as f32_from_bf16); f16 → f32 with vcvtph2ps (exact, as f32_from_f16).
+template <typename S> ENTRENA_AVX2_PACK inline __m256 load8(const S* p);
+template <> ENTRENA_AVX2_PACK inline __m256 load8<float>(const float* p) { return _mm256_loadu_ps(p); }
+template <> ENTRENA_AVX2_PACK inline __m256 load8<bf16_t>(const bf16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+template <> ENTRENA_AVX2_PACK inline __m256 load8<f16_t>(const f16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Whether the AVX2 packing routines may read S (float16 needs F16C).
+template <typename S>
+bool fast_source() {
+  if constexpr (std::is_same<S, f16_t>::value) return use_f16c();
+  else return use_avx2();
+}
 
 ENTRENA_AVX2 inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5,
                                     __m256& r6, __m256& r7) {
@@ -453,15 +528,16 @@ ENTRENA_AVX2 inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m25
   r2 = _mm256_permute2f128_pd(t0, t2, 0x31); r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
-// A stored M×K (rows at src + i·ld), MR = 6: out[p·6 + i] = src[i·ld + p].
-ENTRENA_AVX2 void pack_a_rows6_f32(const float* src, int64_t ld, int64_t kc, float* out) {
+// A stored M×K (rows at src + i·ld), MR = 6: out[p·6 + i] = src[i·ld + p]; S is float or a half.
+template <typename S>
+ENTRENA_AVX2_PACK void pack_a_rows6(const S* src, int64_t ld, int64_t kc, float* out) {
   int64_t p = 0;
   // Each 8-wide store spills 2 values into the next k's slot, which a later store overwrites, so the
   // vector loop stops while at least one k remains for the scalar tail.
   for (; p + 8 < kc; p += 8) {
-    __m256 r0 = _mm256_loadu_ps(src + p), r1 = _mm256_loadu_ps(src + ld + p);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * ld + p), r3 = _mm256_loadu_ps(src + 3 * ld + p);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * ld + p), r5 = _mm256_loadu_ps(src + 5 * ld + p);
+    __m256 r0 = load8(src + p), r1 = load8(src + ld + p);
+    __m256 r2 = load8(src + 2 * ld + p), r3 = load8(src + 3 * ld + p);
+    __m256 r4 = load8(src + 4 * ld + p), r5 = load8(src + 5 * ld + p);
     __m256 r6 = _mm256_setzero_ps(), r7 = _mm256_setzero_ps();
     transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
     float* o = out + p * 6;
@@ -470,7 +546,7 @@ ENTRENA_AVX2 void pack_a_rows6_f32(const float* src, int64_t ld, int64_t kc, flo
     _mm256_storeu_ps(o + 36, r6); _mm256_storeu_ps(o + 42, r7);
   }
   for (; p < kc; ++p)
-    for (int i = 0; i < 6; ++i) out[p * 6 + i] = src[i * ld + p];
+    for (int i = 0; i < 6; ++i) out[p * 6 + i] = widen(src[i * ld + p]);
 }
 
 ENTRENA_AVX2 void pack_a_rows6_f64(const double* src, int64_t ld, int64_t kc, double* out) {
@@ -493,15 +569,17 @@ ENTRENA_AVX2 void pack_a_rows6_f64(const double* src, int64_t ld, int64_t kc, do
     for (int i = 0; i < 6; ++i) out[p * 6 + i] = src[i * ld + p];
 }
 
-// B stored N×K (op(B) column j at src + j·ld), NR = 16: out[p·16 + j] = src[j·ld + p].
-ENTRENA_AVX2 void pack_b_cols16_f32(const float* src, int64_t ld, int64_t kc, float* out) {
+// B stored N×K (op(B) column j at src + j·ld), NR = 16: out[p·16 + j] = src[j·ld + p]; S is float
+// or a half.
+template <typename S>
+ENTRENA_AVX2_PACK void pack_b_cols16(const S* src, int64_t ld, int64_t kc, float* out) {
   int64_t p = 0;
   for (; p + 8 <= kc; p += 8) {
     for (int h = 0; h < 2; ++h) {
-      const float* s = src + h * 8 * ld + p;
-      __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld);
-      __m256 r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld);
-      __m256 r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
+      const S* s = src + h * 8 * ld + p;
+      __m256 r0 = load8(s), r1 = load8(s + ld), r2 = load8(s + 2 * ld);
+      __m256 r3 = load8(s + 3 * ld), r4 = load8(s + 4 * ld), r5 = load8(s + 5 * ld);
+      __m256 r6 = load8(s + 6 * ld), r7 = load8(s + 7 * ld);
       transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
       float* o = out + p * 16 + h * 8;
       _mm256_store_ps(o, r0); _mm256_store_ps(o + 16, r1); _mm256_store_ps(o + 32, r2);
@@ -510,7 +588,7 @@ ENTRENA_AVX2 void pack_b_cols16_f32(const float* src, int64_t ld, int64_t kc, fl
     }
   }
   for (; p < kc; ++p)
-    for (int j = 0; j < 16; ++j) out[p * 16 + j] = src[j * ld + p];
+    for (int j = 0; j < 16; ++j) out[p * 16 + j] = widen(src[j * ld + p]);
 }
 
 ENTRENA_AVX2 void pack_b_cols8_f64(const double* src, int64_t ld, int64_t kc, double* out) {
@@ -529,12 +607,22 @@ ENTRENA_AVX2 void pack_b_cols8_f64(const double* src, int64_t ld, int64_t kc, do
     for (int j = 0; j < 8; ++j) out[p * 8 + j] = src[j * ld + p];
 }
 
-// A stored K×M (op(A) row i at column i of each stored row), MR = 6: a 6-value copy per k.
-template <typename T>
-ENTRENA_AVX2 void pack_a_cols6(const T* src, int64_t ld, int64_t kc, T* out) {
+// A stored K×M (op(A) row i at column i of each stored row), MR = 6: a 6-value copy per k (float16:
+// converted as 4 + 2 values, reading no further than the panel's 6).
+template <typename S>
+ENTRENA_AVX2_PACK void pack_a_cols6(const S* src, int64_t ld, int64_t kc, compute_t<S>* out) {
   for (int64_t p = 0; p < kc; ++p) {
     _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchRows * ld), _MM_HINT_T0);
-    for (int i = 0; i < 6; ++i) out[i] = src[i];
+    if constexpr (std::is_same<S, f16_t>::value) {
+      int64_t lo;
+      int32_t hi;
+      std::memcpy(&lo, src, 8);
+      std::memcpy(&hi, src + 4, 4);
+      _mm_storeu_ps(out, _mm_cvtph_ps(_mm_cvtsi64_si128(lo)));
+      _mm_storel_pi(reinterpret_cast<__m64*>(out + 4), _mm_cvtph_ps(_mm_cvtsi32_si128(hi)));
+    } else {
+      for (int i = 0; i < 6; ++i) out[i] = widen(src[i]);
+    }
     src += ld;
     out += 6;
   }
@@ -553,50 +641,68 @@ ENTRENA_AVX2 void pack_b_rows64(const char* src, int64_t ld_bytes, int64_t kc, c
   }
 }
 
-template <typename T>
-bool pack_a_fast(const Op<T>& a, int64_t kc, int mr, T* out) {
-  if (mr != 6 || !use_avx2()) return false;
+// B stored K×N in halves, NR = 16: 32 source bytes widened to a 64-byte float32 row per k.
+template <typename S>
+ENTRENA_AVX2_PACK void pack_b_rows16_half(const S* src, int64_t ld, int64_t kc, float* out) {
+  for (int64_t p = 0; p < kc; ++p) {
+    _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchRows * ld), _MM_HINT_T0);
+    _mm256_store_ps(out, load8(src));
+    _mm256_store_ps(out + 8, load8(src + 8));
+    src += ld;
+    out += 16;
+  }
+}
+
+template <typename S>
+bool pack_a_fast(const Op<S>& a, int64_t kc, int mr, compute_t<S>* out) {
+  if (mr != 6 || !fast_source<S>()) return false;
   if (a.trans) pack_a_cols6(a.p, a.ld, kc, out);
-  else if constexpr (sizeof(T) == 4) pack_a_rows6_f32(a.p, a.ld, kc, out);
-  else pack_a_rows6_f64(a.p, a.ld, kc, out);
+  else if constexpr (std::is_same<S, double>::value) pack_a_rows6_f64(a.p, a.ld, kc, out);
+  else pack_a_rows6(a.p, a.ld, kc, out);
   return true;
 }
-template <typename T>
-bool pack_b_fast(const Op<T>& b, int64_t kc, int nr, T* out) {
-  if (!use_avx2() || nr * sizeof(T) != 64) return false;
-  if (!b.trans)
-    pack_b_rows64(reinterpret_cast<const char*>(b.p), b.ld * int64_t(sizeof(T)), kc, reinterpret_cast<char*>(out));
-  else if constexpr (sizeof(T) == 4) pack_b_cols16_f32(b.p, b.ld, kc, out);
-  else pack_b_cols8_f64(b.p, b.ld, kc, out);
+template <typename S>
+bool pack_b_fast(const Op<S>& b, int64_t kc, int nr, compute_t<S>* out) {
+  if (!fast_source<S>() || nr * sizeof(compute_t<S>) != 64) return false;
+  if constexpr (std::is_same<S, double>::value) {
+    if (!b.trans) pack_b_rows64(reinterpret_cast<const char*>(b.p), b.ld * 8, kc, reinterpret_cast<char*>(out));
+    else pack_b_cols8_f64(b.p, b.ld, kc, out);
+  } else if constexpr (std::is_same<S, float>::value) {
+    if (!b.trans) pack_b_rows64(reinterpret_cast<const char*>(b.p), b.ld * 4, kc, reinterpret_cast<char*>(out));
+    else pack_b_cols16(b.p, b.ld, kc, out);
+  } else {
+    if (!b.trans) pack_b_rows16_half(b.p, b.ld, kc, out);
+    else pack_b_cols16(b.p, b.ld, kc, out);
+  }
   return true;
 }
 #else
-template <typename T>
-bool pack_a_fast(const Op<T>&, int64_t, int, T*) { return false; }
-template <typename T>
-bool pack_b_fast(const Op<T>&, int64_t, int, T*) { return false; }
+template <typename S>
+bool pack_a_fast(const Op<S>&, int64_t, int, compute_t<S>*) { return false; }
+template <typename S>
+bool pack_b_fast(const Op<S>&, int64_t, int, compute_t<S>*) { return false; }
 #endif
 
 // Packs op(A)[0:mc, 0:kc] into ceil(mc/MR) panels, each kc columns of MR contiguous values,
-// zero-padding the last panel's missing rows.
-template <typename T>
-void pack_a(const Op<T>& a, int64_t mc, int64_t kc, int mr, T* out) {
+// zero-padding the last panel's missing rows (values widened to the compute type).
+template <typename S, typename T = compute_t<S>>
+void pack_a(const Op<S>& a, int64_t mc, int64_t kc, int mr, T* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr, out += kc * mr) {
     int64_t rows = std::min<int64_t>(mr, mc - i0);
-    if (rows == mr && pack_a_fast(Op<T>{a.trans ? a.p + i0 : a.p + i0 * a.ld, a.ld, a.trans}, kc, mr, out))
+    if (rows == mr && pack_a_fast(Op<S>{a.trans ? a.p + i0 : a.p + i0 * a.ld, a.ld, a.trans}, kc, mr, out))
       continue;
     if (a.trans) {  // A stored K×M: each k gives `rows` contiguous values.
       for (int64_t p = 0; p < kc; ++p) {
-        const T* src = a.p + p * a.ld + i0;
+        const S* src = a.p + p * a.ld + i0;
         T* dst = out + p * mr;
         int64_t i = 0;
-        for (; i < rows; ++i) dst[i] = src[i];
+        for (; i < rows; ++i) dst[i] = widen(src[i]);
         for (; i < mr; ++i) dst[i] = T(0);
       }
     } else {  // A stored M×K: read each row contiguously, write with stride MR.
       for (int64_t i = 0; i < rows; ++i) {
-        const T* src = a.p + (i0 + i) * a.ld;
-        for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = src[p];
+        const S* src = a.p + (i0 + i) * a.ld;
+        for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = widen(src[p]);
       }
       for (int64_t i = rows; i < mr; ++i)
         for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = T(0);
@@ -605,30 +711,98 @@ void pack_a(const Op<T>& a, int64_t mc, int64_t kc, int mr, T* out) {
 }
 
 // Packs op(B)[0:kc, 0:nc] into ceil(nc/NR) panels, each kc rows of NR contiguous values,
-// zero-padding the last panel's missing columns.
-template <typename T>
-void pack_b(const Op<T>& b, int64_t kc, int64_t nc, int nr, T* out) {
+// zero-padding the last panel's missing columns (values widened to the compute type).
+template <typename S, typename T = compute_t<S>>
+void pack_b(const Op<S>& b, int64_t kc, int64_t nc, int nr, T* out) {
   for (int64_t j0 = 0; j0 < nc; j0 += nr, out += kc * nr) {
     int64_t cols = std::min<int64_t>(nr, nc - j0);
-    if (cols == nr && pack_b_fast(Op<T>{b.trans ? b.p + j0 * b.ld : b.p + j0, b.ld, b.trans}, kc, nr, out))
+    if (cols == nr && pack_b_fast(Op<S>{b.trans ? b.p + j0 * b.ld : b.p + j0, b.ld, b.trans}, kc, nr, out))
       continue;
     if (!b.trans) {  // B stored K×N: each k gives `cols` contiguous values.
       for (int64_t p = 0; p < kc; ++p) {
-        const T* src = b.p + p * b.ld + j0;
+        const S* src = b.p + p * b.ld + j0;
         T* dst = out + p * nr;
         int64_t j = 0;
-        for (; j < cols; ++j) dst[j] = src[j];
+        for (; j < cols; ++j) dst[j] = widen(src[j]);
         for (; j < nr; ++j) dst[j] = T(0);
       }
     } else {  // B stored N×K: read each row of B (a column of op(B)) contiguously.
       for (int64_t j = 0; j < cols; ++j) {
-        const T* src = b.p + (j0 + j) * b.ld;
-        for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = src[p];
+        const S* src = b.p + (j0 + j) * b.ld;
+        for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = widen(src[p]);
       }
       for (int64_t j = cols; j < nr; ++j)
         for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = T(0);
     }
   }
+}
+
+// ---- the C update of the 16-bit types ----------------------------------------------------------
+
+// C[0:rows, 0:cols] (S, leading dimension ldc) = narrow(alpha·acc + beta·widen(C)), where acc is a
+// float32 tile with leading dimension ld_acc; beta == 0 does not read C. For float and double the
+// micro-kernels update C themselves (below), so this is only instantiated for the halves.
+template <typename S>
+void store_tile_scalar(const float* acc, int64_t ld_acc, S* c, int64_t ldc, int64_t rows, int64_t cols,
+                       float alpha, float beta, int64_t j0 = 0) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = j0; j < cols; ++j) {
+      const float v = alpha * acc[i * ld_acc + j];
+      c[i * ldc + j] = narrow<S>(beta == 0.0f ? v : v + beta * widen(c[i * ldc + j]));
+    }
+}
+
+#if defined(ENTRENA_GEMM_X86)
+// 8 float32 values rounded to 16 bits, bit for bit as half.h's scalar conversions: bfloat16 by the
+// integer round-to-nearest-even of bf16_from_f32 (NaN → 0x7FC0); float16 by vcvtps2ph with
+// round-to-nearest-even (subnormals and overflow to ±Inf as f16_from_f32), its NaN results (which
+// keep payload bits) replaced by f16_from_f32's sign | 0x7E00.
+template <typename S> ENTRENA_AVX2_PACK inline __m128i narrow8(__m256 v);
+template <> ENTRENA_AVX2_PACK inline __m128i narrow8<bf16_t>(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), lsb), 16);
+  const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7FC0), nan);
+  // 32-bit lanes (each ≤ 0xFFFF) to 16 bits: packus works within 128-bit halves, so pack the two halves.
+  return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+}
+template <> ENTRENA_AVX2_PACK inline __m128i narrow8<f16_t>(__m256 v) {
+  const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                                       _mm256_set1_epi32(0x7E00));
+  const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  const __m128i q = _mm_packus_epi32(_mm256_castsi256_si128(qnan), _mm256_extracti128_si256(qnan, 1));
+  const __m128i n = _mm_packs_epi32(_mm256_castsi256_si128(nan), _mm256_extracti128_si256(nan, 1));
+  return _mm_blendv_epi8(h, q, n);
+}
+
+template <typename S>
+ENTRENA_AVX2_PACK void store_tile_avx2(const float* acc, int64_t ld_acc, S* c, int64_t ldc, int64_t rows,
+                                       int64_t cols, float alpha, float beta) {
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  const int64_t cols8 = cols & ~int64_t(7);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* a = acc + i * ld_acc;
+    S* ci = c + i * ldc;
+    for (int64_t j = 0; j < cols8; j += 8) {
+      __m256 v = _mm256_mul_ps(va, _mm256_loadu_ps(a + j));
+      if (beta != 0.0f) v = _mm256_add_ps(v, _mm256_mul_ps(vb, load8(ci + j)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(ci + j), narrow8<S>(v));
+    }
+  }
+  if (cols8 < cols) store_tile_scalar(acc, ld_acc, c, ldc, rows, cols, alpha, beta, cols8);
+}
+#endif
+
+template <typename S>
+void store_tile(const float* acc, int64_t ld_acc, S* c, int64_t ldc, int64_t rows, int64_t cols, float alpha,
+                float beta) {
+#if defined(ENTRENA_GEMM_X86)
+  if (fast_source<S>()) return store_tile_avx2(acc, ld_acc, c, ldc, rows, cols, alpha, beta);
+#endif
+  store_tile_scalar(acc, ld_acc, c, ldc, rows, cols, alpha, beta);
 }
 
 // ---- the blocked loop nest for one rectangle of C ----------------------------------------------
@@ -640,7 +814,7 @@ int64_t balanced_block(int64_t len, int64_t max, int64_t unit) {
   return std::min(max, (per + unit - 1) / unit * unit);
 }
 
-// C[0:m, 0:n] = alpha · op(A)[0:m, :] · op(B)[:, 0:n] + beta · C, with m, n, k ≥ 1.
+// C[0:m, 0:n] = alpha · op(A)[0:m, :] · op(B)[:, 0:n] + beta · C, with m, n, k ≥ 1 (float, double).
 // Returns false, with C untouched, when the packing buffers cannot be allocated.
 template <typename T>
 bool gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n,
@@ -694,46 +868,106 @@ bool gemm_blocked(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_
   return true;
 }
 
+// The blocked loop nest for the 16-bit types (S = bf16_t, f16_t; float32 panels and kernels). C
+// cannot carry the partial sum from one K block to the next as the float32 nest above does (it
+// would be rounded to 16 bits once per block), so the K blocks run innermost, over one row block:
+// op(B) is packed for all of K once per column block, op(A) per row block and K block, and each
+// MR×NR tile accumulates in a float32 workspace (one row block × one column block) until the last
+// K block stores it to C. The column block is narrowed so that the packed K×NC of B stays within
+// the float32 nest's KC·NC values and, when K spans several blocks, the workspace within kAccBytes
+// (it is then revisited once per K block, as C is by the float32 nest: it should stay in L2).
+// A single K block needs no workspace: the tile goes from the micro-kernel to C through `edge`.
+constexpr int64_t kAccBytes = int64_t(256) << 10;
+thread_local Buffer t_acc;
+
+template <typename S>
+bool gemm_blocked_widened(const Plan<float>& pl, Op<S> a, Op<S> b, S* c, int64_t ldc, int64_t m, int64_t n,
+                          int64_t k, float alpha, float beta) {
+  const int mr = pl.mr, nr = pl.nr;
+  const int64_t kc_blk = balanced_block(k, pl.kc, 1);
+  const int64_t nk = (k + kc_blk - 1) / kc_blk;
+  const int64_t mc_blk = balanced_block(m, pl.mc, mr);
+  int64_t nc_max = std::min(pl.nc, std::max<int64_t>(nr, pl.kc * pl.nc / k / nr * nr));
+  if (nk > 1) nc_max = std::min(nc_max, std::max<int64_t>(nr, kAccBytes / int64_t(sizeof(float)) / mc_blk / nr * nr));
+  const int64_t nc_blk = balanced_block(n, nc_max, nr);
+  float* ap = t_pack_a.get<float>(static_cast<size_t>(mc_blk * kc_blk));
+  float* bp = t_pack_b.get<float>(static_cast<size_t>(nc_blk * k));
+  float* ws = nk > 1 ? t_acc.get<float>(static_cast<size_t>(mc_blk * nc_blk)) : nullptr;
+  if (!ap || !bp || (nk > 1 && !ws)) return false;
+  alignas(64) float edge[16 * 16];
+  for (int64_t jc = 0; jc < n; jc += nc_blk) {
+    const int64_t nc = std::min(nc_blk, n - jc);
+    // K block p of this column block: kc rows of NR-wide panels at bp + p·kc_blk·nc_blk.
+    for (int64_t pc = 0; pc < k; pc += kc_blk) {
+      Op<S> bblk{b.trans ? b.p + jc * b.ld + pc : b.p + pc * b.ld + jc, b.ld, b.trans};
+      pack_b(bblk, std::min(kc_blk, k - pc), nc, nr, bp + pc * nc_blk);
+    }
+    for (int64_t ic = 0; ic < m; ic += mc_blk) {
+      const int64_t mc = std::min(mc_blk, m - ic);
+      for (int64_t pc = 0; pc < k; pc += kc_blk) {
+        const int64_t kc = std::min(kc_blk, k - pc);
+        const bool first = pc == 0, last = pc + kc == k;
+        Op<S> ablk{a.trans ? a.p + pc * a.ld + ic : a.p + ic * a.ld + pc, a.ld, a.trans};
+        pack_a(ablk, mc, kc, mr, ap);
+        const float* bblock = bp + pc * nc_blk;
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t cols = std::min<int64_t>(nr, nc - jr);
+          const float* bpanel = bblock + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int64_t rows = std::min<int64_t>(mr, mc - ir);
+            float* acc = ws ? ws + ir * nc_blk + jr : edge;
+            const int64_t ld_acc = ws ? nc_blk : nr;
+            const float* bnext = ir + mr < mc ? nullptr : jr + nr < nc ? bpanel + nr * kc : nullptr;
+            pl.micro(kc, ap + ir * kc, bpanel, acc, ld_acc, 1.0f, first ? 0.0f : 1.0f, bnext);
+            if (last) store_tile(acc, ld_acc, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, alpha, beta);
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
 // Tiny products: packing and threading cost more than they save, so multiply directly.
 constexpr int64_t kSmallWork = 16 * 16 * 16;  // m·n·k at or below which the direct loop runs
 constexpr int64_t kSmallMaxN = 256;
 
-template <typename T>
-void gemm_small(Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k, T alpha, T beta) {
+template <typename S, typename T = compute_t<S>>
+void gemm_small(Op<S> a, Op<S> b, S* c, int64_t ldc, int64_t m, int64_t n, int64_t k, T alpha, T beta) {
   T acc[kSmallMaxN];
   for (int64_t i = 0; i < m; ++i) {
     if (!b.trans) {
       for (int64_t j = 0; j < n; ++j) acc[j] = T(0);
       for (int64_t p = 0; p < k; ++p) {
         const T av = a.at(i, p);
-        const T* brow = b.p + p * b.ld;
-        for (int64_t j = 0; j < n; ++j) acc[j] += av * brow[j];
+        const S* brow = b.p + p * b.ld;
+        for (int64_t j = 0; j < n; ++j) acc[j] += av * widen(brow[j]);
       }
     } else {
       for (int64_t j = 0; j < n; ++j) {
-        const T* bcol = b.p + j * b.ld;
+        const S* bcol = b.p + j * b.ld;
         T s = T(0);
-        for (int64_t p = 0; p < k; ++p) s += a.at(i, p) * bcol[p];
+        for (int64_t p = 0; p < k; ++p) s += a.at(i, p) * widen(bcol[p]);
         acc[j] = s;
       }
     }
-    T* crow = c + i * ldc;
+    S* crow = c + i * ldc;
     if (beta == T(0))
-      for (int64_t j = 0; j < n; ++j) crow[j] = alpha * acc[j];
+      for (int64_t j = 0; j < n; ++j) crow[j] = narrow<S>(alpha * acc[j]);
     else
-      for (int64_t j = 0; j < n; ++j) crow[j] = alpha * acc[j] + beta * crow[j];
+      for (int64_t j = 0; j < n; ++j) crow[j] = narrow<S>(alpha * acc[j] + beta * widen(crow[j]));
   }
 }
 
 // C = beta·C (beta == 0 writes zeros without reading C).
-template <typename T>
-void scale_c(T* c, int64_t ldc, int64_t m, int64_t n, T beta) {
+template <typename S, typename T = compute_t<S>>
+void scale_c(S* c, int64_t ldc, int64_t m, int64_t n, T beta) {
   for (int64_t i = 0; i < m; ++i) {
-    T* row = c + i * ldc;
+    S* row = c + i * ldc;
     if (beta == T(0))
-      std::fill(row, row + n, T(0));
+      std::fill(row, row + n, S{});
     else if (beta != T(1))
-      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
+      for (int64_t j = 0; j < n; ++j) row[j] = narrow<S>(beta * widen(row[j]));
   }
 }
 
@@ -789,9 +1023,11 @@ inline void wait_packed(std::atomic<uint8_t>& f) {
 
 // One GEMM (m, n, k ≥ 1) on the pool: C is cut into tasks of mc_blk rows × nct columns, handed out
 // dynamically; each task runs the K blocks in order over its tile, taking its A and B panels from
-// the shared packed copies (packing those nobody has packed yet).
-template <typename T>
-bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+// the shared packed copies (packing those nobody has packed yet). For the 16-bit types the task's
+// tile accumulates in float32 over the K blocks (in a per-thread workspace when there are several,
+// its width capped so that the workspace stays within kAccBytes) and is stored to C after the last.
+template <typename S, typename T = compute_t<S>>
+bool gemm_shared(const Plan<T>& pl, Op<S> a, Op<S> b, S* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
                  T alpha, T beta, int threads) {
   const int mr = pl.mr, nr = pl.nr;
   const int64_t kc_blk = balanced_block(k, pl.kc, 1);
@@ -809,6 +1045,9 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
   int64_t n_jc = std::min<int64_t>(n_panels, std::max<int64_t>(1, (want + n_ic - 1) / n_ic));
   int64_t nct_panels = (n_panels + n_jc - 1) / n_jc;
   if (nct_panels < kMinChunk) nct_panels = std::min<int64_t>(kMinChunk, n_panels);
+  const bool accumulate = kWidened<S> && nk > 1;
+  if (accumulate)
+    nct_panels = std::min(nct_panels, std::max<int64_t>(1, kAccBytes / int64_t(sizeof(T)) / (mc_blk * nr)));
   n_jc = (n_panels + nct_panels - 1) / nct_panels;
   const int64_t nct = nct_panels * nr;
   const int64_t ntasks = n_ic * n_jc;
@@ -830,12 +1069,12 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
   auto b_panel = [&](int64_t p, int64_t j, int64_t kc) { return bp + p * kc_blk * n_pad + j * nr * kc; };
   auto pack_a_panel = [&](int64_t p, int64_t r, int64_t kc) {
     const int64_t pc = p * kc_blk, i0 = r * mr;
-    Op<T> blk{a.trans ? a.p + pc * a.ld + i0 : a.p + i0 * a.ld + pc, a.ld, a.trans};
+    Op<S> blk{a.trans ? a.p + pc * a.ld + i0 : a.p + i0 * a.ld + pc, a.ld, a.trans};
     pack_a(blk, std::min<int64_t>(mr, m - i0), kc, mr, a_panel(p, r, kc));
   };
   auto pack_b_one = [&](int64_t p, int64_t j, int64_t kc, T* out) {
     const int64_t pc = p * kc_blk, j0 = j * nr;
-    Op<T> blk{b.trans ? b.p + j0 * b.ld + pc : b.p + pc * b.ld + j0, b.ld, b.trans};
+    Op<S> blk{b.trans ? b.p + j0 * b.ld + pc : b.p + pc * b.ld + j0, b.ld, b.trans};
     pack_b(blk, kc, std::min<int64_t>(nr, n - j0), nr, out);
   };
   auto pack_b_panel = [&](int64_t p, int64_t j, int64_t kc) { pack_b_one(p, j, kc, b_panel(p, j, kc)); };
@@ -848,7 +1087,7 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
     const int64_t cols = std::min<int64_t>(nr, n - j0);
     if (!b.trans) {
       const char* src = reinterpret_cast<const char*>(b.p + pc * b.ld + j0);
-      const int64_t row_bytes = cols * int64_t(sizeof(T)), ld_bytes = b.ld * int64_t(sizeof(T));
+      const int64_t row_bytes = cols * int64_t(sizeof(S)), ld_bytes = b.ld * int64_t(sizeof(S));
       for (int64_t q = 0; q < kc; ++q, src += ld_bytes) {
         __builtin_prefetch(src, 0, 2);
         if (row_bytes > 64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(src) & 63)) __builtin_prefetch(src + row_bytes - 1, 0, 2);
@@ -856,7 +1095,7 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
     } else {
       for (int64_t jj = 0; jj < cols; ++jj) {
         const char* src = reinterpret_cast<const char*>(b.p + (j0 + jj) * b.ld + pc);
-        const int64_t bytes = kc * int64_t(sizeof(T));
+        const int64_t bytes = kc * int64_t(sizeof(S));
         for (int64_t o = 0; o < bytes + 63; o += 64) __builtin_prefetch(src + std::min(o, bytes - 1), 0, 2);
       }
     }
@@ -870,6 +1109,12 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
     const int64_t jc = jc_i * nct, nc = std::min(nct, n - jc);
     const int64_t r0 = ic / mr, r1 = (ic + mc + mr - 1) / mr;
     const int64_t j0 = jc / nr, j1 = (jc + nc + nr - 1) / nr;
+    // 16-bit C over several K blocks: the float32 sums of this task's tile, (r1 − r0)·MR × nct.
+    T* ws = nullptr;
+    if (accumulate && !(ws = t_acc.get<T>(static_cast<size_t>((r1 - r0) * mr * nct)))) {
+      out_of_memory.store(true, std::memory_order_relaxed);
+      return;
+    }
     for (int64_t p = 0; p < nk; ++p) {
       const int64_t kc = std::min(kc_blk, k - p * kc_blk);
       const T beta_k = p == 0 ? beta : T(1);
@@ -905,11 +1150,16 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
         for (int64_t r = r0; r < r1; ++r) {
           const int64_t rows = std::min<int64_t>(mr, m - r * mr);
           const T* apanel = a_panel(p, r, kc);
-          T* ct = c + r * mr * ldc + j * nr;
+          S* ct = c + r * mr * ldc + j * nr;
           // The last A panel against a shared B panel pulls the next one into L1 (a private
           // panel's successor is not packed yet: prefetch_b_panel fetches its source instead).
           const T* bnext = r + 1 == r1 && !private_b && j + 1 < j1 ? b_panel(p, j + 1, kc) : nullptr;
-          if (rows == mr && cols == nr) {
+          if constexpr (kWidened<S>) {
+            T* acc = ws ? ws + (r - r0) * mr * nct + (j - j0) * nr : edge;
+            const int64_t ld_acc = ws ? nct : nr;
+            pl.micro(kc, apanel, bpanel, acc, ld_acc, T(1), p == 0 ? T(0) : T(1), bnext);
+            if (p + 1 == nk) store_tile(acc, ld_acc, ct, ldc, rows, cols, alpha, beta);
+          } else if (rows == mr && cols == nr) {
             pl.micro(kc, apanel, bpanel, ct, ldc, alpha, beta_k, bnext);
           } else {
             pl.micro(kc, apanel, bpanel, edge, nr, T(1), T(0), bnext);
@@ -941,8 +1191,8 @@ bool gemm_shared(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t
 // 2048×1024, packing A twice and B once.
 constexpr int64_t kSharedBudget = int64_t(32) << 20;
 
-template <typename T>
-bool gemm_parallel(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+template <typename S, typename T = compute_t<S>>
+bool gemm_parallel(const Plan<T>& pl, Op<S> a, Op<S> b, S* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
                    T alpha, T beta, int threads) {
   int64_t ms = m, ns = n;
   const int64_t unit_m = balanced_block(m, pl.mc, pl.mr);
@@ -954,8 +1204,8 @@ bool gemm_parallel(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64
   }
   for (int64_t j = 0; j < n; j += ns)
     for (int64_t i = 0; i < m; i += ms) {
-      Op<T> ab{a.trans ? a.p + i : a.p + i * a.ld, a.ld, a.trans};
-      Op<T> bb{b.trans ? b.p + j * b.ld : b.p + j, b.ld, b.trans};
+      Op<S> ab{a.trans ? a.p + i : a.p + i * a.ld, a.ld, a.trans};
+      Op<S> bb{b.trans ? b.p + j * b.ld : b.p + j, b.ld, b.trans};
       if (!gemm_shared(pl, ab, bb, c + i * ldc + j, ldc, std::min(ms, m - i), std::min(ns, n - j), k, alpha,
                        beta, threads))
         return false;
@@ -963,13 +1213,15 @@ bool gemm_parallel(const Plan<T>& pl, Op<T> a, Op<T> b, T* c, int64_t ldc, int64
   return true;
 }
 
-template <typename T>
+// S: the storage type of A, B and C; T: the compute type (float for the 16-bit types, in which
+// alpha and beta are applied).
+template <typename S, typename T = compute_t<S>>
 Status gemm_t(const GemmArgs& g) {
   if (g.m <= 0 || g.n <= 0 || g.batch <= 0) return Status::ok;
   const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
-  const T* A = static_cast<const T*>(g.a);
-  const T* B = static_cast<const T*>(g.b);
-  T* C = static_cast<T*>(g.c);
+  const S* A = static_cast<const S*>(g.a);
+  const S* B = static_cast<const S*>(g.b);
+  S* C = static_cast<S*>(g.c);
   const int64_t m = g.m, n = g.n, k = g.k;
 
   if (k == 0 || alpha == T(0)) {
@@ -978,24 +1230,26 @@ Status gemm_t(const GemmArgs& g) {
   }
 
   // A CBLAS library, where one is loaded (ENTRENA_BLAS, or Accelerate on macOS), takes the large
-  // products (native/cpu/blas.cc).
-  if (blas_gemm(g)) return Status::ok;
+  // products (native/cpu/blas.cc). It is never given the 16-bit types.
+  if constexpr (!kWidened<S>)
+    if (blas_gemm(g)) return Status::ok;
 
   const Plan<T>& pl = plan_for<T>();
   std::atomic<bool> out_of_memory{false};
-  auto ops = [&](int64_t bi, Op<T>* a, Op<T>* b) {
-    *a = Op<T>{A + bi * g.stride_a, g.lda, g.trans_a};
-    *b = Op<T>{B + bi * g.stride_b, g.ldb, g.trans_b};
+  auto ops = [&](int64_t bi, Op<S>* a, Op<S>* b) {
+    *a = Op<S>{A + bi * g.stride_a, g.lda, g.trans_a};
+    *b = Op<S>{B + bi * g.stride_b, g.ldb, g.trans_b};
   };
   // One whole batch entry on the calling thread.
   auto entry = [&](int64_t bi) {
-    Op<T> a, b;
+    Op<S> a, b;
     ops(bi, &a, &b);
-    T* c0 = C + bi * g.stride_c;
-    if (m * n * k <= kSmallWork && n <= kSmallMaxN)
-      gemm_small(a, b, c0, g.ldc, m, n, k, alpha, beta);
-    else if (!gemm_blocked(pl, a, b, c0, g.ldc, m, n, k, alpha, beta))
-      out_of_memory.store(true);
+    S* c0 = C + bi * g.stride_c;
+    bool ok = true;
+    if (m * n * k <= kSmallWork && n <= kSmallMaxN) gemm_small(a, b, c0, g.ldc, m, n, k, alpha, beta);
+    else if constexpr (kWidened<S>) ok = gemm_blocked_widened(pl, a, b, c0, g.ldc, m, n, k, alpha, beta);
+    else ok = gemm_blocked(pl, a, b, c0, g.ldc, m, n, k, alpha, beta);
+    if (!ok) out_of_memory.store(true);
   };
   auto finish = [&]() -> Status {
     return out_of_memory.load()
@@ -1019,7 +1273,7 @@ Status gemm_t(const GemmArgs& g) {
     return finish();
   }
   for (int64_t bi = 0; bi < g.batch; ++bi) {
-    Op<T> a, b;
+    Op<S> a, b;
     ops(bi, &a, &b);
     if (!gemm_parallel(pl, a, b, C + bi * g.stride_c, g.ldc, m, n, k, alpha, beta, threads))
       out_of_memory.store(true);
@@ -1035,6 +1289,8 @@ Status gemm(const GemmArgs& g) {
   switch (g.dtype) {
     case DType::f32: return gemm_t<float>(g);
     case DType::f64: return gemm_t<double>(g);
+    case DType::bf16: return gemm_t<bf16_t>(g);
+    case DType::f16: return gemm_t<f16_t>(g);
     default: return set_error(Status::dtype, "matmul needs a floating dtype, received int32");
   }
 }

@@ -5,10 +5,12 @@
 // It checks, against references written here (float64, plain loops):
 //   - GEMM (cpu::gemm), shape legend C (M×N) = alpha · op(A) (M×K) · op(B) (K×N) + beta · C: every
 //     M, N, K in {1, 2, 3, 7, 8, 13, 17, 64, 100, 257} but those with all three ≥ 100 — all four
-//     transpose combinations and both dtypes where M·N·K ≤ 32³, one rotating combination per larger
-//     shape — with alpha/beta variants, padded leading dimensions, batches with gaps between
-//     entries, and NaN in C when beta = 0 (which must not be read); plus a few shapes past the
-//     cache blocks (K > KC, M > MC, N > NC). The sizes keep a run under qemu to some seconds;
+//     transpose combinations and all four dtypes (f32, f64, bf16, f16) where M·N·K ≤ 32³, one
+//     rotating combination per larger shape — with alpha/beta variants, padded leading dimensions,
+//     batches with gaps between entries, and NaN in C when beta = 0 (which must not be read); plus
+//     a few shapes past the cache blocks (K > KC, M > MC, N > NC). The sizes keep a run under qemu
+//     to some seconds;
+//   - bf16/f16 GEMM rounding: K = 1 over every 16-bit value, C = round16(alpha·a) bit for bit;
 //   - elementwise (cpu::unary, cpu::binary): contiguous, broadcast and strided operands;
 //   - reductions (cpu::reduce: sum, mean, var, max, argmax) and cpu::softmax / log-softmax over
 //     [outer, n, inner] with inner = 1 and inner > 1.
@@ -18,7 +20,10 @@
 //
 // Tolerances. GEMM: any summation order of K products, with or without fused multiply-adds, is
 // within (K + 2)·u·(|alpha|·Σ|a·b| + |beta·c|) of the exact value (u = unit roundoff, Higham §3.1);
-// we allow twice that. Elementwise and reductions: a few units in the last place of the dtype,
+// we allow twice that. bf16/f16 (float32 accumulation, C rounded once): the exact value rounded to
+// 16 bits or a neighbouring 16-bit value, or else within twice the float32 bound of the exact value
+// plus the rounding to 16 bits (cancellation); with small-integer inputs, whose float32 partial
+// sums are exact, the exact value rounded once, bit for bit. Elementwise and reductions: a few units in the last place of the dtype,
 // relative to the value's magnitude (the kernels evaluate the same scalar formulas as the
 // reference, in the element type).
 //
@@ -34,8 +39,10 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "../core/half.h"
 #include "../cpu/kernels.h"
 #include "../cpu/threads.h"
 
@@ -70,7 +77,27 @@ double rnd() {
 template <typename T> DType dtype_of();
 template <> DType dtype_of<float>() { return DType::f32; }
 template <> DType dtype_of<double>() { return DType::f64; }
-template <typename T> const char* tname() { return sizeof(T) == 4 ? "f32" : "f64"; }
+template <> DType dtype_of<bf16_t>() { return DType::bf16; }
+template <> DType dtype_of<f16_t>() { return DType::f16; }
+template <typename T> const char* tname() {
+  if constexpr (std::is_same<T, bf16_t>::value) return "bf16";
+  else if constexpr (std::is_same<T, f16_t>::value) return "f16";
+  else return sizeof(T) == 4 ? "f32" : "f64";
+}
+
+// Element values as double, and doubles rounded to the element type (halves through float32, as
+// every conversion to them is: core/half.h).
+template <typename T> double as_double(T v) {
+  if constexpr (HalfOf<T>::value) return to_f32(v);
+  else return static_cast<double>(v);
+}
+template <typename T> T from_double(double v) { return convert_any<T, double>(v); }
+template <typename T> T nan_of() {
+  if constexpr (HalfOf<T>::value) return from_double<T>(std::numeric_limits<double>::quiet_NaN());
+  else return std::numeric_limits<T>::quiet_NaN();
+}
+// Position of a 16-bit value on the number line (±0 equal): neighbours differ by 1.
+int ordinal16(uint16_t h) { return h & 0x8000 ? -(h & 0x7FFF) : h; }
 
 // ---- GEMM --------------------------------------------------------------------------------------
 
@@ -82,18 +109,22 @@ struct GemmCase {
   int64_t batch;  // entries, each followed by a gap of 5 elements
 };
 
+// exact: small-integer inputs (bf16/f16 only), so float32 sums are exact and the result is too.
 template <typename T>
-void check_gemm(const GemmCase& c) {
+void check_gemm(const GemmCase& c, bool exact = false) {
+  constexpr bool half = HalfOf<T>::value;
+  const double lim = std::is_same<T, f16_t>::value ? 4 : 16;
+  auto value = [&] { return from_double<T>(exact ? std::nearbyint(rnd() * lim) : rnd()); };
   const int64_t rows_a = c.ta ? c.k : c.m, cols_a = c.ta ? c.m : c.k;
   const int64_t rows_b = c.tb ? c.n : c.k, cols_b = c.tb ? c.k : c.n;
   const int64_t lda = cols_a + c.pad, ldb = cols_b + c.pad, ldc = c.n + c.pad;
   const int64_t sa = rows_a * lda + 5, sb = rows_b * ldb + 5, sc = c.m * ldc + 5;
   std::vector<T> a(static_cast<size_t>(sa * c.batch)), b(static_cast<size_t>(sb * c.batch));
   std::vector<T> cc(static_cast<size_t>(sc * c.batch));
-  for (auto& v : a) v = static_cast<T>(rnd());
-  for (auto& v : b) v = static_cast<T>(rnd());
+  for (auto& v : a) v = value();
+  for (auto& v : b) v = value();
   // beta = 0 must not read C: NaN there would leak into the result.
-  for (auto& v : cc) v = c.beta == 0 ? std::numeric_limits<T>::quiet_NaN() : static_cast<T>(rnd());
+  for (auto& v : cc) v = c.beta == 0 ? nan_of<T>() : value();
   const std::vector<T> c0 = cc;
 
   GemmArgs g{};
@@ -110,7 +141,9 @@ void check_gemm(const GemmCase& c) {
     fail("gemm %s status %s", tname<T>(), last_error_message());
     return;
   }
-  const double u = std::numeric_limits<T>::epsilon() / 2;
+  // Unit roundoff of the accumulation: float32's for the halves.
+  using Acc = std::conditional_t<half, float, T>;
+  const double u = std::numeric_limits<Acc>::epsilon() / 2.0;
   int64_t bad = 0;
   double worst = 0;
   for (int64_t bi = 0; bi < c.batch; ++bi) {
@@ -120,17 +153,24 @@ void check_gemm(const GemmCase& c) {
       for (int64_t j = 0; j < c.n; ++j) {
         double s = 0, mag = 0;
         for (int64_t p = 0; p < c.k; ++p) {
-          const double x = c.ta ? A[p * lda + i] : A[i * lda + p];
-          const double y = c.tb ? B[j * ldb + p] : B[p * ldb + j];
+          const double x = as_double(c.ta ? A[p * lda + i] : A[i * lda + p]);
+          const double y = as_double(c.tb ? B[j * ldb + p] : B[p * ldb + j]);
           s += x * y;
           mag += std::fabs(x * y);
         }
-        const double cin = c.beta == 0 ? 0.0 : static_cast<double>(c0[bi * sc + i * ldc + j]);
+        const double cin = c.beta == 0 ? 0.0 : as_double(c0[bi * sc + i * ldc + j]);
         const double want = c.alpha * s + c.beta * cin;
-        const double tol = 2 * (c.k + 2) * u * (std::fabs(c.alpha) * mag + std::fabs(c.beta * cin)) + 1e-300;
-        const double got = cc[bi * sc + i * ldc + j];
+        double tol = 2 * (c.k + 2) * u * (std::fabs(c.alpha) * mag + std::fabs(c.beta * cin)) + 1e-300;
+        const T got_t = cc[bi * sc + i * ldc + j];
+        const double got = as_double(got_t);
+        if constexpr (half) {
+          const T w = from_double<T>(want);
+          const int dist = std::abs(ordinal16(got_t.bits) - ordinal16(w.bits));
+          tol += std::fabs(as_double(w) - want);
+          if (exact ? dist != 0 : dist > 1 && !(std::fabs(got - want) <= tol)) ++bad;
+        }
         const double err = std::fabs(got - want);
-        if (!(err <= tol)) ++bad;
+        if (!half && !(err <= tol)) ++bad;
         if (err / tol > worst || err != err) worst = err != err ? INFINITY : err / tol;
       }
     // The gaps between batch entries and the padding after each row of C stay untouched.
@@ -143,9 +183,9 @@ void check_gemm(const GemmCase& c) {
       if (std::memcmp(&cc[at], &c0[at], sizeof(T)) != 0) ++bad;
   }
   if (bad)
-    fail("gemm %s %c%c M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld batch=%lld: %lld wrong elements "
+    fail("gemm %s%s %c%c M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld batch=%lld: %lld wrong elements "
          "(worst error %.3g of the bound)",
-         tname<T>(), c.ta ? 'T' : 'N', c.tb ? 'T' : 'N', (long long)c.m, (long long)c.n, (long long)c.k, c.alpha,
+         tname<T>(), exact ? " (exact inputs)" : "", c.ta ? 'T' : 'N', c.tb ? 'T' : 'N', (long long)c.m, (long long)c.n, (long long)c.k, c.alpha,
          c.beta, (long long)c.pad, (long long)c.batch, (long long)bad, worst);
 }
 
@@ -161,13 +201,18 @@ void gemm_suite() {
         if (std::min({m, n, k}) >= 100) continue;
         const bool small = m * n * k <= 32 * 32 * 32;
         if (!small && g_light) continue;
-        for (int combo = 0; combo < 8; ++combo) {
-          // Larger shapes: one of the eight (dtype, transposes) combinations, rotating.
-          if (!small && combo != variant % 8) continue;
+        for (int combo = 0; combo < 16; ++combo) {
+          // Larger shapes: one of the sixteen (dtype, transposes) combinations, rotating.
+          if (!small && combo != variant % 16) continue;
           GemmCase c{(combo & 1) != 0, (combo & 2) != 0, m, n, k, alphas[variant % 3], betas[(variant / 3) % 3],
                      (variant % 5 == 0) ? 3 : 0, (variant % 7 == 0 && small) ? 3 : 1};
-          if (combo & 4) check_gemm<double>(c);
-          else check_gemm<float>(c);
+          const bool exact = variant % 3 == 0;  // halves: small-integer inputs, bit-exact results
+          switch (combo >> 2) {
+            case 0: check_gemm<float>(c); break;
+            case 1: check_gemm<double>(c); break;
+            case 2: check_gemm<bf16_t>(c, exact); break;
+            default: check_gemm<f16_t>(c, exact); break;
+          }
           ++variant;
         }
         if (!small) ++variant;
@@ -178,10 +223,52 @@ void gemm_suite() {
       {false, false, 150, 24, 700, 1.0, 0.5, 1, 1}, {true, true, 150, 30, 333, -1.0, 0.0, 0, 1},
       {false, true, 10, 200, 650, 0.5, 1.0, 2, 1},  {true, false, 130, 33, 129, 1.0, 0.0, 0, 2},
       {false, false, 64, 64, 64, 1.0, 0.0, 0, 7},   {false, false, 2, 4200, 3, 1.0, 0.0, 0, 1},
+      {false, true, 150, 1000, 350, 1.0, 0.25, 0, 1},  // bf16/f16: K blocks × narrowed column blocks
   };
   for (const GemmCase& c : big) {
     check_gemm<float>(c);
     check_gemm<double>(c);
+    check_gemm<bf16_t>(c);
+    check_gemm<f16_t>(c, true);
+  }
+}
+
+// bf16/f16: C = round16(alpha·a) with K = 1 and B = 1, for every 16-bit a and alphas that make
+// ties, overflow, subnormal results and NaN, bit for bit against core/half.h's rounding of the
+// float32 product (a product wide enough for the packed path and its vector C store). ±0 compare
+// equal (the float32 sum starts at +0), and NaN only as NaN.
+template <typename T>
+void check_gemm_rounding() {
+  const int64_t m = 65536, n = 16;
+  std::vector<T> a(m), b(n, from_double<T>(1.0)), cc(m * n);
+  for (int64_t i = 0; i < m; ++i) a[i].bits = static_cast<uint16_t>(i);
+  for (double alpha : {1.0, 1.00390625, 0.7, 3.5, 0.0009765625, 1e4}) {
+    GemmArgs g{};
+    g.dtype = dtype_of<T>();
+    g.m = m; g.n = n; g.k = 1;
+    g.alpha = alpha;
+    g.a = a.data(); g.lda = 1;
+    g.b = b.data(); g.ldb = n;
+    g.c = cc.data(); g.ldc = n;
+    g.batch = 1;
+    ++g_checks;
+    if (cpu::gemm(g) != Status::ok) {
+      fail("gemm %s rounding status %s", tname<T>(), last_error_message());
+      continue;
+    }
+    int64_t bad = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      const T w = half_from_f32<T>(static_cast<float>(alpha) * to_f32(a[i]));
+      for (int64_t j = 0; j < n; ++j) {
+        const T gt = cc[i * n + j];
+        const bool nan = to_f32(w) != to_f32(w);
+        if (nan ? to_f32(gt) == to_f32(gt) : ordinal16(gt.bits) != ordinal16(w.bits)) {
+          if (!bad) fail("gemm %s rounding alpha=%g a=0x%04x: 0x%04x, want 0x%04x", tname<T>(), alpha, a[i].bits, gt.bits, w.bits);
+          ++bad;
+        }
+      }
+    }
+    if (bad > 1) fail("gemm %s rounding alpha=%g: %lld wrong", tname<T>(), alpha, (long long)bad);
   }
 }
 
@@ -401,6 +488,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   group("gemm", gemm_suite);
+  group("gemm16 round", [] { check_gemm_rounding<bf16_t>(); check_gemm_rounding<f16_t>(); });
   group("elementwise", [] { elementwise_suite<float>(); elementwise_suite<double>(); });
   group("reduce", [] { reduce_suite<float>(); reduce_suite<double>(); });
   std::printf("kernel_check: %lld checks, %lld failures (kernel %s)\n", (long long)g_checks, (long long)g_failures,
