@@ -52,7 +52,8 @@ function matmulForward(x: Tensor, y: Tensor): Tensor {
 
 const MATMUL = defineOp({
   name: 'matmul', args: [{ name: 'the first operand' }, { name: 'the second operand' }], dtype: 'floatOnly', broadcast: true,
-  autocast: 'lower',
+  // bfloat16 / float16 go to the GEMM as they are (converted while packing, float32 accumulation).
+  autocast: 'lower', half: true,
   forward: (c) => matmulForward(c.args[0] as Tensor, c.args[1] as Tensor),
   // Unrecorded calls on two float tensors of one dtype: the forward in a scope of its own (it may
   // make operand copies and views).
@@ -83,7 +84,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 const LINEAR = defineOp({
   name: 'linear', args: [{ name: 'input' }, { name: 'weight' }, { name: 'bias', optional: true }], dtype: 'floatOnly',
-  autocast: 'lower',
+  autocast: 'lower', half: true,
   forward: (c) => {
     const [x, w, b] = c.args as [Tensor, Tensor, Tensor | null];
     if (w.ndim !== 2) throw new ShapeError(`linear: expected a 2-D weight [out, in], received shape ${shapeStr(w.shape)}`);
