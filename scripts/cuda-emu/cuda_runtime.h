@@ -19,7 +19,12 @@
 #pragma once
 #include <ucontext.h>
 
+// Kernel sources that need a host form of a device-only instruction (native/cuda/mma.cuh: mma.sync,
+// ldmatrix, cp.async) test this macro; nvcc never defines it.
+#define ENTRENA_CUDA_EMU 1
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -47,6 +52,8 @@ struct dim3 {
 };
 struct alignas(16) float4 { float x, y, z, w; };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+struct alignas(8) float2 { float x, y; };
+inline float2 make_float2(float x, float y) { return float2{x, y}; }
 
 inline thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 constexpr int warpSize = 32;
@@ -83,6 +90,7 @@ struct Block {
   std::vector<dim3> tid;
   std::vector<std::unique_ptr<char[]>> stacks;
   std::vector<uint64_t> exchange;  // __shfl_*: one 8-byte slot per thread
+  std::vector<std::array<uint32_t, 16>> wide;  // warp-collective steps (native/cuda/mma.cuh): 64 bytes per thread
   std::vector<unsigned> order;     // the order of one pass
   ucontext_t scheduler;
   int current = 0;
@@ -135,6 +143,7 @@ inline void run_block(Block& b, unsigned nthreads, void (*body)(void*), void* ar
     b.done.resize(nthreads);
     b.tid.resize(nthreads);
     b.exchange.resize(nthreads);
+    b.wide.resize(nthreads);
     while (b.stacks.size() < nthreads) b.stacks.emplace_back(new char[kStack]);
   }
   b.body = body;
@@ -226,10 +235,25 @@ inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int width = warpSize) {
   return r;
 }
 
+// Warp-collective steps wider than a shuffle (the fragments of native/cuda/mma.cuh): every lane
+// publishes up to 64 bytes, all threads meet, each lane reads the slots of its warp's lanes, and all
+// meet again before a slot can be overwritten. Like the shuffles, the whole block must take part.
+namespace emu {
+inline uint32_t* warp_slot(int tid) { return t_block->wide[tid].data(); }
+template <typename Body>
+inline void warp_collective(const void* mine, size_t bytes, Body body) {
+  const int me = linear_tid();
+  std::memcpy(warp_slot(me), mine, bytes);
+  barrier();
+  body(me & 31, me & ~31);  // (lane, thread id of lane 0 of this warp)
+  barrier();
+}
+}  // namespace emu
+
 // ---- runtime API -------------------------------------------------------------------------------
 enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2 };
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
-enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
+enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16, cudaDevAttrComputeCapabilityMajor = 75 };
 using cudaStream_t = void*;
 constexpr unsigned cudaStreamNonBlocking = 1;
 
@@ -251,7 +275,12 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr, int) { *v = 4; return cudaSuccess; }
+// 4 SMs (so that the GEMM's one-wave heuristics are exercised with small problems); compute
+// capability 9 (so that the tensor-core paths, emulated by mma.cuh, are taken).
+inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
+  *v = a == cudaDevAttrComputeCapabilityMajor ? 9 : 4;
+  return cudaSuccess;
+}
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
   *p = nullptr;
   if (bytes > emu::kDeviceBytes - emu::used_bytes().load()) return emu::fail(cudaErrorMemoryAllocation);
