@@ -29,8 +29,8 @@
 //     64 float32 accumulators per lane; per 16-wide k-step a warp does 4 + 2 ldmatrix.x4 and 16 mma;
 //   - the epilogue writes straight from the accumulator fragments, two adjacent columns per store
 //     (32 or 64 bits) where C's alignment allows;
-//   - batches over gridDim.z, N tiles over gridDim.x, M tiles over gridDim.y (gemm.cu slices past
-//     the 65535 limit).
+//   - batches over gridDim.z; the 2-D grid of tiles is walked in groups of 8 tile rows (L2 reuse);
+//     gemm.cu slices M and the batch past the 65535 limit of gridDim.y/z.
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -43,7 +43,7 @@ namespace {
 
 using mma::Half16;
 
-constexpr int kBM = 128, kBN = 128, kThreads = 256;
+constexpr int kBM = 128, kBN = 128, kThreads = 256, kGroupM = 8;
 
 // Element traits: S is the shared/global storage word, BK the k-tile (64 bytes of a row), KS the
 // mma's k, kVec the elements of one 16-byte chunk.
@@ -116,7 +116,19 @@ __global__ void __launch_bounds__(kThreads, 2) gemm_tc_128x128(TcParams p) {
 
   const int t = threadIdx.x;
   const int M = p.m, N = p.n, K = p.k;
-  const int row0 = blockIdx.y * kBM, col0 = blockIdx.x * kBN;
+  // Tile order: consecutive blocks walk a group of kGroupM tile rows column by column (rather than
+  // one whole tile row), so that the blocks resident at one time share their A and B panels in L2.
+  int tile_m, tile_n;
+  {
+    const int64_t gx = gridDim.x, per_group = kGroupM * gx;
+    const int64_t linear = static_cast<int64_t>(blockIdx.y) * gx + blockIdx.x;
+    const int first = static_cast<int>(linear / per_group) * kGroupM;
+    const int rows = min(static_cast<int>(gridDim.y) - first, kGroupM);
+    const int64_t in_group = linear % per_group;
+    tile_m = first + static_cast<int>(in_group % rows);
+    tile_n = static_cast<int>(in_group / rows);
+  }
+  const int row0 = tile_m * kBM, col0 = tile_n * kBN;
   const S* A = static_cast<const S*>(p.a) + static_cast<int64_t>(blockIdx.z) * p.stride_a;
   const S* B = static_cast<const S*>(p.b) + static_cast<int64_t>(blockIdx.z) * p.stride_b;
   T* C = static_cast<T*>(p.c) + static_cast<int64_t>(blockIdx.z) * p.stride_c;

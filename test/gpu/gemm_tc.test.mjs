@@ -250,6 +250,7 @@ const SIZES = [
   { m: 31, n: 29, k: 40, offA: 1, offB: 3, offC: 1, beta: -1 },  // misaligned pointers
   { m: 150, n: 70, k: 50, batch: 3, gap: 5, beta: 0.25 },  // batches with strides that break alignment
   { m: 129, n: 136, k: 64, batch: 2, gap: 8 },             // batches, aligned strides
+  { m: 1100, n: 260, k: 24 },                              // 9 × 3 tiles: the grouped tile order's last, partial group
 ];
 const LAYOUTS = [[false, false], [false, true], [true, false], [true, true]];
 
