@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // bench/gpu.mjs — the CUDA backend against PyTorch on the same GPU, in the same run: SGEMM, the
-// device-to-device copy rate, the fused Adam step, the reference MLP's training step, BatchNorm1d
+// tensor-core GEMMs (bfloat16, and float32 with TF32), the device-to-device copy rate, the fused Adam step, the reference MLP's training step, BatchNorm1d
 // forward + backward, and the caching allocator. Part of `npm run gpu:check` (scripts/gpu_check.mjs),
 // also runnable on its own after `npm run build:cuda` and `npm run build:ts`:
 //
-//   node bench/gpu.mjs [--json FILE] [--runs R] [--only sgemm,copy,adam,mlp,bn,alloc]
+//   node bench/gpu.mjs [--json FILE] [--runs R] [--only sgemm,bf16,tf32,copy,adam,mlp,bn,alloc]
 //   node bench/gpu.mjs --emulated    dry run on the emulated device (scripts/cuda-emu), tiny sizes,
 //                                    PyTorch on the CPU: checks every workload and the protocol, no speed
 //
-// Every workload is first checked against a reference (SGEMM: float64 dot products on the host for a
-// sample of entries; the copy: read back; Adam, the MLP and BatchNorm: the same computation on our CPU
+// Every workload is first checked against a reference (the GEMMs: float64 dot products on the host for a
+// sample of entries, of the bfloat16 or tf32-rounded inputs; the copy: read back; Adam, the MLP and BatchNorm: the same computation on our CPU
 // backend), then timed. Timing: a batch is `reps` repetitions between two device synchronisations,
 // timed on the host (reps chosen so a batch lasts ~60 ms); batches of ours and of PyTorch's
 // (bench/gpu_peer.py, one long-lived python3) alternate, and each figure is the median of R batches,
@@ -45,9 +45,10 @@ if (!E.cuda.isAvailable()) {
 // ---- sizes ------------------------------------------------------------------------------------------
 
 const SIZES = emulated
-  ? { sgemm: [64, 96], copyBytes: 1 << 16, adam: [{ label: '10 k', sizes: [6000, 4000] }], mlp: [8], bn: [[32, 16]], allocCycles: 200 }
+  ? { sgemm: [64, 96], tc: [96, 160], copyBytes: 1 << 16, adam: [{ label: '10 k', sizes: [6000, 4000] }], mlp: [8], bn: [[32, 16]], allocCycles: 200 }
   : {
     sgemm: [1024, 2048, 4096, 8192],
+    tc: [4096, 8192],  // bf16 and tf32 GEMMs (the targets are for n = 8192)
     copyBytes: 1 << 30,
     // Parameter lists shaped like models': a few large tensors and some small ones.
     adam: [
@@ -113,7 +114,7 @@ async function startPeer() {
 
 // ---- workloads: each returns { check: string, run: () => void, free: () => void } ------------------
 
-const F32 = 0, CUDA = 1;
+const F32 = 0, BF16 = 3, CUDA = 1;
 function lcg(seed) {
   let s = seed >>> 0;
   return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296; };
@@ -146,6 +147,64 @@ function sgemm(n) {
   }
   if (!(worst <= 1e-5)) throw new Error(`SGEMM n=${n}: sampled error ${worst} (relative to Σ|a·b|) exceeds 1e-5`);
   return { check: `sampled error ${worst.toExponential(1)}`, run, free: () => { native.free(hA); native.free(hB); native.free(hC); } };
+}
+
+// float32 → bfloat16 bits and back (native/core/half.h: round to nearest even), and cvt.rna.tf32.
+const f32buf = new Float32Array(1), u32buf = new Uint32Array(f32buf.buffer);
+function bf16Bits(x) {
+  f32buf[0] = x;
+  const u = u32buf[0];
+  return (u & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+function fromBits(u) { u32buf[0] = u >>> 0; return f32buf[0]; }
+function tf32Round(x) {
+  f32buf[0] = x;
+  const u = u32buf[0];
+  return (u & 0x7f800000) === 0x7f800000 ? x : fromBits((u + 0x1000) & 0xffffe000);
+}
+
+/**
+ * The tensor-core GEMMs, C = A·B with n×n row-major operands: kind 'bf16' (bfloat16 in and out,
+ * float32 accumulation) or 'tf32' (float32 with TF32 inputs). Checked on a sample of entries
+ * against float64 dot products of the values the tensor cores multiply (the bfloat16 inputs, or the
+ * float32 inputs rounded to tf32), relative to Σ|a·b|: float32 accumulation stays within ~1e-7·√n of
+ * it, and a bfloat16 C adds its own rounding, up to 2⁻⁸ of |C|.
+ */
+function tcGemm(kind, n) {
+  const half = kind === 'bf16';
+  const es = half ? 2 : 4, bytes = n * n * es;
+  const hA = native.alloc(CUDA, bytes), hB = native.alloc(CUDA, bytes), hC = native.alloc(CUDA, bytes);
+  const rA = lcg(11), rB = lcg(12);
+  const A = new Float64Array(n * n), B = new Float64Array(n * n);
+  let sA, sB;
+  if (half) {
+    sA = new Uint16Array(n * n); sB = new Uint16Array(n * n);
+    for (let i = 0; i < n * n; i++) { sA[i] = bf16Bits(2 * rA() - 1); A[i] = fromBits(sA[i] << 16); }
+    for (let i = 0; i < n * n; i++) { sB[i] = bf16Bits(2 * rB() - 1); B[i] = fromBits(sB[i] << 16); }
+  } else {
+    sA = new Float32Array(n * n); sB = new Float32Array(n * n);
+    for (let i = 0; i < n * n; i++) { sA[i] = 2 * rA() - 1; A[i] = tf32Round(sA[i]); }
+    for (let i = 0; i < n * n; i++) { sB[i] = 2 * rB() - 1; B[i] = tf32Round(sB[i]); }
+  }
+  native.write(hA, 0, sA);
+  native.write(hB, 0, sB);
+  const dt = half ? BF16 : F32;
+  const run = () => native.gemm(dt, false, false, n, n, n, 1, hA, 0, n, 0, hB, 0, n, 0, 0, hC, 0, n, 0, 1, false, !half);
+  run();
+  const C = half ? new Uint16Array(n * n) : new Float32Array(n * n);
+  native.read(hC, 0, C);
+  const r = lcg(7);
+  let worst = 0;
+  for (let t = 0; t < 128; t++) {
+    const i = Math.floor(r() * n), j = Math.floor(r() * n);
+    let ref = 0, mag = 0;
+    for (let p = 0; p < n; p++) { ref += A[i * n + p] * B[p * n + j]; mag += Math.abs(A[i * n + p] * B[p * n + j]); }
+    const got = half ? fromBits(C[i * n + j] << 16) : C[i * n + j];
+    const err = Math.abs(got - ref) - (half ? 2 ** -8 * Math.abs(ref) : 0);  // half an ulp of 8 significant bits
+    worst = Math.max(worst, Math.max(0, err) / mag);
+  }
+  if (!(worst <= 1e-5)) throw new Error(`${kind} GEMM n=${n}: sampled error ${worst} (relative to Σ|a·b|, beyond C's rounding) exceeds 1e-5`);
+  return { check: `sampled error ${worst.toExponential(1)} beyond C's rounding`, run, free: () => { native.free(hA); native.free(hB); native.free(hC); } };
 }
 
 function copy(bytes) {
@@ -330,6 +389,17 @@ if (wants('sgemm')) {
     const flops = 2 * n * n * n;
     await measure(`SGEMM n=${n} (TFLOP/s; vs torch.mm, TF32 off)`, () => sgemm(n), { op: 'sgemm', n },
       { unit: 'TFLOP/s', metric: (ms) => flops / ms / 1e9, target: n >= 4096 ? 0.9 : null });
+  }
+}
+// The tensor-core GEMMs: ours (gemm_tc.cu, mma.sync) against cuBLAS through torch.mm — bf16 against
+// torch.mm in bfloat16, TF32 against torch.mm in float32 with allow_tf32 = True.
+for (const kind of ['bf16', 'tf32']) {
+  if (!wants(kind)) continue;
+  for (const n of SIZES.tc) {
+    const flops = 2 * n * n * n;
+    await measure(kind === 'bf16' ? `BF16 GEMM n=${n} (TFLOP/s; vs torch.mm bfloat16)` : `TF32 GEMM n=${n} (TFLOP/s; vs torch.mm, allow_tf32)`,
+      () => tcGemm(kind, n), { op: kind === 'bf16' ? 'bf16gemm' : 'tf32gemm', n },
+      { unit: 'TFLOP/s', metric: (ms) => flops / ms / 1e9, target: n >= 8192 ? 0.6 : null });
   }
 }
 if (wants('copy') || wants('adam')) {

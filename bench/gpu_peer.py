@@ -11,6 +11,9 @@
 # their first request and kept, so later batches time only the work.
 #
 #   sgemm {n}            torch.mm of two n×n float32 matrices, TF32 off (cuBLAS's FP32 path)
+#   bf16gemm {n}         torch.mm of two n×n bfloat16 matrices (cuBLAS's bf16 tensor-core path)
+#   tf32gemm {n}         torch.mm of two n×n float32 matrices with allow_tf32 = True (set for this
+#                        call only, so that the sgemm rows stay FP32)
 #   copy  {bytes}        device-to-device copy of a float32 buffer (dst.copy_(src))
 #   adam  {sizes}        torch.optim.Adam(fused=True) step over float32 parameters of these sizes
 #   mlp   {batch}        the reference MLP's training step (784-512-256-10, BatchNorm, ReLU,
@@ -43,6 +46,29 @@ def setup_sgemm(c):
     b = torch.rand(n, n, device=dev)
     o = torch.empty(n, n, device=dev)
     return lambda: torch.mm(a, b, out=o)
+
+
+def setup_bf16gemm(c):
+    n = c["n"]
+    a = torch.rand(n, n, device=dev).to(torch.bfloat16)
+    b = torch.rand(n, n, device=dev).to(torch.bfloat16)
+    o = torch.empty(n, n, device=dev, dtype=torch.bfloat16)
+    return lambda: torch.mm(a, b, out=o)
+
+
+def setup_tf32gemm(c):
+    n = c["n"]
+    a = torch.rand(n, n, device=dev)
+    b = torch.rand(n, n, device=dev)
+    o = torch.empty(n, n, device=dev)
+
+    def step():
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            torch.mm(a, b, out=o)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = False
+    return step
 
 
 def setup_copy(c):
@@ -107,7 +133,7 @@ def setup_alloc(c):
     return step
 
 
-SETUP = {"sgemm": setup_sgemm, "copy": setup_copy, "adam": setup_adam, "mlp": setup_mlp,
+SETUP = {"sgemm": setup_sgemm, "bf16gemm": setup_bf16gemm, "tf32gemm": setup_tf32gemm, "copy": setup_copy, "adam": setup_adam, "mlp": setup_mlp,
          "bn": setup_bn, "alloc": setup_alloc}
 
 name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"

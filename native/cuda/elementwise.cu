@@ -15,6 +15,9 @@
 //              dims stored innermost-first (so the unrolled loop indexes registers, not local
 //              memory), in 32-bit arithmetic when the element count allows.
 // All launches are grid-stride loops on the process stream.
+// cast and fill also take the 16-bit storage types (bfloat16, float16): they convert through
+// core/half.h's integer-only convert_any, so a CUDA cast gives the CPU cast's bits exactly (NaN,
+// ±Inf, subnormals and overflow included); the compute functors stay float32/float64/int32.
 #include "kernels.cuh"
 #include "../core/dispatch.h"
 
@@ -146,12 +149,12 @@ __global__ void where_kernel(Walk<4> w, T* out, const C* c, const T* a, const T*
 
 template <typename Out, typename In>
 __global__ void cast_flat(Out* __restrict__ out, const In* __restrict__ a, int64_t sa, int64_t n) {
-  ENTRENA_GRID_STRIDE(i, n) out[i] = convert<Out, In>(a[i * sa]);
+  ENTRENA_GRID_STRIDE(i, n) out[i] = convert_any<Out, In>(a[i * sa]);
 }
 
 template <typename Out, typename In>
 __global__ void cast_strided(Walk<2> w, Out* out, const In* a, int64_t n) {
-  for_each_strided<2>(w, n, [&](const int64_t (&off)[2]) { out[off[0]] = convert<Out, In>(a[off[1]]); });
+  for_each_strided<2>(w, n, [&](const int64_t (&off)[2]) { out[off[0]] = convert_any<Out, In>(a[off[1]]); });
 }
 
 template <typename T>
@@ -225,7 +228,7 @@ Status launch_cast(const Iter& it) {
 
 template <typename Out>
 Status cast_from(DType in_dt, const Iter& it) {
-  return visit_dtype(in_dt, [&](auto tag) {
+  return visit_dtype_all(in_dt, [&](auto tag) {
     using In = decltype(tag);
     return launch_cast<Out, In>(it);
   });
@@ -253,7 +256,7 @@ template <typename T>
 Status launch_fill(const Iter& it, double value) {
   const int64_t n = it.numel();
   if (n == 0) return Status::ok;
-  const T v = convert<T, double>(value);
+  const T v = convert_any<T, double>(value);
   T* out = static_cast<T*>(it.data[0]);
   if (flat_layout(it)) fill_flat<T><<<grid_for(n), kThreads, 0, stream()>>>(out, v, n);
   else fill_strided<T><<<grid_for(n), kThreads, 0, stream()>>>(make_walk<1>(it), out, v, n);
@@ -288,7 +291,7 @@ Status where(DType dt, DType cond_dt, const Iter& it) {
 
 Status cast(DType out_dt, DType in_dt, const Iter& it) {
   const Iter c = it.coalesced();
-  return visit_dtype(out_dt, [&](auto tag) {
+  return visit_dtype_all(out_dt, [&](auto tag) {
     using T = decltype(tag);
     return cast_from<T>(in_dt, c);
   });
@@ -296,7 +299,7 @@ Status cast(DType out_dt, DType in_dt, const Iter& it) {
 
 Status fill(DType dt, const Iter& it, double value) {
   const Iter c = it.coalesced();
-  return visit_dtype(dt, [&](auto tag) {
+  return visit_dtype_all(dt, [&](auto tag) {
     using T = decltype(tag);
     return launch_fill<T>(c, value);
   });

@@ -26,6 +26,8 @@
 // ENTRENA_CUDA_GEMM=simple selects, which is the first thing to try if the fast kernel is suspect.
 // Accumulation is in the element type (float for float32), as cuBLAS does; against the double
 // reference the relative error grows like sqrt(K)·2⁻²⁴.
+// bfloat16/float16, and float32 when GemmArgs::tf32 allows TF32, go to the tensor-core kernel of
+// gemm_tc.cu (float32 accumulation, C rounded once).
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -359,11 +361,20 @@ Status launch_sliced(const GemmArgs& g, int tile, Launch launch) {
 
 Status gemm(const GemmArgs& g) {
   if (g.dtype == DType::i32) return set_error(Status::dtype, "matmul needs a floating dtype, received int32");
-  if (g.dtype != DType::f32 && g.dtype != DType::f64) return set_error(Status::dtype, "unknown dtype");
+  if (g.dtype != DType::f32 && g.dtype != DType::f64 && g.dtype != DType::bf16 && g.dtype != DType::f16)
+    return set_error(Status::dtype, "unknown dtype");
   if (g.m > INT_MAX || g.n > INT_MAX || g.k > INT_MAX || g.batch > INT_MAX)
     return set_error(Status::shape, "GEMM extent too large for the CUDA kernels (M, N, K and batch must be < 2^31)");
   if (g.m == 0 || g.n == 0 || g.batch == 0) return Status::ok;
   if (g.dtype == DType::f64) return launch_sliced(g, kTile, launch_tiled<double>);
+  // bfloat16 / float16: the tensor-core kernel of gemm_tc.cu (its SIMT fallback before sm_80 or
+  // under ENTRENA_CUDA_GEMM=simple); float32 with tf32 allowed: the same kernel with TF32 inputs.
+  if (g.dtype == DType::bf16 || g.dtype == DType::f16) {
+    const bool simple = use_simple_kernel() || !tensor_cores_available();
+    return launch_sliced(g, gemm_tc_tile(simple), [simple](const GemmArgs& s) { return gemm_tc_launch(s, simple); });
+  }
+  if (g.tf32 && !use_simple_kernel() && tensor_cores_available())
+    return launch_sliced(g, gemm_tc_tile(false), [](const GemmArgs& s) { return gemm_tc_launch(s, false); });
   // 128×128 tiles when they make at least one wave over the SMs; otherwise the 64×64 kernel's 4×
   // more blocks do better.
   const int64_t tiles = ((g.m + kBM - 1) / kBM) * ((g.n + kBN - 1) / kBN) * g.batch;

@@ -30,6 +30,14 @@ Status empty_cache();
 ENTRENA_KERNELS(ENTRENA_DECLARE_KERNEL)
 #undef ENTRENA_DECLARE_KERNEL
 
+// ---- the tensor-core GEMM (gemm_tc.cu), called by gemm() of gemm.cu ---------------------------
+// True on a device of compute capability 8.0 or newer (mma.sync with bf16/f16/tf32, cp.async).
+bool tensor_cores_available();
+// One launch (M < 65535·tile, batch < 65535) of bf16/f16 GEMM, or float32 GEMM with TF32 inputs;
+// simple: the SIMT kernel for the 16-bit types instead (tile gemm_tc_tile(simple) rows high).
+Status gemm_tc_launch(const GemmArgs& g, bool simple);
+int gemm_tc_tile(bool simple);
+
 // ---- shared helpers --------------------------------------------------------------------------
 
 // The process-wide stream all work is queued on (created by backend.cu on first use).

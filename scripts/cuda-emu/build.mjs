@@ -79,7 +79,7 @@ async function main() {
   const list = (dir, ext) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f));
   const cuda = list('native/cuda', '.cu');
   const plain = ['native/bindings.cc', ...list('native/core', '.cc'), ...list('native/cpu', '.cc'), ...list('native/distributed', '.cc')];
-  const inputs = [...cuda, ...plain, ...list('native/core', '.h'), ...list('native/cpu', '.h'), 'native/cuda/kernels.cuh',
+  const inputs = [...cuda, ...plain, ...list('native/core', '.h'), ...list('native/cpu', '.h'), ...list('native/cuda', '.cuh'),
     'scripts/cuda-emu/cuda_runtime.h', 'scripts/cuda-emu/build.mjs'];
   if (process.env.CUDA_EMU_REBUILD !== '1' && fs.existsSync(addon)) {
     const built = fs.statSync(addon).mtimeMs;

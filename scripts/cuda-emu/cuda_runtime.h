@@ -8,7 +8,9 @@
 //
 // What it checks and what it cannot: every CUDA thread of a block runs as a fiber (ucontext) on
 // the launching thread; __syncthreads() and __shfl_xor_sync() switch fibers, so a block's threads
-// interleave only at those points. A kernel that is correct here computes the right values with
+// interleave only at those points. The warp-level tensor-core steps of native/cuda/mma.cuh (mma.sync,
+// ldmatrix) are warp-collective here: only the 32 lanes of the warp meet, and one warp runs through
+// all of its steps up to the next __syncthreads before the next warp starts. A kernel that is correct here computes the right values with
 // the right indexing and synchronisation structure; races that need true concurrency, missing
 // __syncthreads between accesses that happen to be ordered here, warp-divergent shuffles, memory
 // coalescing and speed are the GPU's to judge (DESIGN principle 10 still wants a real GPU run).
@@ -19,7 +21,12 @@
 #pragma once
 #include <ucontext.h>
 
+// Kernel sources that need a host form of a device-only instruction (native/cuda/mma.cuh: mma.sync,
+// ldmatrix, cp.async) test this macro; nvcc never defines it.
+#define ENTRENA_CUDA_EMU 1
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -47,6 +54,8 @@ struct dim3 {
 };
 struct alignas(16) float4 { float x, y, z, w; };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+struct alignas(8) float2 { float x, y; };
+inline float2 make_float2(float x, float y) { return float2{x, y}; }
 
 inline thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 constexpr int warpSize = 32;
@@ -83,6 +92,9 @@ struct Block {
   std::vector<dim3> tid;
   std::vector<std::unique_ptr<char[]>> stacks;
   std::vector<uint64_t> exchange;  // __shfl_*: one 8-byte slot per thread
+  std::vector<std::array<uint32_t, 16>> wide;  // warp-collective steps (native/cuda/mma.cuh): 64 bytes per thread
+  std::vector<char> warp_step;     // the thread is suspended in a warp-collective step
+  std::vector<char> at_block;      // the thread has reached a block barrier in this pass
   std::vector<unsigned> order;     // the order of one pass
   ucontext_t scheduler;
   int current = 0;
@@ -135,6 +147,9 @@ inline void run_block(Block& b, unsigned nthreads, void (*body)(void*), void* ar
     b.done.resize(nthreads);
     b.tid.resize(nthreads);
     b.exchange.resize(nthreads);
+    b.wide.resize(nthreads);
+    b.warp_step.resize(nthreads);
+    b.at_block.resize(nthreads);
     while (b.stacks.size() < nthreads) b.stacks.emplace_back(new char[kStack]);
   }
   b.body = body;
@@ -162,13 +177,30 @@ inline void run_block(Block& b, unsigned nthreads, void (*body)(void*), void* ar
         std::swap(perm[i - 1], perm[st % i]);
       }
     }
+    // Warp by warp, in the order the warps first appear in perm: a warp's lanes run (in perm order)
+    // through their warp-collective steps until each reaches a block barrier (or ends) before the
+    // next warp starts. So between two __syncthreads one warp can run ahead of another, as on a GPU,
+    // and a missing __syncthreads between warps that talk only through warp-collective steps (mma,
+    // ldmatrix) still shows.
+    std::fill(b.at_block.begin(), b.at_block.begin() + nthreads, 0);
     for (unsigned q = 0; q < nthreads; ++q) {
-      const unsigned i = perm[q];
-      if (b.done[i]) continue;
-      b.current = static_cast<int>(i);
-      threadIdx = b.tid[i];
-      swapcontext(&b.scheduler, &b.ctx[i]);
-      any = any || !b.done[i];
+      const unsigned w = perm[q] >> 5;
+      if (b.at_block[perm[q]] || b.done[perm[q]]) continue;
+      for (bool again = true; again;) {
+        again = false;
+        for (unsigned q2 = q; q2 < nthreads; ++q2) {
+          const unsigned i = perm[q2];
+          if ((i >> 5) != w || b.done[i] || b.at_block[i]) continue;
+          b.current = static_cast<int>(i);
+          b.warp_step[i] = 0;
+          threadIdx = b.tid[i];
+          swapcontext(&b.scheduler, &b.ctx[i]);
+          if (b.done[i]) continue;
+          any = true;
+          if (b.warp_step[i]) again = true;
+          else b.at_block[i] = 1;
+        }
+      }
     }
   }
   t_block = saved;
@@ -226,10 +258,32 @@ inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int width = warpSize) {
   return r;
 }
 
+// Warp-collective steps wider than a shuffle (the fragments of native/cuda/mma.cuh): every lane
+// publishes up to 64 bytes, all threads meet, each lane reads the slots of its warp's lanes, and all
+// meet again before a slot can be overwritten. Only the warp meets: other warps may be before or
+// after the step (see run_block), as they may on a GPU.
+namespace emu {
+inline uint32_t* warp_slot(int tid) { return t_block->wide[tid].data(); }
+// Suspends this thread until the other lanes of its warp reach a warp step too (run_block).
+inline void warp_barrier() {
+  Block* b = t_block;
+  b->warp_step[b->current] = 1;
+  swapcontext(&b->ctx[b->current], &b->scheduler);
+}
+template <typename Body>
+inline void warp_collective(const void* mine, size_t bytes, Body body) {
+  const int me = linear_tid();
+  std::memcpy(warp_slot(me), mine, bytes);
+  warp_barrier();
+  body(me & 31, me & ~31);  // (lane, thread id of lane 0 of this warp)
+  warp_barrier();
+}
+}  // namespace emu
+
 // ---- runtime API -------------------------------------------------------------------------------
 enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2 };
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
-enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
+enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16, cudaDevAttrComputeCapabilityMajor = 75 };
 using cudaStream_t = void*;
 constexpr unsigned cudaStreamNonBlocking = 1;
 
@@ -251,7 +305,12 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr, int) { *v = 4; return cudaSuccess; }
+// 4 SMs (so that the GEMM's one-wave heuristics are exercised with small problems); compute
+// capability 9 (so that the tensor-core paths, emulated by mma.cuh, are taken).
+inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
+  *v = a == cudaDevAttrComputeCapabilityMajor ? 9 : 4;
+  return cudaSuccess;
+}
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
   *p = nullptr;
   if (bytes > emu::kDeviceBytes - emu::used_bytes().load()) return emu::fail(cudaErrorMemoryAllocation);

@@ -44,7 +44,7 @@ describe('npm run gpu:check', () => {
       expect(by('sanitize').map((s) => [s.check, s.status])).toEqual([['compute-sanitizer memcheck', 'SKIP'], ['compute-sanitizer racecheck', 'SKIP']]);
       // Every workload was checked against its reference; none failed.
       const names = report.bench.rows.map((x) => x.name.split(/[ :]/)[0]);
-      expect(new Set(names)).toEqual(new Set(['SGEMM', 'device', 'fused', 'MLP', 'BatchNorm1d', 'allocator']));
+      expect(new Set(names)).toEqual(new Set(['SGEMM', 'BF16', 'TF32', 'device', 'fused', 'MLP', 'BatchNorm1d', 'allocator']));
       for (const x of report.bench.rows) {
         expect(x.error, x.name).toBeNull();
         expect(x.check, x.name).not.toBe('');
