@@ -264,7 +264,7 @@ async function stepSuites() {
   if (emulated && !quick) row('suites', 'test/gpu/reliability.test.mjs', 'SKIP', 'fills the device memory in 1 GiB blocks: runs on a real GPU only');
 }
 
-const PARITY = ['test/parity_ops.test.ts', 'test/nn.test.ts', 'test/optim.test.ts', 'test/e2e.test.ts', 'test/data.test.ts', 'test/tensor.test.ts', 'test/train.test.ts'];
+const PARITY = ['test/parity_ops.test.ts', 'test/nn.test.ts', 'test/optim.test.ts', 'test/e2e.test.ts', 'test/data.test.ts', 'test/tensor.test.ts', 'test/train.test.ts', 'test/half.test.ts'];
 
 async function stepParity() {
   if (overBudget('parity')) return;

@@ -345,3 +345,81 @@ describe('16-bit models', () => {
     expect(() => opt.step()).toThrow(expect.objectContaining({ code: 'ERR_DTYPE', message: expect.stringContaining('bfloat16') }));
   });
 });
+
+// ENTRENA_TEST_DEVICE=cuda (the GPU check's parity step; the emulated CUDA backend of
+// scripts/cuda-emu without a GPU): the same numbers on the CUDA backend, whose 16-bit GEMMs are
+// the tensor-core kernels of native/cuda/gemm_tc.cu, and float16 autocast with the GradScaler.
+const DEVICE = (process.env.ENTRENA_TEST_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
+describe.runIf(DEVICE === 'cuda')(DEVICE === 'cuda' ? '16-bit dtypes and amp on cuda'
+  : '16-bit dtypes and amp on cuda (skipped: they run with ENTRENA_TEST_DEVICE=cuda, as npm run gpu:check does)', () => {
+  it('casts on the device give the CPU\'s bits; data() reads 16-bit device tensors', () => {
+    const x = E.tensor(f32FromBits(fx.casts.f32_bits)).to('cuda');
+    for (const dt of ['bfloat16', 'float16'] as const) {
+      const h = x.cast(dt);
+      expect(h.device).toBe('cuda');
+      sameBits(raw(h), dt === 'bfloat16' ? fx.casts.bf16 : fx.casts.f16, dt);
+      expect(Array.from(h.data())).toEqual(Array.from(h.to('cpu').data()));
+    }
+  });
+
+  it('ops and the tensor-core matmul on 16-bit cuda tensors match the CPU within one 16-bit ulp', () => {
+    for (const c of fx.ops as { dtype: Half; a: number[]; b: number[]; shape: number[] }[]) {
+      const a = fromBits(Uint16Array.from(c.a), c.shape, c.dtype, 'cpu'), b = fromBits(Uint16Array.from(c.b), c.shape, c.dtype, 'cpu');
+      const ga = a.to('cuda'), gb = b.to('cuda');
+      const pairs: [E.Tensor, E.Tensor][] = [[a.add(b), ga.add(gb)], [a.mul(3.7), ga.mul(3.7)], [a.tanh(), ga.tanh()], [a.sum(1), ga.sum(1)],
+        [E.matmul(a, b.transpose(0, 1)), E.matmul(ga, gb.transpose(0, 1))]];
+      for (const [cpu, gpu] of pairs) {
+        expect(gpu.dtype).toBe(c.dtype);
+        const want = raw(cpu), got = raw(gpu.to('cpu'));
+        expect(Math.max(0, ...got.map((g, i) => ulps(g, want[i])))).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('bfloat16 autocast on cuda: linear and the MLP step within bfloat16 tolerance of PyTorch', () => {
+    const f = fx.autocast_linear;
+    const x = E.tensor(f.x).reshape([8, 16]).to('cuda');
+    const w = E.tensor(f.w).reshape([12, 16]).to('cuda'); w.requiresGrad = true;
+    const b = E.tensor(f.b).to('cuda'); b.requiresGrad = true;
+    const y = E.amp.autocast({ device: 'cuda', dtype: 'bfloat16' }, () => E.linear(x, w, b));
+    expect(y.dtype).toBe('bfloat16');
+    expect(relL2(y.to('cpu').data(), f.y)).toBeLessThan(2 ** -7);
+    y.cast('float32').sum().backward();
+    expect(w.grad!.dtype).toBe('float32');
+    expect(relL2(w.grad!.to('cpu').data(), f.gw)).toBeLessThan(2 ** -6);
+    const m = fx.autocast_mlp;
+    const model = new E.nn.Sequential(new E.nn.Linear(20, 32), new E.nn.ReLU(), new E.nn.Linear(32, 5));
+    const shapes: Record<string, number[]> = { '0.weight': [32, 20], '0.bias': [32], '2.weight': [5, 32], '2.bias': [5] };
+    model.loadStateDict(Object.fromEntries(Object.entries(m.params as Record<string, number[]>).map(([k, v]) => [k, E.tensor(v).reshape(shapes[k])])));
+    model.to('cuda');
+    const xs = E.tensor(m.x).reshape([16, 20]).to('cuda'), t = E.tensor(m.target, { dtype: 'int32' }).to('cuda');
+    const loss = E.amp.autocast({ device: 'cuda', dtype: 'bfloat16' }, () => new E.nn.CrossEntropyLoss().forward(model.forward(xs), t));
+    expect(loss.dtype).toBe('float32');
+    expect(Math.abs(loss.item() - m.loss)).toBeLessThan(1e-2 * Math.abs(m.loss));
+    loss.backward();
+    for (const [name, p] of model.namedParameters()) expect(relL2(p.grad!.to('cpu').data(), m.grads[name]), name).toBeLessThan(2 ** -5);
+  });
+
+  it('float16 autocast with the GradScaler trains on cuda as float32 does; TF32 matmul stays within TF32 error', async () => {
+    const run = async (amp: { dtype: 'float16' } | undefined) => {
+      E.manualSeed(3);
+      const x = E.randn([512, 10]);
+      const y = x.matmul(E.randn([10, 3])).argmax(1);
+      const model = new E.nn.Sequential(new E.nn.Linear(10, 32), new E.nn.BatchNorm1d(32), new E.nn.ReLU(), new E.nn.Linear(32, 3)).to('cuda');
+      const loader = new E.data.DataLoader(new E.data.TensorDataset(x.to('cuda'), y.to('cuda')), { batchSize: 64, shuffle: true, seed: 1 });
+      const h = await E.fit(model, { train: loader, loss: new E.nn.CrossEntropyLoss(), optimizer: new E.optim.Adam(model.parameters(), { lr: 1e-2 }), epochs: 8, metrics: ['accuracy'], progress: false, amp });
+      return h.series('accuracy').at(-1)!;
+    };
+    const full = await run(undefined), mixed = await run({ dtype: 'float16' });
+    expect(mixed).toBeGreaterThan(0.9);
+    expect(Math.abs(mixed - full)).toBeLessThan(0.03);
+    const a = E.randn([64, 96]).to('cuda'), b = E.randn([96, 48]).to('cuda');
+    const exact = E.matmul(a, b).to('cpu').data();
+    E.amp.setFloat32MatmulPrecision('high');
+    try {
+      expect(relL2(E.matmul(a, b).to('cpu').data(), Array.from(exact))).toBeLessThan(2 ** -9);
+    } finally {
+      E.amp.setFloat32MatmulPrecision('highest');
+    }
+  });
+});
