@@ -4,7 +4,7 @@
 // forward + backward, and the caching allocator. Part of `npm run gpu:check` (scripts/gpu_check.mjs),
 // also runnable on its own after `npm run build:cuda` and `npm run build:ts`:
 //
-//   node bench/gpu.mjs [--json FILE] [--runs R] [--only sgemm,bf16,tf32,copy,adam,mlp,bn,alloc]
+//   node bench/gpu.mjs [--json FILE] [--runs R] [--only sgemm,bf16,tf32,copy,adam,mlp,bn,alloc]   (mlp includes the bf16-autocast step)
 //   node bench/gpu.mjs --emulated    dry run on the emulated device (scripts/cuda-emu), tiny sizes,
 //                                    PyTorch on the CPU: checks every workload and the protocol, no speed
 //
@@ -254,8 +254,11 @@ function mlpModel() {
     new nn.Linear(256, 10));
 }
 
-/** The MLP step on cuda against the CPU backend: same weights and data, dropout off, 3 steps of Adam. */
-function checkMlp(batchSize) {
+/**
+ * The MLP step on cuda against the CPU backend: same weights and data, dropout off, 3 steps of
+ * Adam; `amp` runs both under bfloat16 autocast (then within bfloat16's error, 2e-2).
+ */
+function checkMlp(batchSize, amp = false) {
   E.manualSeed(5);
   const base = mlpModel();
   const x = E.rand([batchSize, 784]), y = E.randint(0, 10, [batchSize]);
@@ -268,24 +271,28 @@ function checkMlp(batchSize) {
     const xs = x.to(device), ys = y.to(device);
     const out = [];
     for (let i = 0; i < 3; i++) {
-      out.push(E.tidy(() => { o.zeroGrad(); const l = lossFn.forward(m.forward(xs), ys); l.backward(); o.step(); return l.item(); }));
+      const fwd = () => lossFn.forward(m.forward(xs), ys);
+      out.push(E.tidy(() => { o.zeroGrad(); const l = amp ? E.amp.autocast({ device, dtype: 'bfloat16' }, fwd) : fwd(); l.backward(); o.step(); return l.item(); }));
     }
     o.zeroGrad();
     return out;
   };
   const gpu = losses('cuda'), cpu = losses('cpu');
   const worst = Math.max(...gpu.map((l, i) => Math.abs(l - cpu[i]) / Math.abs(cpu[i])));
-  if (!(worst <= 1e-3)) throw new Error(`MLP: cuda losses ${gpu} vs cpu ${cpu}`);
+  if (!(worst <= (amp ? 2e-2 : 1e-3))) throw new Error(`MLP${amp ? ' (bf16 autocast)' : ''}: cuda losses ${gpu} vs cpu ${cpu}`);
   return worst;
 }
 
-function mlp(batchSize) {
+function mlp(batchSize, amp = false) {
   E.manualSeed(9);
   const m = mlpModel().to('cuda');
   const o = new E.optim.Adam(m.parameters(), { lr: 1e-3 });
   const lossFn = new E.nn.CrossEntropyLoss();
   const x = E.rand([batchSize, 784], { device: 'cuda' }), y = E.randint(0, 10, [batchSize], { device: 'cuda' });
-  const run = () => E.tidy(() => { o.zeroGrad(); lossFn.forward(m.forward(x), y).backward(); o.step(); });
+  const fwd = () => lossFn.forward(m.forward(x), y);
+  const run = amp
+    ? () => E.tidy(() => { o.zeroGrad(); E.amp.autocast({ device: 'cuda', dtype: 'bfloat16' }, fwd).backward(); o.step(); })
+    : () => E.tidy(() => { o.zeroGrad(); fwd().backward(); o.step(); });
   return { run, free: () => { o.zeroGrad(); x.dispose(); y.dispose(); } };
 }
 
@@ -428,6 +435,14 @@ if (wants('mlp')) {
       { unit: 'samples/s', metric: (ms) => (b * 1000) / ms, target: b <= 128 ? 2.0 : 1.0, check: checked });
     if (checked.startsWith('FAILED')) row.error = checked;
   }
+  // Under bfloat16 autocast (the GEMMs on tensor cores), against PyTorch's eager step under
+  // torch.autocast('cuda', dtype=torch.bfloat16), at the largest batch.
+  let ampChecked = '';
+  try { ampChecked = `cuda ≈ cpu under bf16 autocast over 3 steps (worst rel ${checkMlp(emulated ? 4 : 64, true).toExponential(1)})`; } catch (e) { ampChecked = `FAILED: ${e.message}`; }
+  const b = SIZES.mlp[SIZES.mlp.length - 1];
+  const row = await measure(`MLP training step under bf16 autocast, batch ${b} (samples/s; vs eager autocast)`, () => mlp(b, true), { op: 'mlp', batch: b, amp: 'bfloat16' },
+    { unit: 'samples/s', metric: (ms) => (b * 1000) / ms, target: 1.0, check: ampChecked });
+  if (ampChecked.startsWith('FAILED')) row.error = ampChecked;
 }
 if (wants('bn')) {
   for (const [n, c] of SIZES.bn) {

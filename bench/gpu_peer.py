@@ -101,9 +101,15 @@ def setup_mlp(c):
     x = torch.rand(c["batch"], 784, device=dev)
     y = torch.randint(0, 10, (c["batch"],), device=dev)
 
+    amp = c.get("amp")
+
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        if amp:
+            with torch.autocast(dev.type, dtype=getattr(torch, amp)):
+                loss = loss_fn(model(x), y)
+        else:
+            loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
     return step
