@@ -8,6 +8,7 @@
       "sources": [
         "native/bindings.cc",
         "native/core/status.cc",
+        "native/core/cuda_driver.cc",
         "native/cpu/backend.cc",
         "native/cpu/threads.cc",
         "native/cpu/elementwise.cc",

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/cuda_driver.h"
 #include "cpu/blas.h"
 #include "distributed/comm.h"
 #include "cpu/kernels.h"
@@ -586,6 +587,20 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
 Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), cuda_compiled() && cuda_device_count() > 0);
 }
+// The NVIDIA driver as cuda_driver_probe() sees it (any build): the loader's "why not the CUDA package".
+Napi::Value CudaDriver(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CudaDriverProbe& p = cuda_driver_probe();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loaded", Napi::Boolean::New(env, p.loaded));
+  o.Set("library", p.loaded ? Napi::Value(Napi::String::New(env, p.library)) : env.Null());
+  o.Set("error", p.error[0] ? Napi::Value(Napi::String::New(env, p.error)) : env.Null());
+  o.Set("initResult", Napi::Number::New(env, p.init_result));
+  o.Set("initError", p.init_error[0] ? Napi::Value(Napi::String::New(env, p.init_error)) : env.Null());
+  o.Set("driverVersion", Napi::Number::New(env, p.driver_version));
+  o.Set("deviceCount", Napi::Number::New(env, p.device_count));
+  return o;
+}
 Napi::Value CudaCompiled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cuda_compiled()); }
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cuda_device_count()); }
 Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
@@ -984,6 +999,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
   exports.Set("cudaAvailable", Napi::Function::New(env, CudaAvailable));
   exports.Set("cudaCompiled", Napi::Function::New(env, CudaCompiled));
+  exports.Set("cudaDriver", Napi::Function::New(env, CudaDriver));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
   exports.Set("cudaMemory", Napi::Function::New(env, CudaMemory));
   exports.Set("cudaEmptyCache", Napi::Function::New(env, CudaEmptyCache));

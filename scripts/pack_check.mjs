@@ -1,25 +1,33 @@
 #!/usr/bin/env node
-// pack_check.mjs — does `npm pack` give a package that installs like a real one? Packs entrena the
-// way a release does (the "prepack" script runs prebuildify, "prepare" compiles the TypeScript),
-// installs the tarball into a fresh project with a PATH that holds only node, npm and sh (no g++,
-// cc or make: the install must not compile anything — node-gyp-build finds the prebuild), then
-// imports 'entrena' from that project and trains one step.
+// pack_check.mjs — do the packages install like real ones? Packs entrena the way a release does
+// ("prepack" clears dist/, "prepare" compiles the TypeScript), generates and packs the platform
+// package of this machine (scripts/platform-packages.mjs: @entrena/linux-x64 here) and, with
+// --cuda, the CUDA package (@entrena/cuda13-linux-x64), installs all the tarballs into a fresh
+// project with a PATH that holds only node, npm and sh (no g++, cc, make or python: the install
+// must not compile anything, so the local build cannot be the one used), then imports 'entrena'
+// from that project, trains one step and reads `info()`: the addon must come from the platform
+// package, and with --cuda, `cudaPackage` must say why the CUDA package was (not) used.
 //
 // It never touches the working tree: the package's sources are copied into a temporary staging
-// folder (node_modules linked, not copied) and packed there, so `build/` and `prebuilds/` of the
-// checkout stay as they are while other tests use them.
+// folder (node_modules linked, not copied) and packed there, and the packages are generated into
+// the temporary folder from the checkout's built binaries (build/Release or prebuilds/<platform>/;
+// build-cuda/Release for --cuda), which it only reads.
 //
 // Offline: no network, ever (DESIGN.md). The tarball's own dependencies (node-addon-api,
-// node-gyp-build) cannot come from the registry, and the npm cache of a machine set up from a
-// copied node_modules need not hold them; so they are packed from this project's node_modules (the
-// versions its lockfile installed) and given to `npm install` beside entrena's tarball: npm
-// resolves entrena's semver ranges against them and needs no registry (`--offline` makes sure).
+// node-gyp-build, …) cannot come from the registry, and the npm cache (a fresh temporary one) does
+// not hold them; so they are packed from this project's node_modules (the versions its lockfile
+// installed) and given to `npm install` beside entrena's tarball: npm resolves entrena's semver
+// ranges against them and needs no registry (`--offline` makes sure). The platform packages of
+// other machines, optional dependencies that cannot be fetched offline, are skipped by npm.
 //
-// Usage: node scripts/pack_check.mjs [--keep] [--work DIR]
+// Usage: node scripts/pack_check.mjs [--cuda] [--keep] [--work DIR]
+//   --cuda      also pack and install the CUDA package (needs build-cuda/Release/entrena.node built
+//               for the package: `npm run packages -- --build-cuda`)
 //   --keep      leave the temporary folders (printed) for inspection
 //   --work DIR  use DIR as the temporary folder (created; emptied first)
 // Output: progress on stderr; the last stdout line is one JSON object
-//   { ok, tarball, files, packSeconds, installSeconds, addon, loss, after, installScriptRan, compiledOnInstall }
+//   { ok, tarball, files, packedBytes, unpackedBytes, packages: [{ name, packedBytes, unpackedBytes }],
+//     packSeconds, installSeconds, addon, addonSource, cudaPackage, loss, after, installScriptRan, compiledOnInstall }
 // Exit codes: 0 ok; 1 a check failed (the reason printed); 3 skipped (the reason printed on the
 // line starting with "SKIP:"), when something this check needs is missing from the machine.
 import { spawnSync } from 'node:child_process';
@@ -31,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
+const withCuda = args.includes('--cuda');
 const workArg = args.includes('--work') ? args[args.indexOf('--work') + 1] : null;
 const log = (...m) => console.error('pack_check:', ...m);
 const skip = (reason) => { console.log(`SKIP: ${reason}`); process.exit(3); };
@@ -76,8 +85,11 @@ const npmCli = which('npm');
 const shBin = which('sh') ?? (existsSync('/bin/sh') ? '/bin/sh' : null);
 if (!npmCli) skip('npm is not on PATH');
 if (!shBin) skip('no sh to run npm scripts with');
-if (!existsSync(join(root, 'node_modules', 'prebuildify'))) skip('prebuildify is not installed (run npm install in the project first)');
-if (!which('g++') && !which('c++')) skip('no C++ compiler to build the prebuild with (g++/c++ not on PATH)');
+const host = `${process.platform}-${process.arch}`;
+const cudaTarget = `cuda13-${host}`;
+const hasBinary = existsSync(join(root, 'build', 'Release', 'entrena.node')) || existsSync(join(root, 'prebuilds', host));
+if (!hasBinary) skip(`no built addon for ${host} to package (build/Release/entrena.node or prebuilds/${host}/: run npm run build)`);
+if (withCuda && !existsSync(join(root, 'build-cuda', 'Release', 'entrena.node'))) skip('no CUDA build to package (build-cuda/Release/entrena.node: npm run packages -- --build-cuda)');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 /**
  * The folders of entrena's runtime dependencies and theirs (the closure), as npm installed them in
@@ -99,25 +111,33 @@ function dependencyClosure() {
 }
 const depDirs = dependencyClosure();
 
-// --- 1. stage the sources and pack (prepack: prebuildify; prepare: tsc) -----------------------
+// --- 1. stage the sources and pack (prepack: clears dist/; prepare: tsc) -----------------------
 for (const f of ['package.json', 'binding.gyp', 'CMakeLists.txt', 'tsconfig.json', 'README.md', 'LICENSE']) if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f));
 for (const d of ['native', 'lib/ts', 'scripts', 'docs']) if (existsSync(join(root, d))) cpSync(join(root, d), join(stage, d), { recursive: true });
 symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir');
-log(`packing in ${stage} (prepack runs prebuildify: compiles the CPU addon)`);
+log(`packing in ${stage}`);
 let t0 = performance.now();
 const pack = run(npmCli, ['pack', '--json', '--pack-destination', out], { cwd: stage, env: cleanEnv() });
-const packSeconds = (performance.now() - t0) / 1000;
 if (pack.status !== 0) fail(`npm pack exited with ${pack.status}:\n${pack.stderr.slice(-4000)}`);
 let packed;
 try { packed = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0]; } catch { fail(`cannot read npm pack --json output:\n${pack.stdout.slice(-2000)}`); }
 const tarball = join(out, packed.filename);
 const files = packed.files.map((f) => f.path);
-log(`packed ${packed.filename} (${(packed.size / 1024).toFixed(0)} KiB, ${files.length} files) in ${packSeconds.toFixed(1)} s`);
-const want = ['package.json', 'dist/index.js', 'dist/index.d.ts', 'binding.gyp', 'native/bindings.cc', `prebuilds/${process.platform}-${process.arch}/entrena.node`];
+log(`packed ${packed.filename} (${(packed.size / 1024).toFixed(0)} KiB, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${files.length} files)`);
+const want = ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/loader.js', 'binding.gyp', 'native/bindings.cc', 'scripts/install.mjs'];
 const missing = want.filter((f) => !files.includes(f));
 if (missing.length) fail(`the tarball lacks ${missing.join(', ')}`);
-const stray = files.filter((f) => /^(build|build-cuda|node_modules|test|runs)\//.test(f) || /^lib\/ts\//.test(f));
+// Binaries travel in the platform packages; tests, local builds and the native test programs stay home.
+const stray = files.filter((f) => /^(build|build-cuda|build-packages|prebuilds|node_modules|test|runs|native\/test)\//.test(f) || /^lib\/ts\//.test(f) || /\.node$/.test(f));
 if (stray.length) fail(`the tarball ships files it should not: ${stray.slice(0, 10).join(', ')}`);
+
+// --- 1b. the platform packages, generated from the checkout's binaries and packed ------------------
+const only = withCuda ? `${host},${cudaTarget}` : host;
+const gen = run(nodeBin, [join(root, 'scripts', 'platform-packages.mjs'), `--only=${only}`, `--out=${join(work, 'packages')}`, '--pack'], { cwd: root, env: cleanEnv() });
+if (gen.status !== 0) fail(`scripts/platform-packages.mjs --only=${only} failed:\n${gen.stderr.slice(-3000)}`);
+const platformPackages = JSON.parse(gen.stdout.trim().split('\n').at(-1));
+for (const p of platformPackages) log(`platform package ${p.name}: ${(p.packedBytes / 2 ** 20).toFixed(2)} MiB packed, ${(p.unpackedBytes / 2 ** 20).toFixed(2)} MiB unpacked, from ${p.source}`);
+const packSeconds = (performance.now() - t0) / 1000;
 
 // --- 2. the dependencies, packed from this project's node_modules (offline) -------------------
 const depOut = join(out, 'deps');
@@ -135,13 +155,15 @@ symlinkSync(nodeBin, join(bin, 'node'));
 symlinkSync(realpathSync(npmCli), join(bin, 'npm'));
 symlinkSync(shBin, join(bin, 'sh'));
 const PATH = bin;
-for (const c of ['g++', 'gcc', 'cc', 'c++', 'make', 'clang', 'cmake']) if (which(c, PATH)) fail(`the compiler-free PATH still has ${c}`);
+for (const c of ['g++', 'gcc', 'cc', 'c++', 'make', 'clang', 'cmake', 'python3', 'python']) if (which(c, PATH)) fail(`the compiler-free PATH still has ${c}`);
 
 // --- 4. install the tarball into a fresh project, offline, running install scripts -------------
 writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'entrena-pack-check-app', version: '1.0.0', private: true, type: 'module' }, null, 2));
 log(`installing ${packed.filename} into ${app} (PATH=${PATH}: node, npm, sh only; --offline)`);
 t0 = performance.now();
-const inst = run(join(bin, 'npm'), ['install', ...depTarballs, tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts=false', '--foreground-scripts', '--loglevel=info'],
+const npmCache = join(work, 'npm-cache');
+const inst = run(join(bin, 'npm'), ['install', ...depTarballs, tarball, ...platformPackages.map((p) => p.tarball), '--offline', `--cache=${npmCache}`,
+  '--no-audit', '--no-fund', '--ignore-scripts=false', '--foreground-scripts', '--loglevel=info'],
   { cwd: app, env: cleanEnv({ PATH }) });
 const installSeconds = (performance.now() - t0) / 1000;
 if (inst.status !== 0) {
@@ -154,11 +176,12 @@ if (!existsSync(join(installed, 'package.json'))) fail('node_modules/entrena is 
 const compiledOnInstall = existsSync(join(installed, 'build'));
 if (compiledOnInstall) fail(`the install compiled the addon (node_modules/entrena/build exists: ${readdirSync(join(installed, 'build')).join(', ')})`);
 // --foreground-scripts makes npm echo each lifecycle script it runs: entrena's "install" must have
-// run (node-gyp-build, which found the prebuild), else the check would prove nothing.
+// run and found the platform package (so it compiled nothing), else the check would prove nothing.
 const installLog = inst.stdout + inst.stderr;
 writeFileSync(join(work, 'install.log'), installLog);
-const installScriptRan = /^> entrena@[^\n]* install\n> node-gyp-build\s*$/m.test(installLog);
-if (!installScriptRan) fail(`npm did not run entrena's install script (node-gyp-build); see ${join(work, 'install.log')}:\n${installLog.slice(-3000)}`);
+const installScriptRan = /^> entrena@[^\n]* install\n> node scripts\/install\.mjs\s*$/m.test(installLog) && /entrena: using the prebuilt addon @entrena\//.test(installLog);
+if (!installScriptRan) fail(`npm did not run entrena's install script, or it did not find the platform package; see ${join(work, 'install.log')}:\n${installLog.slice(-3000)}`);
+for (const p of platformPackages) if (!existsSync(join(app, 'node_modules', p.name, 'entrena.node'))) fail(`${p.name} was not installed into node_modules`);
 
 // --- 5. import it and train one step ------------------------------------------------------------
 const program = `
@@ -171,13 +194,65 @@ import('entrena').then((E) => {
   const before = lossFn.forward(model.forward(x), y);
   before.backward(); opt.step(); opt.zeroGrad();
   const after = E.noGrad(() => lossFn.forward(model.forward(x), y)).item();
-  console.log(JSON.stringify({ loss: before.item(), after, addon: E.info().addon }));
+  const i = E.info();
+  console.log(JSON.stringify({ loss: before.item(), after, addon: i.addon, addonSource: i.addonSource, cudaPackage: i.cudaPackage, candidates: i.addonCandidates }));
 });`;
-const use = run(join(bin, 'node'), ['-e', program], { cwd: app, env: cleanEnv({ PATH }) });
-if (use.status !== 0) fail(`importing the installed package failed (${use.status}):\n${(use.stdout + use.stderr).slice(-4000)}`);
-let result;
-try { result = JSON.parse(use.stdout.trim().split('\n').at(-1)); } catch { fail(`unexpected output of the training step: ${use.stdout}`); }
-if (!(Number.isFinite(result.loss) && Number.isFinite(result.after))) fail(`the training step gave no finite loss: ${use.stdout}`);
-if (!realpathSync(result.addon).startsWith(realpathSync(join(installed, 'prebuilds')))) fail(`the installed package loaded ${result.addon}, not its prebuild`);
-log(`one SGD step: loss ${result.loss.toFixed(4)} -> ${result.after.toFixed(4)}; addon ${result.addon}`);
-console.log(JSON.stringify({ ok: true, tarball: packed.filename, files: files.length, packSeconds, installSeconds, addon: result.addon, loss: result.loss, after: result.after, installScriptRan, compiledOnInstall }));
+/** Runs the training step in the installed project; returns what it printed. */
+function trainStep(extraEnv = {}) {
+  const use = run(join(bin, 'node'), ['-e', program], { cwd: app, env: cleanEnv({ PATH, ...extraEnv }) });
+  if (use.status !== 0) fail(`importing the installed package failed (${use.status}):\n${(use.stdout + use.stderr).slice(-4000)}`);
+  let r;
+  try { r = JSON.parse(use.stdout.trim().split('\n').at(-1)); } catch { fail(`unexpected output of the training step: ${use.stdout}`); }
+  if (!(Number.isFinite(r.loss) && Number.isFinite(r.after))) fail(`the training step gave no finite loss: ${use.stdout}`);
+  return r;
+}
+const platformDir = realpathSync(join(app, 'node_modules', '@entrena', host));
+/** The CPU platform package must be the addon in use (unless the CUDA package found a GPU). */
+function expectPlatformPackage(r, what) {
+  if (r.cudaPackage.status === 'loaded' && r.addonSource === 'cuda-package') return;
+  if (r.addonSource !== 'platform-package' || !realpathSync(r.addon).startsWith(platformDir)) {
+    fail(`${what}: the installed package loaded ${r.addon} (${r.addonSource}), not @entrena/${host}:\n${JSON.stringify(r.candidates, null, 2)}`);
+  }
+}
+const result = trainStep();
+expectPlatformPackage(result, 'this machine');
+if (withCuda && result.cudaPackage.name !== `@entrena/${cudaTarget}`) fail(`info().cudaPackage does not name the installed CUDA package: ${JSON.stringify(result.cudaPackage)}`);
+if (withCuda && result.cudaPackage.status === 'not-installed') fail(`info().cudaPackage says not installed: ${result.cudaPackage.reason}`);
+log(`one SGD step: loss ${result.loss.toFixed(4)} -> ${result.after.toFixed(4)}; addon ${result.addon} (${result.addonSource})`);
+log(`cudaPackage: ${JSON.stringify(result.cudaPackage)}`);
+
+// --- 6. with --cuda: a stand-in NVIDIA driver, for the reasons this machine cannot show ------------
+// A libcuda.so.1 of four functions (cuInit, cuDriverGetVersion, cuDeviceGetCount, cuGetErrorName)
+// whose answers come from the environment, found through LD_LIBRARY_PATH: the driver probe of the
+// installed CUDA package then meets "a driver, but no GPU" and "a driver too old for CUDA 13".
+const fakeDriverCases = [];
+const cc = which('cc') ?? which('gcc');
+if (withCuda && process.platform === 'linux' && cc && result.cudaPackage.status !== 'loaded') {
+  const dir = join(work, 'fake-driver');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'fake_cuda.c'), `#include <stdlib.h>
+static int env(const char* n, int d) { const char* v = getenv(n); return v ? atoi(v) : d; }
+int cuInit(unsigned int flags) { (void)flags; return env("FAKE_CUINIT", 100); }
+int cuDriverGetVersion(int* v) { *v = env("FAKE_CUDA_VERSION", 13000); return 0; }
+int cuDeviceGetCount(int* n) { *n = 0; return 0; }
+int cuGetErrorName(int e, const char** s) { *s = e == 100 ? "CUDA_ERROR_NO_DEVICE" : "CUDA_ERROR_UNKNOWN"; return 0; }
+`);
+  const c = run(cc, ['-shared', '-fPIC', '-o', join(dir, 'libcuda.so.1'), join(dir, 'fake_cuda.c')]);
+  if (c.status !== 0) fail(`cannot compile the stand-in driver:\n${c.stderr}`);
+  for (const [what, env, status, reason] of [
+    ['a driver without a GPU', { FAKE_CUINIT: '100', FAKE_CUDA_VERSION: '13000' }, 'no-gpu', /^no GPU: the driver \(CUDA 13\.0\) sees no CUDA device$/],
+    ['a driver for CUDA 12.4', { FAKE_CUINIT: '0', FAKE_CUDA_VERSION: '12040' }, 'driver-too-old', /^driver too old: it supports CUDA 12\.4, the package needs CUDA 13\.\d+ \(NVIDIA driver 580\.65\.06 or newer\)$/],
+  ]) {
+    const r = trainStep({ LD_LIBRARY_PATH: dir, ...env });
+    expectPlatformPackage(r, what);
+    if (r.cudaPackage.status !== status || !reason.test(r.cudaPackage.reason)) fail(`${what}: info().cudaPackage is ${JSON.stringify(r.cudaPackage)}, expected status ${status}`);
+    log(`${what}: cudaPackage ${JSON.stringify(r.cudaPackage)}; addon ${r.addonSource}`);
+    fakeDriverCases.push({ what, cudaPackage: r.cudaPackage, addonSource: r.addonSource });
+  }
+}
+console.log(JSON.stringify({
+  ok: true, tarball: packed.filename, files: files.length, packedBytes: packed.size, unpackedBytes: packed.unpackedSize,
+  packages: platformPackages.map((p) => ({ name: p.name, packedBytes: p.packedBytes, unpackedBytes: p.unpackedBytes, source: p.source, config: p.config })),
+  packSeconds, installSeconds, addon: result.addon, addonSource: result.addonSource, cudaPackage: result.cudaPackage, fakeDriverCases,
+  loss: result.loss, after: result.after, installScriptRan, compiledOnInstall,
+}));

@@ -7,16 +7,15 @@
  * and thread queries — cudaAvailable, cudaMemory, numThreads, cpuFeatures — are also read by
  * lib/ts/cuda.ts and lib/ts/info.ts.)
  *
- * Which binary: `ENTRENA_ADDON` (a path) if set; else the CUDA build `build-cuda/Release/entrena.node`
- * when it exists (the user built it on purpose with `npm run build:cuda`), is newer than the local
- * CPU build, and `ENTRENA_CPU_ONLY` is not 1; else `node-gyp-build`, which takes the local
- * `build/Release` or a matching file from `prebuilds/`.
+ * Which binary: lib/ts/loader.ts decides (`ENTRENA_ADDON`, the CUDA package when a GPU is usable,
+ * the local CUDA build, the platform package `@entrena/<platform>-<arch>`, the local build or a
+ * prebuild) and says why each other candidate was not used; `info()` reports it.
  */
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeError } from './errors.js';
+import { type CudaDriverInfo, type LoadReport, loadAddon, processHost } from './loader.js';
 
 /** An opaque handle to natively owned memory. */
 export type Handle = { readonly __brand: 'entrena.buffer' };
@@ -45,6 +44,8 @@ export interface NativeBinding {
   memoryStats(): { cpuBuffers: number; cpuBytes: number; cudaBuffers: number; cudaBytes: number };
   cudaAvailable(): boolean;
   cudaCompiled(): boolean;
+  /** The NVIDIA driver as native/core/cuda_driver.cc probes it (any build; optional: older binaries lack it). */
+  cudaDriver?(): CudaDriverInfo;
   cudaDeviceCount(): number;
   cudaMemory(): { allocatedBytes: number; cachedBytes: number; freeBytes: number; totalBytes: number };
   cudaEmptyCache(): void;
@@ -89,26 +90,15 @@ function findRoot(): string {
 }
 
 export const root = findRoot();
-const require = createRequire(import.meta.url);
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
-function load(): { binding: NativeBinding; path: string } {
-  const explicit = process.env.ENTRENA_ADDON;
-  if (explicit) return { binding: require(explicit), path: explicit };
-  const cudaBuild = join(root, 'build-cuda', 'Release', 'entrena.node');
-  const gypBuild = require('node-gyp-build') as { (dir: string): NativeBinding; resolve(dir: string): string };
-  const useCuda = process.env.ENTRENA_CPU_ONLY !== '1' && existsSync(cudaBuild);
-  if (useCuda) {
-    // Both local builds present: take the newer one, so a rebuilt CPU addon is never shadowed by
-    // a stale CUDA build (or the reverse).
-    const cpuBuild = join(root, 'build', 'Release', 'entrena.node');
-    if (!existsSync(cpuBuild) || statSync(cudaBuild).mtimeMs >= statSync(cpuBuild).mtimeMs) return { binding: require(cudaBuild), path: cudaBuild };
-  }
-  return { binding: gypBuild(root), path: gypBuild.resolve(root) };
-}
-
-const loaded = load();
+const loaded: LoadReport<NativeBinding> = loadAddon(processHost<NativeBinding>(root, version));
 export const native: NativeBinding = loaded.binding;
 export const addonPath: string = loaded.path;
+/** Where the addon came from, every candidate considered and why it was not used, and the CUDA package's state. */
+export const addonReport: Omit<LoadReport<NativeBinding>, 'binding'> = {
+  path: loaded.path, source: loaded.source, candidates: loaded.candidates, cuda: loaded.cuda,
+};
 
 /**
  * The scratch buffer through which elementwise ops pass their iteration shape and operand strides

@@ -5,7 +5,7 @@
  *   entrena evaluate config.json --weights model.safetensors [--data-dir DIR]
  *   entrena predict RUN_DIR --input data.csv [--output preds.csv] [--proba]
  *   entrena bench            (runs bench/gemm.mjs from a source checkout)
- *   entrena info             (version, build, CPU features, threads, CUDA devices)
+ *   entrena info             (version, which addon was loaded and why, CPU features, threads, CUDA)
  * `npm start` runs `entrena train` with the built-in spirals config: no data to fetch.
  *
  * `--nproc N` trains data-parallel on N processes: the command starts `mpirun` on itself, and each
