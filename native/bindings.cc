@@ -920,6 +920,8 @@ Napi::Value DistSubmit(const Napi::CallbackInfo& info) {
   if (root < 0 || root > INT32_MAX) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: bad root");
   r.root = static_cast<int>(root);
   r.dtype = dtype_arg(info, 3);
+  if (r.kind == dist::Collective::all_reduce && (r.dtype == DType::bf16 || r.dtype == DType::f16))
+    throw_code(env, "ERR_DTYPE", std::string("distSubmit: no native all-reduce of ") + dtype_name(r.dtype) + " (reduce a float32 copy)");
   r.count = int_arg(info, 6);
   if (r.count < 0) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: negative count");
   if (r.kind != dist::Collective::barrier) {

@@ -147,8 +147,13 @@ struct NcclTable {
 NcclTable g_nccl;
 std::atomic<NcclComm> g_nccl_comm{nullptr};
 
-// ncclDataType_t: ncclInt32 = 2, ncclFloat32 = 7, ncclFloat64 = 8; ncclRedOp_t: sum 0, max 2, min 3, avg 4.
-int nccl_dtype(DType d) { return d == DType::f32 ? 7 : d == DType::f64 ? 8 : 2; }
+// ncclDataType_t: ncclInt32 = 2, ncclFloat16 = 6, ncclFloat32 = 7, ncclFloat64 = 8; ncclRedOp_t: sum 0,
+// max 2, min 3, avg 4. bfloat16 travels as ncclFloat16: only broadcast and all-gather take 16-bit
+// tensors (submit refuses a 16-bit all-reduce: lib/ts/distributed reduces them through float32),
+// and those copy bits.
+int nccl_dtype(DType d) {
+  return d == DType::f32 ? 7 : d == DType::f64 ? 8 : d == DType::bf16 || d == DType::f16 ? 6 : 2;
+}
 int nccl_op(ReduceOp op) { return op == ReduceOp::sum ? 0 : op == ReduceOp::max ? 2 : op == ReduceOp::min ? 3 : 4; }
 
 Status load_nccl(const std::string& path) {
@@ -273,8 +278,14 @@ constexpr int64_t kChunk = int64_t{1} << 30;
 
 Status run_mpi(const Request& r) {
   const MpiTable& m = g_mpi;
-  const size_t es = dtype_size(r.dtype);
-  MpiHandle dt = m.dtype[static_cast<int>(r.dtype)];
+  // 16-bit tensors are only broadcast and gathered (see nccl_dtype): as MPI_BYTE pairs.
+  const bool half = r.dtype == DType::bf16 || r.dtype == DType::f16;
+  const size_t es = half ? 1 : dtype_size(r.dtype);
+  MpiHandle dt = half ? m.byte : m.dtype[static_cast<int>(r.dtype)];
+  const Request* req = &r;
+  Request bytes;
+  if (half) { bytes = r; bytes.count = r.count * 2; req = &bytes; }
+  const Request& q = *req;
   int rc = kMpiSuccess;
   switch (r.kind) {
     case Collective::barrier: rc = m.Barrier(m.comm_world); break;
@@ -287,14 +298,14 @@ Status run_mpi(const Request& r) {
       break;
     }
     case Collective::broadcast:
-      for (int64_t start = 0; start < r.count && rc == kMpiSuccess; start += kChunk) {
-        const int n = static_cast<int>(std::min(kChunk, r.count - start));
+      for (int64_t start = 0; start < q.count && rc == kMpiSuccess; start += kChunk) {
+        const int n = static_cast<int>(std::min(kChunk, q.count - start));
         rc = m.Bcast(static_cast<char*>(r.data) + start * es, n, dt, r.root, m.comm_world);
       }
       break;
     case Collective::all_gather:
-      if (r.count > INT_MAX) return set_error(Status::invalid_argument, "allGather: %lld elements per rank exceed MPI's int count", static_cast<long long>(r.count));
-      rc = m.Allgather(r.data, static_cast<int>(r.count), dt, r.out, static_cast<int>(r.count), dt, m.comm_world);
+      if (q.count > INT_MAX) return set_error(Status::invalid_argument, "allGather: %lld elements per rank exceed MPI's int count", static_cast<long long>(q.count));
+      rc = m.Allgather(r.data, static_cast<int>(q.count), dt, r.out, static_cast<int>(q.count), dt, m.comm_world);
       break;
   }
   if (rc != kMpiSuccess) return set_error(Status::internal, "MPI %s failed: %s", kind_name(r.kind), mpi_error(rc).c_str());
@@ -350,7 +361,7 @@ Status agree_and_exchange(uint64_t serial, const Request& r, bool* finished) {
     char buf[200];
     const Collective k = static_cast<Collective>(h[1]);
     std::snprintf(buf, sizeof buf, "rank %d is at collective #%lld, %s of %lld %s elements%s%s%s", rank, static_cast<long long>(h[0]), kind_name(k),
-                  static_cast<long long>(h[3]), h[2] >= 0 && h[2] <= 2 ? dtype_name(static_cast<DType>(h[2])) : "?",
+                  static_cast<long long>(h[3]), dtype_valid(h[2]) ? dtype_name(static_cast<DType>(h[2])) : "?",
                   k == Collective::all_reduce ? " (" : "", k == Collective::all_reduce ? op_name(static_cast<ReduceOp>(h[4])) : "",
                   k == Collective::all_reduce ? ")" : (k == Collective::broadcast ? (" from root " + std::to_string(h[5])).c_str() : ""));
     return std::string(buf);

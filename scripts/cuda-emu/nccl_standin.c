@@ -6,8 +6,8 @@
 #include <string.h>
 typedef struct { char internal[128]; } ncclUniqueId;
 /* ncclInt32 = 2, ncclFloat32 = 7, ncclFloat64 = 8: anything else is a wiring error. */
-static int known(int dt) { return dt == 2 || dt == 7 || dt == 8; }
-static size_t size_of(int dt) { return dt == 8 ? 8 : 4; }
+static int known(int dt) { return dt == 2 || dt == 6 || dt == 7 || dt == 8; }
+static size_t size_of(int dt) { return dt == 8 ? 8 : dt == 6 ? 2 : 4; }
 int ncclGetUniqueId(ncclUniqueId* id) { memset(id, 7, sizeof *id); return 0; }
 int ncclCommInitRank(void** comm, int n, ncclUniqueId id, int rank) { if (n != 1 || rank != 0 || id.internal[5] != 7) return 5; *comm = (void*)0x1234; return 0; }
 int ncclAllReduce(const void* s, void* r, size_t n, int dt, int op, void* comm, void* stream) { if (comm != (void*)0x1234 || op < 0 || op > 4 || !known(dt)) return 4; if (s != r) memcpy(r, s, n * size_of(dt)); return 0; }

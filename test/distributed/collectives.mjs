@@ -1,5 +1,5 @@
 // collectives.mjs — run by test/distributed.test.ts under mpirun: every collective, op and dtype
-// on sizes 0, 1, 256, odd and (with --large) 30 M elements, each rank checking its own results against
+// (float32, float64, int32, bfloat16, float16) on sizes 0, 1, 256, odd and (with --large) 30 M elements, each rank checking its own results against
 // values computed locally. Prints one JSON line per rank: { rank, checks } or exits non-zero.
 import { distributed, tensor, full } from '../../dist/index.js';
 
@@ -23,7 +23,9 @@ const reduce = (op, i) => {
   return vs.reduce((a, b) => a + b, 0) / size; // avg
 };
 
-for (const dtype of ['float32', 'float64', 'int32']) {
+// bfloat16 / float16: reduced through a float32 copy, broadcast and gathered as bits.
+const half = (v, dtype) => tensor([v]).cast(dtype).item();
+for (const dtype of ['float32', 'float64', 'int32', 'bfloat16', 'float16']) {
   // 256 float32 elements fill the 1 KB a small collective carries in the agreement exchange exactly
   // (float64: twice that, so through MPI); 1001 go through MPI in every dtype.
   for (const n of [0, 1, 256, 1001]) {
@@ -34,7 +36,7 @@ for (const dtype of ['float32', 'float64', 'int32']) {
       if (r !== t) fail('allReduce must return its tensor (in place)');
       const want = Array.from({ length: n }, (_, i) => {
         const v = reduce(op, i);
-        return dtype === 'int32' ? Math.trunc(v) : dtype === 'float32' ? Math.fround(v) : v;
+        return dtype === 'int32' ? Math.trunc(v) : dtype === 'float32' ? Math.fround(v) : dtype === 'float64' ? v : half(v, dtype);
       });
       expectEq(`allReduce ${op} ${dtype} [${n}]`, Array.from(t.data()), want);
       t.dispose();

@@ -31,6 +31,8 @@ import { setNumThreads } from '../info.js';
 import { Tensor } from '../tensor.js';
 import { abortJob, collectiveDone, startCollectives, stopCollectives, submitCollective, waitCollective, type ReduceOpName } from '../core/collectives.js';
 import { launcherWorld } from './launcher.js';
+import { copyAs, copyStrided } from '../core/kernels.js';
+import { isHalf } from '../core/dtype.js';
 
 export { launcherWorld, type LauncherWorld } from './launcher.js';
 export type ReduceOp = ReduceOpName;
@@ -219,7 +221,9 @@ export interface AllReduceOptions {
 
 /**
  * Reduces `t` across all ranks, in place: afterwards every rank holds the same result. CPU tensors
- * go through MPI, CUDA tensors through NCCL; float32, float64 and int32.
+ * go through MPI, CUDA tensors through NCCL; float32, float64 and int32 natively, bfloat16 and
+ * float16 through a float32 copy (summed in float32, rounded once; neither engine is asked to add
+ * 16-bit values).
  * @example
  * const g = tensor([distributed.rank() + 1]);
  * distributed.allReduce(g, { op: 'sum' }); // on 2 ranks: [3] everywhere
@@ -233,7 +237,22 @@ export function allReduce(t: Tensor, options: AllReduceOptions = {}): Tensor | W
   if (!REDUCE_OPS.includes(op)) throw new ArgumentError(`allReduce: expected op to be one of 'sum', 'avg', 'max', 'min', received ${describe(op)}`);
   checkTensor(t, 'allReduce', s);
   if (localCuda(t, s)) return o.asyncOp ? new Work(0, t, false) : t;
+  if (isHalf(t.dtype)) {
+    reduceHalf(t, op);
+    return o.asyncOp ? new Work(0, t, false) : t;
+  }
   return run(submitCollective('allReduce', t, { op, notify: o.asyncOp === true }), t, o.asyncOp === true);
+}
+
+/** A 16-bit tensor's all-reduce: on a float32 copy, written back rounded once (synchronous). */
+function reduceHalf(t: Tensor, op: ReduceOp): void {
+  const wide = copyAs(t, 'float32');
+  try {
+    waitCollective(submitCollective('allReduce', wide, { op, notify: false }));
+    copyStrided(t, wide);
+  } finally {
+    wide.dispose();
+  }
 }
 
 /** An all-reduce in flight that only `wait()` completes. */
@@ -248,6 +267,7 @@ export function startAllReduce(t: Tensor, op: ReduceOp): PendingReduce {
   const s = requireInit('allReduce');
   checkTensor(t, 'allReduce', s);
   if (localCuda(t, s)) return { wait: () => undefined };
+  if (isHalf(t.dtype)) { reduceHalf(t, op); return { wait: () => undefined }; }
   const id = submitCollective('allReduce', t, { op, notify: false });
   let done = false;
   return { wait: () => { if (!done) { done = true; waitCollective(id); } } };
