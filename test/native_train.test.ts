@@ -21,7 +21,10 @@ interface Binding {
   batchnormBackward(...args: unknown[]): void;
   optimStep(...args: unknown[]): void;
 }
-const b = createRequire(import.meta.url)('node-gyp-build')(process.cwd()) as Binding;
+// ENTRENA_ADDON, as in lib/ts/native.ts, names another binary (the linux-arm64 prebuild under qemu:
+// scripts/test_linux_arm64.mjs); node-gyp-build would take the host's build/Release first.
+const requireHere = createRequire(import.meta.url);
+const b = (process.env.ENTRENA_ADDON ? requireHere(process.env.ENTRENA_ADDON) : requireHere('node-gyp-build')(process.cwd())) as Binding;
 b.init(new Float64Array(128));
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/native_train.json', import.meta.url), 'utf8'));
