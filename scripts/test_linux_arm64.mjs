@@ -13,14 +13,15 @@
 //            `dpkg-deb -x` into .cache/linux-arm64/root. Debian 13 (trixie) by default: its nodejs
 //            is 20.19, which vitest 4 and vite 8 need (bookworm's 18.20 cannot start them);
 //            ENTRENA_ARM64_SUITE and ENTRENA_DEBIAN_MIRROR change the suite and the mirror. Kept
-//            until --refresh. Beside it, rolldown's arm64 binding (vite's bundler is a native
-//            module) by `npm pack @rolldown/binding-linux-arm64-gnu@<installed version>`.
+//            until --refresh.
 //   build    node-gyp configure/build --arch=arm64 with CC/CXX=aarch64-linux-gnu-gcc/g++ against the
 //            host Node's headers (N-API is ABI-stable across Node versions), in a staging folder
 //            (.cache/linux-arm64/gyp, links to binding.gyp, native/, node_modules/), so that build/
 //            keeps the host's addon; make rebuilds only what changed. The result, stripped as
 //            prebuildify --strip does, is prebuilds/linux-arm64/entrena.node: the file
 //            node-gyp-build picks on linux-arm64 when the package has no build/.
+//   rolldown (not with --build-only) rolldown's arm64 binding (vite's bundler is a native module)
+//            by `npm pack @rolldown/binding-linux-arm64-gnu@<installed version>`, kept in .cache/.
 //   vitest   qemu-aarch64 -L <sysroot> <sysroot>/usr/bin/node node_modules/vitest/vitest.mjs run
 //            with test/linux_arm64/vitest.config.ts (worker threads: a forked worker would be an
 //            arm64 executable the host cannot start), the addon given by ENTRENA_ADDON. Its setup
@@ -30,7 +31,8 @@
 //            linear, batchnorm_fused, native_train, half), or --suites=a.test.ts,b.test.ts.
 // Ends with `test:linux-arm64: P passed, F failed, S skipped` (vitest's test counts); exit status 1
 // when a step failed. Emulation checks results, not speed. Options: --refresh (download the sysroot
-// again), --build-only. ENTRENA_LINUX_ARM64_TIMEOUT_S bounds the vitest run (default 600 s).
+// again), --build-only (the sysroot and prebuilds/linux-arm64/entrena.node only: what
+// scripts/pack_check.mjs --target=linux-arm64 uses before it packs and installs @entrena/linux-arm64). ENTRENA_LINUX_ARM64_TIMEOUT_S bounds the vitest run (default 600 s).
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -174,25 +176,28 @@ const probe = await run(qemu[0], [...qemu.slice(1), '-p', 'process.version + " "
 if (probe.code !== 0 || !/ arm64$/.test(probe.out.trim())) fail('sysroot', `the arm64 node does not start under qemu-aarch64:\n${tail(probe.out)}`);
 const nodeVersion = probe.out.trim().split(' ')[0];
 
-// rolldown (vite's bundler, which vitest uses to transform the suites) is a native module: the
-// arm64 node needs its arm64 binding, of the version installed here.
-const vite = createRequire(require.resolve('vitest/package.json')).resolve('vite/package.json');
-const rolldownPkg = createRequire(vite).resolve('rolldown/package.json');
-const rolldownVersion = JSON.parse(readFileSync(rolldownPkg, 'utf8')).version;
-const bindingDir = path.join(cache, 'npm', `rolldown-binding-linux-arm64-gnu-${rolldownVersion}`);
-const findNode = () => (existsSync(bindingDir) ? readdirSync(bindingDir, { recursive: true }).find((f) => String(f).endsWith('.node')) : undefined);
-if (!findNode()) {
-  if (!has('npm')) skip('npm not found (it fetches @rolldown/binding-linux-arm64-gnu, vitest\'s bundler for arm64)');
-  mkdirSync(bindingDir, { recursive: true });
-  const pack = await run('npm', ['pack', `@rolldown/binding-linux-arm64-gnu@${rolldownVersion}`, '--silent', '--pack-destination', bindingDir], { timeoutMs: 300_000 });
-  const tgz = readdirSync(bindingDir).find((f) => f.endsWith('.tgz'));
-  if (pack.code !== 0 || !tgz) skip(`npm pack @rolldown/binding-linux-arm64-gnu@${rolldownVersion} failed (no registry?):\n${tail(pack.out, 6)}`);
-  const x = await run('tar', ['xzf', tgz], { cwd: bindingDir });
-  if (x.code !== 0) fail('sysroot', `tar xzf ${tgz}:\n${tail(x.out)}`);
-  rmSync(path.join(bindingDir, tgz));
+/** rolldown (vite's bundler, which vitest uses to transform the suites) is a native module: the
+ * arm64 node needs its arm64 binding, of the version installed here. Not needed by --build-only. */
+async function rolldownArm64() {
+  const vite = createRequire(require.resolve('vitest/package.json')).resolve('vite/package.json');
+  const rolldownPkg = createRequire(vite).resolve('rolldown/package.json');
+  const rolldownVersion = JSON.parse(readFileSync(rolldownPkg, 'utf8')).version;
+  const bindingDir = path.join(cache, 'npm', `rolldown-binding-linux-arm64-gnu-${rolldownVersion}`);
+  const findNode = () => (existsSync(bindingDir) ? readdirSync(bindingDir, { recursive: true }).find((f) => String(f).endsWith('.node')) : undefined);
+  if (!findNode()) {
+    if (!has('npm')) skip('npm not found (it fetches @rolldown/binding-linux-arm64-gnu, vitest\'s bundler for arm64)');
+    mkdirSync(bindingDir, { recursive: true });
+    const pack = await run('npm', ['pack', `@rolldown/binding-linux-arm64-gnu@${rolldownVersion}`, '--silent', '--pack-destination', bindingDir], { timeoutMs: 300_000 });
+    const tgz = readdirSync(bindingDir).find((f) => f.endsWith('.tgz'));
+    if (pack.code !== 0 || !tgz) skip(`npm pack @rolldown/binding-linux-arm64-gnu@${rolldownVersion} failed (no registry?):\n${tail(pack.out, 6)}`);
+    const x = await run('tar', ['xzf', tgz], { cwd: bindingDir });
+    if (x.code !== 0) fail('sysroot', `tar xzf ${tgz}:\n${tail(x.out)}`);
+    rmSync(path.join(bindingDir, tgz));
+  }
+  const rolldownBinding = path.join(bindingDir, String(findNode()));
+  return { rolldownVersion, rolldownBinding };
 }
-const rolldownBinding = path.join(bindingDir, String(findNode()));
-console.log(`PASS sysroot: Debian ${sys.suite} arm64 nodejs ${sys.packages.nodejs} (node ${nodeVersion}, ${Object.keys(sys.packages).length} packages, ${how}) in ${rel(sysroot)}; rolldown binding ${rolldownVersion}`);
+console.log(`PASS sysroot: Debian ${sys.suite} arm64 nodejs ${sys.packages.nodejs} (node ${nodeVersion}, ${Object.keys(sys.packages).length} packages, ${how}) in ${rel(sysroot)}`);
 
 // ---- build: node-gyp --arch=arm64 with the cross compiler -----------------------------------------
 const t1 = Date.now();
@@ -229,6 +234,8 @@ if (flag('build-only')) {
 }
 
 // ---- vitest on the arm64 node -----------------------------------------------------------------------
+const { rolldownVersion, rolldownBinding } = await rolldownArm64();
+console.log(`PASS rolldown: @rolldown/binding-linux-arm64-gnu ${rolldownVersion} for vitest on the arm64 node`);
 const t2 = Date.now();
 const results = path.join(cache, 'results.json');
 const probeFile = path.join(cache, 'probe.json');

@@ -1,9 +1,9 @@
 // test/stress/vitest.config.ts — the long reliability suites (`npm run test:stress`): checkpoint
 // kills, the 10,000-step soak, event-loop responsiveness under training, the sanitizer run, the CUDA
 // kernels under the host emulation (cuda_emu.test.ts), the packages installed from their tarballs
-// with the CUDA one (packages.test.ts). Not part of `npm test` (the root config
-// excludes test/stress). One file at a time: they measure memory and latency, which a neighbour
-// would disturb.
+// with the CUDA one, and the linux-arm64 one under qemu (packages.test.ts). Not part of `npm test`
+// (the root config excludes test/stress). One file at a time: they measure memory and latency,
+// which a neighbour would disturb.
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
