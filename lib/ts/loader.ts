@@ -101,7 +101,8 @@ export interface LoaderHost<B> {
 /** CUDA majors with a package, newest first. A new major adds its number here and a build recipe. */
 export const CUDA_MAJORS = [13] as const;
 /** Platforms the CUDA packages exist for (NVIDIA's driver: Linux and Windows). */
-const CUDA_PLATFORMS = new Set(['linux-x64', 'linux-arm64', 'win32-x64']);
+// The platforms with a CUDA package (scripts/platform-packages.mjs builds cuda13-linux-x64 only).
+const CUDA_PLATFORMS = new Set(['linux-x64']);
 
 export const platformPackageName = (platform: string, arch: string): string => `@entrena/${platform}-${arch}`;
 export const cudaPackageName = (major: number, platform: string, arch: string): string => `@entrena/cuda${major}-${platform}-${arch}`;
