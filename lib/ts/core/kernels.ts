@@ -334,9 +334,13 @@ export function setMatmulTf32(on: boolean): void { matmulTf32 = on; }
 /** C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for `batch` products of (M, N, K); C row-major with ldc. */
 export function gemm(A: MatOperand, B: MatOperand, m: number, n: number, k: number, alpha: number, beta: number,
   c: Tensor, ldc: number, strideC: number, batch: number): void {
-  native.gemm(DTYPE_CODE[c.dtype], A.trans, B.trans, m, n, k, alpha,
+  // (The two trailing arguments only when TF32 is allowed: each argument costs at the boundary.)
+  if (matmulTf32) native.gemm(DTYPE_CODE[c.dtype], A.trans, B.trans, m, n, k, alpha,
     A.t.storage.handle, A.t.offset, A.ld, A.batchStride, B.t.storage.handle, B.t.offset, B.ld, B.batchStride,
-    beta, c.storage.handle, c.offset, ldc, strideC, batch, false, matmulTf32);
+    beta, c.storage.handle, c.offset, ldc, strideC, batch, false, true);
+  else native.gemm(DTYPE_CODE[c.dtype], A.trans, B.trans, m, n, k, alpha,
+    A.t.storage.handle, A.t.offset, A.ld, A.batchStride, B.t.storage.handle, B.t.offset, B.ld, B.batchStride,
+    beta, c.storage.handle, c.offset, ldc, strideC, batch);
 }
 
 // ---- batch norm ------------------------------------------------------------------------------------
