@@ -193,15 +193,23 @@ export class Tensor {
    */
   data(): Float32Array | Float64Array | Int32Array {
     this.assertAlive('data()');
-    const out = typedArrayFor(this.dtype, this.size);
+    return this.readAs(isHalf(this.dtype) ? 'float32' : this.dtype, typedArrayFor(this.dtype, this.size));
+  }
+  /** @internal The elements as stored (the bits of the 16-bit types as a Uint16Array), row-major. */
+  rawData(): Float32Array | Float64Array | Int32Array | Uint16Array {
+    this.assertAlive('rawData()');
+    return this.readAs(this.dtype, rawArrayFor(this.dtype, this.size));
+  }
+  /**
+   * Reads the values as dtype `to` into `out`: one read when the tensor is contiguous and already
+   * `to`; else one native strided copy (converting) into a contiguous buffer, then one read.
+   */
+  private readAs<A extends ArrayBufferView & { length: number }>(to: DType, out: A): A {
     if (!out.length) return out;
-    if (this.isContiguous() && !isHalf(this.dtype)) {
+    if (to === this.dtype && this.isContiguous()) {
       native.read(this.storage.handle, this.offset * dtypeSize(this.dtype), out);
       return out;
     }
-    // A strided view, or 16-bit values: one native strided copy (converting to float32) into a
-    // contiguous buffer, then one read.
-    const to = isHalf(this.dtype) ? 'float32' : this.dtype;
     const c = Tensor.empty(this.shape.slice(), to, this.device);
     try {
       setIter(c.shape, [c, this]);
@@ -209,24 +217,6 @@ export class Tensor {
       native.read(c.storage.handle, 0, out);
     } finally {
       c.dispose();
-    }
-    return out;
-  }
-  /** @internal The elements as stored (the bits of the 16-bit types as a Uint16Array), row-major. */
-  rawData(): Float32Array | Float64Array | Int32Array | Uint16Array {
-    if (!isHalf(this.dtype)) return this.data();
-    this.assertAlive('rawData()');
-    const out = rawArrayFor(this.dtype, this.size);
-    if (!out.length) return out;
-    const c = this.isContiguous() ? this : Tensor.empty(this.shape.slice(), this.dtype, this.device);
-    try {
-      if (c !== this) {
-        setIter(c.shape, [c, this]);
-        native.cast(DTYPE_CODE[this.dtype], DTYPE_CODE[this.dtype], c.storage.handle, this.storage.handle);
-      }
-      native.read(c.storage.handle, c.offset * 2, out);
-    } finally {
-      if (c !== this) c.dispose();
     }
     return out;
   }

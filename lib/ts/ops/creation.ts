@@ -7,8 +7,8 @@
  */
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, describe } from '../errors.js';
 import { Tensor } from '../core/tensor.js';
-import { checkDevice, checkDType, isHalf, sizeOf, typedArrayFor, type DeviceName, type DType, type NestedArray, type Shape } from '../core/dtype.js';
-import { copyAs, filled, randomInto, writeHost } from '../core/kernels.js';
+import { checkDevice, checkDType, sizeOf, type DeviceName, type DType, type NestedArray, type Shape } from '../core/dtype.js';
+import { filled, fromHost as hostTensor, randomInto } from '../core/kernels.js';
 import { checkOptions, shapeStr } from '../check.js';
 import { checkShape } from './util.js';
 
@@ -36,25 +36,15 @@ function finish(t: Tensor, requiresGrad: boolean): Tensor {
   return t;
 }
 
+/** kernels.fromHost, after checking that every value fits an int32 tensor. */
 function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, device: DeviceName): Tensor {
-  if (isHalf(dtype)) {
-    // Through float32, rounded once to 16 bits by the device's cast kernel (as torch.tensor does).
-    const wide = fromHost(values, shape, 'float32', device);
-    try { return copyAs(wide, dtype); } finally { wide.dispose(); }
-  }
-  const host = typedArrayFor(dtype, values.length);
   if (dtype === 'int32') {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (!Number.isFinite(v) || v > 2147483647 || v < -2147483648) throw new DTypeError(`tensor: an int32 tensor cannot hold ${v} (element ${i})`);
-      host[i] = v;
     }
-  } else {
-    host.set(values as ArrayLike<number>);
   }
-  const t = Tensor.empty(shape, dtype, device);
-  if (host.length) writeHost(t, host);
-  return t;
+  return hostTensor(values, shape, dtype, device);
 }
 
 /** A host Float64Array of n values, or ERR_OUT_OF_MEMORY when it cannot exist. */
