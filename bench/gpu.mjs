@@ -125,6 +125,22 @@ function randomF32(n, seed) {
   return a;
 }
 
+/**
+ * The worst error of C = A·B (n×n, row-major; `got(k)` reads C's element k) on 128 sampled entries
+ * against float64 dot products, beyond an allowance `slack(ref)`, relative to Σ|a·b|.
+ */
+function sampledError(A, B, n, got, slack = () => 0) {
+  const r = lcg(7);
+  let worst = 0;
+  for (let t = 0; t < 128; t++) {
+    const i = Math.floor(r() * n), j = Math.floor(r() * n);
+    let ref = 0, mag = 0;
+    for (let p = 0; p < n; p++) { ref += A[i * n + p] * B[p * n + j]; mag += Math.abs(A[i * n + p] * B[p * n + j]); }
+    worst = Math.max(worst, Math.max(0, Math.abs(got(i * n + j) - ref) - slack(ref)) / mag);
+  }
+  return worst;
+}
+
 function sgemm(n) {
   const bytes = n * n * 4;
   const hA = native.alloc(CUDA, bytes), hB = native.alloc(CUDA, bytes), hC = native.alloc(CUDA, bytes);
@@ -135,16 +151,8 @@ function sgemm(n) {
   run();
   const C = new Float32Array(n * n);
   native.read(hC, 0, C);
-  // Sampled check: C[i][j] against a float64 dot product, relative to Σ|a·b| (float32 accumulation
-  // over n terms stays within ~1e-7·√n of it).
-  const r = lcg(7);
-  let worst = 0;
-  for (let t = 0; t < 128; t++) {
-    const i = Math.floor(r() * n), j = Math.floor(r() * n);
-    let ref = 0, mag = 0;
-    for (let p = 0; p < n; p++) { ref += A[i * n + p] * B[p * n + j]; mag += Math.abs(A[i * n + p] * B[p * n + j]); }
-    worst = Math.max(worst, Math.abs(C[i * n + j] - ref) / mag);
-  }
+  // Sampled check: float32 accumulation over n terms stays within ~1e-7·√n of Σ|a·b|.
+  const worst = sampledError(A, B, n, (k) => C[k]);
   if (!(worst <= 1e-5)) throw new Error(`SGEMM n=${n}: sampled error ${worst} (relative to Σ|a·b|) exceeds 1e-5`);
   return { check: `sampled error ${worst.toExponential(1)}`, run, free: () => { native.free(hA); native.free(hB); native.free(hC); } };
 }
@@ -193,16 +201,10 @@ function tcGemm(kind, n) {
   run();
   const C = half ? new Uint16Array(n * n) : new Float32Array(n * n);
   native.read(hC, 0, C);
-  const r = lcg(7);
-  let worst = 0;
-  for (let t = 0; t < 128; t++) {
-    const i = Math.floor(r() * n), j = Math.floor(r() * n);
-    let ref = 0, mag = 0;
-    for (let p = 0; p < n; p++) { ref += A[i * n + p] * B[p * n + j]; mag += Math.abs(A[i * n + p] * B[p * n + j]); }
-    const got = half ? fromBits(C[i * n + j] << 16) : C[i * n + j];
-    const err = Math.abs(got - ref) - (half ? 2 ** -8 * Math.abs(ref) : 0);  // half an ulp of 8 significant bits
-    worst = Math.max(worst, Math.max(0, err) / mag);
-  }
+  // A bfloat16 C may be off by its own rounding: half an ulp of 8 significant bits.
+  const worst = half
+    ? sampledError(A, B, n, (k) => fromBits(C[k] << 16), (ref) => 2 ** -8 * Math.abs(ref))
+    : sampledError(A, B, n, (k) => C[k]);
   if (!(worst <= 1e-5)) throw new Error(`${kind} GEMM n=${n}: sampled error ${worst} (relative to Σ|a·b|, beyond C's rounding) exceeds 1e-5`);
   return { check: `sampled error ${worst.toExponential(1)} beyond C's rounding`, run, free: () => { native.free(hA); native.free(hB); native.free(hC); } };
 }
