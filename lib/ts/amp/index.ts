@@ -48,21 +48,14 @@ const AUTOCAST_DTYPES: Record<DeviceName, readonly HalfDType[]> = { cpu: ['bfloa
  * loss.backward(); // parameter gradients are float32
  */
 export function autocast<T>(options: AutocastOptions, fn: () => T): T {
-  const o = checkOptions<AutocastOptions>(options, 'autocast', ['device', 'dtype', 'enabled']);
-  if (!o) throw new ArgumentError(`autocast: expected options { device: 'cpu' | 'cuda', dtype?: 'bfloat16' | 'float16' }, received ${describe(options)}`);
-  if (o.device !== 'cpu' && o.device !== 'cuda') throw new DeviceError(`autocast: expected device 'cpu' or 'cuda', received ${describe(o.device)}`);
-  const valid = AUTOCAST_DTYPES[o.device];
-  const dtype = o.dtype ?? valid[0];
-  if (!valid.includes(dtype as HalfDType))
-    throw new DTypeError(`autocast: dtype ${describe(o.dtype)} is not supported on ${o.device}; expected ${valid.map((d) => `'${d}'`).join(' or ')}`);
-  if (o.enabled !== undefined && typeof o.enabled !== 'boolean') throw new ArgumentError(`autocast: expected enabled to be a boolean, received ${describe(o.enabled)}`);
+  const o = autocastRegion(options);
   if (typeof fn !== 'function') throw new ArgumentError(`autocast: expected a function, received ${describe(fn)}`);
   const prev = { device: autocastState.device, dtype: autocastState.dtype };
   const restore = () => { autocastState.device = prev.device; autocastState.dtype = prev.dtype; };
-  if (o.enabled === false) autocastState.dtype = null;
+  if (!o.enabled) autocastState.dtype = null;
   else {
     autocastState.device = o.device;
-    autocastState.dtype = dtype;
+    autocastState.dtype = o.dtype;
   }
   let out: T;
   try {
@@ -74,6 +67,22 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   if (out instanceof Promise) return out.finally(restore) as T;
   restore();
   return out;
+}
+
+/**
+ * @internal The checked options of an autocast region, its dtype defaulted (autocast; fit's `amp`):
+ * an unsupported device/dtype pair is ERR_DTYPE naming the valid ones.
+ */
+export function autocastRegion(options: AutocastOptions): { device: DeviceName; dtype: HalfDType; enabled: boolean } {
+  const o = checkOptions<AutocastOptions>(options, 'autocast', ['device', 'dtype', 'enabled']);
+  if (!o) throw new ArgumentError(`autocast: expected options { device: 'cpu' | 'cuda', dtype?: 'bfloat16' | 'float16' }, received ${describe(options)}`);
+  if (o.device !== 'cpu' && o.device !== 'cuda') throw new DeviceError(`autocast: expected device 'cpu' or 'cuda', received ${describe(o.device)}`);
+  const valid = AUTOCAST_DTYPES[o.device];
+  const dtype = o.dtype ?? valid[0];
+  if (!valid.includes(dtype as HalfDType))
+    throw new DTypeError(`autocast: dtype ${describe(o.dtype)} is not supported on ${o.device}; expected ${valid.map((d) => `'${d}'`).join(' or ')}`);
+  if (o.enabled !== undefined && typeof o.enabled !== 'boolean') throw new ArgumentError(`autocast: expected enabled to be a boolean, received ${describe(o.enabled)}`);
+  return { device: o.device, dtype, enabled: o.enabled !== false };
 }
 
 /** Whether autocast is on (for `device`, when given). @example amp.isAutocastEnabled('cpu') */

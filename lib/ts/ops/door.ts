@@ -442,9 +442,10 @@ function runAutocast<P>(def: Op<P>, inputs: unknown[], params: P): Tensor {
     for (let i = 0; i < cast.length; i++) {
       const x = cast[i];
       if (!(x instanceof Tensor) || x.device !== device || specOf(def, i).noGrad || x.isDisposed) continue;
-      const to: DType | null = def.amp === 1 ? (x.dtype === 'float32' || (x.dtype !== dtype && (x.dtype === 'bfloat16' || x.dtype === 'float16')) ? dtype : null)
-        : (x.dtype === 'bfloat16' || x.dtype === 'float16' ? 'float32' : null);
-      if (to !== null) cast[i] = castTo(x, to);
+      if (def.amp === 2) { cast[i] = autocastFloat32(x); continue; }
+      // 'lower': float32 and the other 16-bit dtype are cast (float64 and int32 are not).
+      const xd = x.dtype;
+      if (xd !== dtype && (xd === 'float32' || xd === 'bfloat16' || xd === 'float16')) cast[i] = castTo(x, dtype!);
     }
     out = runChecked(def, cast, params);
   } catch (e) {

@@ -19,7 +19,7 @@
  */
 import { checkNumber, checkOptions } from '../check.js';
 import { ArgumentError, DTypeError, describe } from '../errors.js';
-import { GradScaler, autocast, type AutocastOptions } from '../amp/index.js';
+import { GradScaler, autocast, autocastRegion, type AutocastOptions } from '../amp/index.js';
 import type { DeviceName, HalfDType } from '../core/dtype.js';
 import { Tensor, tidy } from '../tensor.js';
 import { tensor } from '../ops/index.js';
@@ -81,7 +81,7 @@ function ampOf(o: FitOptions['amp'], params: Tensor[]): { region: AutocastOption
   if (o.dtype !== 'bfloat16' && o.dtype !== 'float16') throw new DTypeError(`fit: expected amp.dtype 'bfloat16' or 'float16', received ${describe(o.dtype)}`);
   const device = o.device ?? params[0]?.device ?? 'cpu';
   const region: AutocastOptions = { device, dtype: o.dtype };
-  autocast(region, () => 0);  // validates the device/dtype pair now, with autocast's message
+  autocastRegion(region);  // the device/dtype pair checked now, with autocast's message
   const s = o.scaler ?? o.dtype === 'float16';
   if (s !== false && o.dtype === 'bfloat16')
     throw new DTypeError("fit: amp.scaler is for float16; bfloat16 has float32's exponent range and needs no loss scaling (drop scaler, or use dtype 'float16')");
