@@ -9,7 +9,7 @@
 import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
-import { copyStrided, gemm, matOperand } from '../core/kernels.js';
+import { copyStrided, gemm, matOperand, type MatOperand } from '../core/kernels.js';
 import { composite, defineOp, needsInputGrad, runOp, runOp2, type OpDef } from './door.js';
 import { reshape, transpose, unsqueeze } from './shape.js';
 import { sum } from './reduce.js';
@@ -29,6 +29,30 @@ function product(a: Tensor, b: Tensor): Tensor {
   const batch = batchA === 1 ? batchB : batchA;
   const out = Tensor.empty(a.ndim === 3 || b.ndim === 3 ? [batch, M, N] : [M, N], a.dtype, a.device);
   if (out.size) gemm(matOperand(a, batch), matOperand(b, batch), M, N, K, 1, 0, out, N, M * N, batch);
+  return out;
+}
+
+/**
+ * [M, K]·[K, N] without an op scope: it makes only its result and the copies of strided operands,
+ * which it frees itself (also when the GEMM throws). A shape mismatch takes the forward's message.
+ */
+function matmul2d(x: Tensor, y: Tensor): Tensor {
+  const M = x.shape[0], K = x.shape[1], N = y.shape[1];
+  if (y.shape[0] !== K) return matmulForward(x, y);
+  const out = Tensor.empty([M, N], x.dtype, x.device);
+  if (out.size === 0) return out;
+  let A: MatOperand | null = null, B: MatOperand | null = null;
+  try {
+    A = matOperand(x, 1);
+    B = matOperand(y, 1);
+    gemm(A, B, M, N, K, 1, 0, out, N, 0, 1);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  } finally {
+    if (A !== null && A.t !== x) A.t.dispose();
+    if (B !== null && B.t !== y) B.t.dispose();
+  }
   return out;
 }
 
@@ -55,9 +79,10 @@ const MATMUL = defineOp({
   // bfloat16 / float16 go to the GEMM as they are (converted while packing, float32 accumulation).
   autocast: 'lower', half: true,
   forward: (c) => matmulForward(c.args[0] as Tensor, c.args[1] as Tensor),
-  // Unrecorded calls on two float tensors of one dtype: the forward in a scope of its own (it may
-  // make operand copies and views).
-  direct2: (x, y) => composite(() => matmulForward(x as Tensor, y as Tensor)),
+  // Unrecorded calls on two float tensors of one dtype: two matrices go straight to the GEMM (the
+  // most frequent call); other ranks run the forward in a scope of its own (it makes views).
+  direct2: (x, y) => (x as Tensor).ndim === 2 && (y as Tensor).ndim === 2
+    ? matmul2d(x as Tensor, y as Tensor) : composite(() => matmulForward(x as Tensor, y as Tensor)),
   // Vector operands: the rules below see them as matrices (unsqueezed); the door sums the batch
   // dims of a broadcast operand back to its shape.
   backward: (g, c) => {
