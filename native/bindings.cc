@@ -647,6 +647,10 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 #endif
   // The GEMM micro-kernel this process runs (native/cpu/gemm.cc): "avx2", "neon" or "portable".
   o.Set("gemmKernel", Napi::String::New(env, cpu::gemm_kernel_name()));
+  // The direct path of small float32 products: its bound (0: off) and how many it has run.
+  const cpu::GemmDirectInfo d = cpu::gemm_direct_info();
+  o.Set("gemmDirectMaxWork", Napi::Number::New(env, static_cast<double>(d.max_work)));
+  o.Set("gemmDirectCalls", Napi::Number::New(env, static_cast<double>(d.calls)));
   o.Set("physicalCores", Napi::Number::New(env, cpu::physical_cores()));
   return o;
 }

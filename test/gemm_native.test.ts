@@ -20,6 +20,10 @@ interface Outcome {
   cases: number;
   failures: string[];
   probe: number[];
+  /** A small product (23×29×40, alpha 1, beta 0), bit for bit: the direct path where it is on. */
+  smallProbe: number[];
+  /** Products the direct float32 path ran during the cases (cpuFeatures().gemmDirectCalls). */
+  directCalls: number;
   kernel: string;  // cpuFeatures().gemmKernel: the micro-kernel the process chose
   /** The child's external-BLAS state after the cases (runInChild only). */
   blas?: { library: string | null; error: string | null; calls: number };
@@ -47,9 +51,12 @@ function runCases(b: any): Outcome {
     [1, 1, 1], [1, 7, 3], [3, 1, 7], [7, 3, 1], [7, 17, 33], [17, 33, 7], [33, 65, 17], [6, 16, 64],
     [12, 32, 257], [65, 129, 33], [129, 65, 129], [5, 7, 0], [150, 40, 300], [2, 4100, 3], [1, 300, 65],
     [300, 1, 65], [48, 48, 48], [97, 113, 71], [256, 260, 230], [20, 36, 700], [13, 40, 333],
+    // Row remainders 1–5 of the 6-row tiles and 8 / 14 / 24 columns (the direct path's masks).
+    [4, 24, 10], [10, 14, 5], [22, 9, 200], [71, 8, 64],
   ];
   const scalars: number[][] = [[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25], [0, 2], [2, 1], [1, -1], [0, 0]];
   const failures: string[] = [];
+  const directBefore = b.cpuFeatures().gemmDirectCalls;
   let cases = 0;
   let variant = 0;
   for (const dt of [0, 1]) {
@@ -126,16 +133,20 @@ function runCases(b: any): Outcome {
       }
     }
   }
-  // A probe for the kernel in use: one long-K product, returned bit for bit.
-  const pm = 23, pn = 29, pk = 500;
-  const PA = new Float32Array(pm * pk).map(rand), PB = new Float32Array(pk * pn).map(rand);
-  const hA = b.alloc(0, PA.byteLength), hB = b.alloc(0, PB.byteLength), hC = b.alloc(0, pm * pn * 4);
-  b.write(hA, 0, PA); b.write(hB, 0, PB);
-  b.gemm(0, false, false, pm, pn, pk, 1, hA, 0, pk, 0, hB, 0, pn, 0, 0, hC, 0, pn, 0, 1, false);
-  const probe = new Float32Array(pm * pn);
-  b.read(hC, 0, probe);
-  b.free(hA); b.free(hB); b.free(hC);
-  return { cases, failures, probe: Array.from(probe), kernel: b.cpuFeatures().gemmKernel };
+  const directCalls = b.cpuFeatures().gemmDirectCalls - directBefore;
+  // Probes for the kernel in use, returned bit for bit: one long-K product, one small one.
+  const probeOf = (pm: number, pn: number, pk: number): number[] => {
+    const PA = new Float32Array(pm * pk).map(rand), PB = new Float32Array(pk * pn).map(rand);
+    const hA = b.alloc(0, PA.byteLength), hB = b.alloc(0, PB.byteLength), hC = b.alloc(0, pm * pn * 4);
+    b.write(hA, 0, PA); b.write(hB, 0, PB);
+    b.gemm(0, false, false, pm, pn, pk, 1, hA, 0, pk, 0, hB, 0, pn, 0, 0, hC, 0, pn, 0, 1, false);
+    const out = new Float32Array(pm * pn);
+    b.read(hC, 0, out);
+    b.free(hA); b.free(hB); b.free(hC);
+    return Array.from(out);
+  };
+  const probe = probeOf(23, 29, 500), smallProbe = probeOf(23, 29, 40);
+  return { cases, failures, probe, smallProbe, directCalls, kernel: b.cpuFeatures().gemmKernel };
 }
 
 function runInChild(env: Record<string, string>): Outcome {
@@ -210,6 +221,23 @@ describe('cpu gemm (native) against gemm_ref', () => {
     // A library without CBLAS (libc has no cblas_sgemm) is refused the same way.
     const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6'].find((p) => existsSync(p));
     if (libc) expect(runInChild({ ENTRENA_BLAS: libc }).blas!.error).toBe(`ENTRENA_BLAS: ${libc} has no cblas_sgemm/cblas_dgemm (a CBLAS library is needed)`);
+  });
+
+  // The direct path (small float32 products, AVX2): read in place, no packing. It must run on the
+  // small cases, and with it off (ENTRENA_GEMM_DIRECT_WORK=0) the packed path must give the same
+  // bits on a small product (the same summation order and C update).
+  const f0 = binding.cpuFeatures();
+  const hasDirect = f0.gemmDirectMaxWork > 0;
+  it.skipIf(!hasDirect)('the direct path of small float32 products runs and equals the packed path bit for bit' +
+    (hasDirect ? '' : ` — skipped: the direct path needs the AVX2 kernel (this process runs '${f0.gemmKernel}')`), () => {
+    const on = runCases(binding);
+    expect(on.failures).toEqual([]);
+    expect(on.directCalls).toBeGreaterThan(50);
+    const off = runInChild({ ENTRENA_GEMM_DIRECT_WORK: '0' });
+    expect(off.failures).toEqual([]);
+    expect(off.directCalls).toBe(0);
+    expect(off.smallProbe).toEqual(on.smallProbe);
+    expect(off.probe).toEqual(on.probe);
   });
 
   it('runs single-threaded too (ENTRENA_NUM_THREADS=1)', () => {

@@ -14,5 +14,12 @@ ENTRENA_KERNELS(ENTRENA_DECLARE_KERNEL)
 Status gemm_ref(const GemmArgs& g);
 // The GEMM micro-kernel family this process uses (gemm.cc): "avx2", "neon" or "portable".
 const char* gemm_kernel_name();
+// The direct (unpacked) float32 path of small products (gemm.cc): its bound in multiply-adds (0
+// when it is off: not the AVX2 kernel, or ENTRENA_GEMM_DIRECT_WORK=0) and the products it has run.
+struct GemmDirectInfo {
+  int64_t max_work;
+  int64_t calls;
+};
+GemmDirectInfo gemm_direct_info();
 
 }  // namespace entrena::cpu
