@@ -909,25 +909,25 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// distSubmit(kind, op, root, dtype, data|null, dataOff, count, out|null, outOff, what, notify) → id
+// A collective's arguments (kind, op, root, dtype, data|null, dataOff, count, out|null, outOff, what):
 //   kind: dist::Collective; op: dist::ReduceOp; offsets and count in elements; all_gather writes
-//   worldSize · count elements into out. The caller keeps the buffers alive until completion.
-Napi::Value DistSubmit(const Napi::CallbackInfo& info) {
+//   worldSize · count elements into out.
+dist::Request dist_request(const Napi::CallbackInfo& info, const char* fn) {
   Napi::Env env = info.Env();
   const int64_t kind = int_arg(info, 0), op = int_arg(info, 1);
-  if (kind < 0 || kind > static_cast<int64_t>(dist::Collective::barrier)) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: unknown collective");
-  if (op < 0 || op > static_cast<int64_t>(dist::ReduceOp::min)) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: unknown reduction");
+  if (kind < 0 || kind > static_cast<int64_t>(dist::Collective::barrier)) throw_code(env, "ERR_INVALID_ARGUMENT", std::string(fn) + ": unknown collective");
+  if (op < 0 || op > static_cast<int64_t>(dist::ReduceOp::min)) throw_code(env, "ERR_INVALID_ARGUMENT", std::string(fn) + ": unknown reduction");
   dist::Request r;
   r.kind = static_cast<dist::Collective>(kind);
   r.op = static_cast<dist::ReduceOp>(op);
   const int64_t root = int_arg(info, 2);
-  if (root < 0 || root > INT32_MAX) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: bad root");
+  if (root < 0 || root > INT32_MAX) throw_code(env, "ERR_INVALID_ARGUMENT", std::string(fn) + ": bad root");
   r.root = static_cast<int>(root);
   r.dtype = dtype_arg(info, 3);
   if (r.kind == dist::Collective::all_reduce && (r.dtype == DType::bf16 || r.dtype == DType::f16))
-    throw_code(env, "ERR_DTYPE", std::string("distSubmit: no native all-reduce of ") + dtype_name(r.dtype) + " (reduce a float32 copy)");
+    throw_code(env, "ERR_DTYPE", std::string(fn) + ": no native all-reduce of " + dtype_name(r.dtype) + " (reduce a float32 copy)");
   r.count = int_arg(info, 6);
-  if (r.count < 0) throw_code(env, "ERR_INVALID_ARGUMENT", "distSubmit: negative count");
+  if (r.count < 0) throw_code(env, "ERR_INVALID_ARGUMENT", std::string(fn) + ": negative count");
   if (r.kind != dist::Collective::barrier) {
     Storage* data = storage_arg(info, 4);
     const int64_t off = int_arg(info, 5);
@@ -943,6 +943,19 @@ Napi::Value DistSubmit(const Napi::CallbackInfo& info) {
     }
   }
   r.what = string_arg(info, 9);
+  return r;
+}
+
+// A failed collective's error: ERR_DISTRIBUTED for what MPI or NCCL reported, else the status's code.
+void throw_dist(Napi::Env env, Status s, const std::string& message) {
+  throw_code(env, s == Status::internal ? "ERR_DISTRIBUTED" : status_code_name(s), message);
+}
+
+// distSubmit(<the collective's arguments>, notify) → id. The caller keeps the buffers alive until
+// completion.
+Napi::Value DistSubmit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dist::Request r = dist_request(info, "distSubmit");
   uint64_t id = 0;
   check(env, dist::submit(r, &id));
   if (info[10].ToBoolean()) {
@@ -951,6 +964,16 @@ Napi::Value DistSubmit(const Napi::CallbackInfo& info) {
     if (d->dist_refs++ == 0 && g_dist_tsfn) g_dist_tsfn->Ref(env);
   }
   return Napi::Number::New(env, static_cast<double>(id));
+}
+
+// distRun(<the collective's arguments>): runs it to completion (dist::run); throws its error.
+Napi::Value DistRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dist::Request r = dist_request(info, "distRun");
+  std::string message;
+  const Status s = dist::run(r, &message);
+  if (s != Status::ok) throw_dist(env, s, message);
+  return env.Undefined();
 }
 
 uint64_t id_arg(const Napi::CallbackInfo& info, size_t i) {
@@ -966,7 +989,7 @@ Napi::Value DistWait(const Napi::CallbackInfo& info) {
   std::string message;
   bool done_before = false;
   Status s = dist::wait(id_arg(info, 0), &message, &done_before);
-  if (s != Status::ok) throw_code(env, s == Status::internal ? "ERR_DISTRIBUTED" : status_code_name(s), message);
+  if (s != Status::ok) throw_dist(env, s, message);
   return Napi::Boolean::New(env, !done_before);
 }
 
@@ -1023,6 +1046,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("distInit", Napi::Function::New(env, DistInit));
   exports.Set("distSubmit", Napi::Function::New(env, DistSubmit));
   exports.Set("distWait", Napi::Function::New(env, DistWait));
+  exports.Set("distRun", Napi::Function::New(env, DistRun));
   exports.Set("distIsDone", Napi::Function::New(env, DistIsDone));
   exports.Set("distFinalize", Napi::Function::New(env, DistFinalize));
   exports.Set("distAbort", Napi::Function::New(env, DistAbort));

@@ -69,6 +69,8 @@ export interface NativeBinding {
   distSubmit?(kind: number, op: number, root: number, dtype: number, data: Handle | null, dataOff: number, count: number,
     out: Handle | null, outOff: number, what: string, notify: boolean): number;
   distWait?(id: number): boolean;
+  distRun?(kind: number, op: number, root: number, dtype: number, data: Handle | null, dataOff: number, count: number,
+    out: Handle | null, outOff: number, what: string): void;
   distIsDone?(id: number): boolean;
   distFinalize?(): void;
   distAbort?(code: number, message: string): never;

@@ -225,6 +225,10 @@ struct State {
   std::atomic<uint64_t> last_done{0};
   std::atomic<uint64_t> submitted{0};
   uint64_t taken = 0;  // (communication thread only)
+  int thread_level = -1;  // MPI's provided level; run() executes on the caller from SERIALIZED up
+  // run() is executing a collective on its caller's thread: the communication thread takes no
+  // request meanwhile (guarded by mu).
+  bool inline_active = false;
 };
 
 // A thread woken from a condition variable on a busy machine can wait a whole scheduler time slice
@@ -473,6 +477,25 @@ Status execute(uint64_t serial, const Request& r, std::string* message) {
   return status;
 }
 
+// The watchdog's view of the collective now executing (under mu).
+void mark_busy(State& s, uint64_t seq, const Request& r) {
+  s.busy = true;
+  s.busy_since = std::chrono::steady_clock::now();
+  char what[400];
+  std::snprintf(what, sizeof what, "%s #%llu (%s%s%s)", kind_name(r.kind), static_cast<unsigned long long>(seq), r.what.c_str(),
+                r.kind == Collective::all_reduce ? ", " : "", r.kind == Collective::all_reduce ? op_name(r.op) : "");
+  s.busy_what = what;
+}
+
+// The checks of a request, the same for submit() and run() (under mu).
+Status check_request(const State& s, const Request& r) {
+  if (!s.started || s.finished) return set_error(Status::invalid_argument, "distributed: not initialised (call distributed.init() first), or already finalized");
+  if (r.count < 0) return set_error(Status::invalid_argument, "distributed: negative element count");
+  if (r.kind == Collective::broadcast && (r.root < 0 || r.root >= s.size))
+    return set_error(Status::invalid_argument, "broadcast: root %d is not a rank of this world of %d", r.root, s.size);
+  return Status::ok;
+}
+
 void comm_loop() {
   State& s = st();
   for (;;) {
@@ -480,18 +503,11 @@ void comm_loop() {
     spin_until([&] { return s.submitted.load(std::memory_order_acquire) > s.taken; });
     {
       std::unique_lock<std::mutex> lock(s.mu);
-      s.queued.wait(lock, [&] { return !s.queue.empty(); });
+      s.queued.wait(lock, [&] { return !s.queue.empty() && !s.inline_active; });
       ++s.taken;
       item = std::move(s.queue.front());
       s.queue.pop_front();
-      if (!item.finalize) {
-        s.busy = true;
-        s.busy_since = std::chrono::steady_clock::now();
-        char what[400];
-        std::snprintf(what, sizeof what, "%s #%llu (%s%s%s)", kind_name(item.req.kind), static_cast<unsigned long long>(item.seq), item.req.what.c_str(),
-                      item.req.kind == Collective::all_reduce ? ", " : "", item.req.kind == Collective::all_reduce ? op_name(item.req.op) : "");
-        s.busy_what = what;
-      }
+      if (!item.finalize) mark_busy(s, item.seq, item.req);
     }
     if (item.finalize) {
       if (NcclComm c = g_nccl_comm.exchange(nullptr)) g_nccl.CommDestroy(c);
@@ -589,6 +605,7 @@ Status init(const InitOptions& options, InitResult* result) {
         g_mpi.Comm_rank(g_mpi.comm_world, &s.rank);
         g_mpi.Comm_size(g_mpi.comm_world, &s.size);
         result->thread_level = provided;
+        s.thread_level = provided;
         char version[kMpiMaxString];
         int len = 0;
         if (g_mpi.Get_library_version(version, &len) == kMpiSuccess) {
@@ -638,10 +655,7 @@ int world_size() { return st().size; }
 Status submit(const Request& r, uint64_t* id) {
   State& s = st();
   std::lock_guard<std::mutex> lock(s.mu);
-  if (!s.started || s.finished) return set_error(Status::invalid_argument, "distributed: not initialised (call distributed.init() first), or already finalized");
-  if (r.count < 0) return set_error(Status::invalid_argument, "distributed: negative element count");
-  if (r.kind == Collective::broadcast && (r.root < 0 || r.root >= s.size))
-    return set_error(Status::invalid_argument, "broadcast: root %d is not a rank of this world of %d", r.root, s.size);
+  ENTRENA_TRY(check_request(s, r));
   Item item;
   item.id = s.next_id++;
   item.seq = s.seq[static_cast<int>(r.kind)]++;
@@ -653,6 +667,36 @@ Status submit(const Request& r, uint64_t* id) {
   s.submitted.fetch_add(1, std::memory_order_release);
   s.queued.notify_one();
   return Status::ok;
+}
+
+Status run(const Request& r, std::string* message) {
+  State& s = st();
+  uint64_t serial = 0;
+  bool here = false;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    ENTRENA_TRY(check_request(s, r));
+    // MPI_THREAD_SERIALIZED (2, in OpenMPI and MPICH) or more lets this thread make the calls;
+    // without MPI the collective is a local copy. CUDA requests stay on the communication thread.
+    here = r.device == Device::cpu && s.queue.empty() && !s.busy && !s.inline_active && (!g_mpi.lib || s.thread_level >= 2);
+    if (here) {
+      s.inline_active = true;
+      serial = s.serial++;
+      mark_busy(s, s.seq[static_cast<int>(r.kind)]++, r);
+    }
+  }
+  if (!here) {
+    uint64_t id = 0;
+    ENTRENA_TRY(submit(r, &id));
+    bool done_before = false;
+    return wait(id, message, &done_before);
+  }
+  const Status status = execute(serial, r, message);
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.busy = false;
+  s.inline_active = false;
+  if (!s.queue.empty()) s.queued.notify_one();
+  return status;
 }
 
 Status wait(uint64_t id, std::string* message, bool* done_before) {

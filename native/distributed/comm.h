@@ -70,6 +70,12 @@ int world_size();
 // Queues `r` for the communication thread and returns its id in *id. The buffers must stay valid
 // until the request completes (bindings.cc pins them).
 Status submit(const Request& r, uint64_t* id);
+// Runs `r` to completion (a synchronous collective). When nothing is queued or running, the calling
+// thread makes the MPI calls itself, in its turn in the FIFO order (MPI allows calls from several
+// threads when they never overlap: the communication thread stays parked meanwhile), which saves
+// the two thread hand-offs a queued request costs; otherwise, and for CUDA tensors, it is
+// submit() and wait(). The buffers need only live for the call.
+Status run(const Request& r, std::string* message);
 // Blocks until request `id` is done; returns its status (the message in *message) and forgets it.
 // An id that is not pending (already waited) returns ok with *done_before = true.
 Status wait(uint64_t id, std::string* message, bool* done_before);

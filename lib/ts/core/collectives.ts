@@ -5,7 +5,7 @@
  * No argument checks beyond the cheap invariants: lib/ts/distributed validates.
  */
 import { EntrenaError } from '../errors.js';
-import { COLLECTIVE, DTYPE_CODE, REDUCE_OP, native } from '../native.js';
+import { COLLECTIVE, DTYPE_CODE, REDUCE_OP, native, type Handle } from '../native.js';
 import { shapeStr } from '../check.js';
 import type { Storage } from './storage.js';
 import type { Tensor } from './tensor.js';
@@ -18,8 +18,8 @@ export interface CollectivesInfo { rank: number; size: number; threadLevel: numb
 
 const pinned = new Map<number, Storage[]>();
 
-function binding(): Required<Pick<typeof native, 'distInit' | 'distSubmit' | 'distWait' | 'distIsDone' | 'distFinalize' | 'distAbort'>> {
-  if (!native.distInit || !native.distSubmit || !native.distWait || !native.distIsDone || !native.distFinalize || !native.distAbort)
+function binding(): Required<Pick<typeof native, 'distInit' | 'distSubmit' | 'distWait' | 'distRun' | 'distIsDone' | 'distFinalize' | 'distAbort'>> {
+  if (!native.distInit || !native.distSubmit || !native.distWait || !native.distRun || !native.distIsDone || !native.distFinalize || !native.distAbort)
     throw new EntrenaError('ERR_KERNEL_NOT_AVAILABLE', 'distributed: this build of the addon has no collectives; rebuild it (npm run build)');
   return native as ReturnType<typeof binding>;
 }
@@ -32,17 +32,34 @@ export function startCollectives(useMpi: boolean, mpiLib: string, ncclLib: strin
   return binding().distInit(useMpi, mpiLib, ncclLib, timeoutMs, onComplete, verify);
 }
 
+/** A collective's parameters besides its tensor. */
+export interface CollectiveOptions { op?: ReduceOpName; root?: number; out?: Tensor }
+
+/** The binding's arguments of one collective on `t` (all of it, contiguous). */
+function argsOf(kind: CollectiveKind, t: Tensor | null, o: CollectiveOptions):
+  [number, number, number, number, Handle | null, number, number, Handle | null, number, string] {
+  return [COLLECTIVE[kind], REDUCE_OP[o.op ?? 'sum'], o.root ?? 0, DTYPE_CODE[t?.dtype ?? 'float32'],
+    t ? t.storage.handle : null, t ? t.offset : 0, t ? t.size : 0, o.out ? o.out.storage.handle : null,
+    o.out ? o.out.offset : 0, t ? `${t.dtype} ${shapeStr(t.shape)}` : ''];
+}
+
+/**
+ * Runs one collective on `t` to completion (a synchronous call; throws its error). Where nothing
+ * is queued, the calling thread makes the MPI calls itself, without the hand-offs to and from the
+ * communication thread (native/distributed/comm.h, run). The buffers live through the call.
+ */
+export function runCollective(kind: CollectiveKind, t: Tensor | null, options: CollectiveOptions = {}): void {
+  binding().distRun(...argsOf(kind, t, options));
+}
+
 /**
  * Queues one collective on `t` (contiguous; all of it) and returns the request id. `out` is the
  * allGather target ([worldSize, ...t.shape], contiguous). With `notify`, `onComplete` is called
  * with the id on the JavaScript thread once it is done.
  */
-export function submitCollective(kind: CollectiveKind, t: Tensor | null, options: { op?: ReduceOpName; root?: number; out?: Tensor; notify?: boolean } = {}): number {
+export function submitCollective(kind: CollectiveKind, t: Tensor | null, options: CollectiveOptions & { notify?: boolean } = {}): number {
   const b = binding();
-  const what = t ? `${t.dtype} ${shapeStr(t.shape)}` : '';
-  const id = b.distSubmit(COLLECTIVE[kind], REDUCE_OP[options.op ?? 'sum'], options.root ?? 0, DTYPE_CODE[t?.dtype ?? 'float32'],
-    t ? t.storage.handle : null, t ? t.offset : 0, t ? t.size : 0, options.out ? options.out.storage.handle : null,
-    options.out ? options.out.offset : 0, what, options.notify === true);
+  const id = b.distSubmit(...argsOf(kind, t, options), options.notify === true);
   const pins: Storage[] = [];
   for (const x of [t, options.out]) if (x) { x.storage.pin(); pins.push(x.storage); }
   pinned.set(id, pins);

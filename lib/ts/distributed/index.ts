@@ -29,7 +29,7 @@ import { ArgumentError, DeviceError, EntrenaError, describe } from '../errors.js
 import { native } from '../native.js';
 import { setNumThreads } from '../info.js';
 import { Tensor } from '../tensor.js';
-import { abortJob, collectiveDone, startCollectives, stopCollectives, submitCollective, waitCollective, type ReduceOpName } from '../core/collectives.js';
+import { abortJob, collectiveDone, runCollective, startCollectives, stopCollectives, submitCollective, waitCollective, type CollectiveKind, type CollectiveOptions, type ReduceOpName } from '../core/collectives.js';
 import { launcherWorld } from './launcher.js';
 import { copyAs, copyStrided } from '../core/kernels.js';
 import { isHalf } from '../core/dtype.js';
@@ -205,9 +205,10 @@ export class Work implements PromiseLike<Tensor> {
   }
 }
 
-function run(id: number, result: Tensor, asyncOp: boolean): Tensor | Work {
-  if (asyncOp) return new Work(id, result);
-  waitCollective(id);
+/** One collective on `t`: queued, as a Work (`asyncOp`), or run to completion now. Returns `result`. */
+function collective(kind: CollectiveKind, t: Tensor, options: CollectiveOptions, result: Tensor, asyncOp: boolean): Tensor | Work {
+  if (asyncOp) return new Work(submitCollective(kind, t, { ...options, notify: true }), result);
+  runCollective(kind, t, options);
   return result;
 }
 
@@ -241,14 +242,14 @@ export function allReduce(t: Tensor, options: AllReduceOptions = {}): Tensor | W
     reduceHalf(t, op);
     return o.asyncOp ? new Work(0, t, false) : t;
   }
-  return run(submitCollective('allReduce', t, { op, notify: o.asyncOp === true }), t, o.asyncOp === true);
+  return collective('allReduce', t, { op }, t, o.asyncOp === true);
 }
 
 /** A 16-bit tensor's all-reduce: on a float32 copy, written back rounded once (synchronous). */
 function reduceHalf(t: Tensor, op: ReduceOp): void {
   const wide = copyAs(t, 'float32');
   try {
-    waitCollective(submitCollective('allReduce', wide, { op, notify: false }));
+    runCollective('allReduce', wide, { op });
     copyStrided(t, wide);
   } finally {
     wide.dispose();
@@ -285,7 +286,7 @@ export function broadcast(t: Tensor, root = 0, options: { asyncOp?: boolean } = 
   checkNumber(root, 'broadcast', 'root', { min: 0, max: s.worldSize - 1, integer: true });
   checkTensor(t, 'broadcast', s);
   if (localCuda(t, s)) return o.asyncOp ? new Work(0, t, false) : t;
-  return run(submitCollective('broadcast', t, { root, notify: o.asyncOp === true }), t, o.asyncOp === true);
+  return collective('broadcast', t, { root }, t, o.asyncOp === true);
 }
 
 /**
@@ -305,7 +306,7 @@ export function allGather(t: Tensor, options: { asyncOp?: boolean } = {}): Tenso
   }
   const out = Tensor.empty([s.worldSize, ...t.shape], t.dtype, t.device);
   try {
-    return run(submitCollective('allGather', t, { out, notify: o.asyncOp === true }), out, o.asyncOp === true);
+    return collective('allGather', t, { out }, out, o.asyncOp === true);
   } catch (e) {
     out.dispose();
     throw e;
@@ -318,7 +319,7 @@ export function allGather(t: Tensor, options: { asyncOp?: boolean } = {}): Tenso
  */
 export function barrier(): void {
   requireInit('barrier');
-  waitCollective(submitCollective('barrier', null));
+  runCollective('barrier', null);
 }
 
 /**
