@@ -4,9 +4,13 @@
 //
 // Why one thread: MPI collectives issued concurrently from several threads (the libuv pool) give
 // wrong sums silently on the same communicator, and MPI_THREAD_MULTIPLE does not make concurrent
-// collectives on one communicator legal. So every MPI and NCCL call is made by one thread that
-// owns them, in the FIFO order in which requests were submitted: every rank submits the same
-// collectives in the same order, so the order on the wire is the same everywhere.
+// collectives on one communicator legal. So MPI and NCCL calls are made one at a time, in the FIFO
+// order in which requests were submitted: every rank submits the same collectives in the same
+// order, so the order on the wire is the same everywhere. Queued requests (asynchronous ones, and
+// DistributedDataParallel's buckets during backward) run on the communication thread; a
+// synchronous collective submitted while nothing is queued or running runs on its caller's thread
+// instead (run()), with the communication thread parked — still one call at a time, still in order,
+// and without the two hand-offs, which cost more than the MPI call itself below a few MB.
 //
 // Watchdog: a second thread watches the request being executed; when it has not finished after
 // the timeout (a rank that never reached the collective, or ranks that passed different sizes),
