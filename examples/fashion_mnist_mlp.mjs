@@ -1,10 +1,12 @@
 // fashion_mnist_mlp.mjs — the main Fashion-MNIST MLP of examples/fashion_mnist_mlp.json,
-// 784-512(BatchNorm, ReLU, Dropout 0.2)-256(BatchNorm, ReLU, Dropout 0.2)-10, He init, Adam 1e-3,
-// batch 128, trained with the library API (not the CLI). Prints the test accuracy and the time
-// per epoch; writes an HTML report (curves, confusion matrix) to runs/examples/.
+// 784-512(BatchNorm, ReLU, Dropout 0.2)-256(BatchNorm, ReLU, Dropout 0.2)-10, He init, AdamW
+// (lr 1e-3, weight decay 0.01) under a one-cycle schedule (max lr 3e-3, stepped per batch),
+// cross-entropy with label smoothing 0.1, batch 128, trained with the library API (not the CLI).
+// Prints the test accuracy and the time per epoch; writes an HTML report (curves, confusion
+// matrix) to runs/examples/.
 //
-//   node examples/fashion_mnist_mlp.mjs           # 3 epochs (about a minute on 2 cores)
-//   node examples/fashion_mnist_mlp.mjs --full    # the config's 15 epochs
+//   node examples/fashion_mnist_mlp.mjs           # 3 epochs (about 7 s on 2 cores)
+//   node examples/fashion_mnist_mlp.mjs --full    # the config's 10 epochs (≈ 90 % test accuracy)
 //   node examples/fashion_mnist_mlp.mjs --epochs 8
 //   node examples/fashion_mnist_mlp.mjs --smoke   # 2 000 images, 1 epoch
 import { readFileSync } from 'node:fs';
@@ -45,14 +47,18 @@ if (f.smoke) { trainX = trainX.narrow(0, 0, 2000); trainY = trainY.narrow(0, 0, 
 const v = config.dataset.validationSplit;
 const [trainSet, valSet] = data.randomSplit(new data.TensorDataset(trainX, trainY), [1 - v, v], { seed: config.seed, stratify: trainY });
 const model = buildModel(config.model);
-const optimizer = new optim.Adam(model.parameters(), { lr: config.optimizer.lr });
+const optimizer = new optim.AdamW(model.parameters(), { lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
+const train = new data.DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed });
+// The one-cycle schedule spans the run: warm-up to maxLr over 30 % of the batches, then cosine down.
+const scheduler = new optim.lrScheduler.OneCycleLR(optimizer, { maxLr: config.scheduler.maxLr, totalSteps: train.length * epochs });
 console.log(`Fashion-MNIST MLP: ${trainSet.length} train / ${valSet.length} validation / ${testX.shape[0]} test images, ${epochs} epoch(s)`);
 
 const history = await fit(model, {
-  train: new data.DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed }),
+  train,
   validation: new data.DataLoader(valSet, { batchSize: 1000 }),
-  loss: new nn.CrossEntropyLoss(),
+  loss: new nn.CrossEntropyLoss({ labelSmoothing: config.loss.labelSmoothing }),
   optimizer,
+  scheduler,
   epochs,
   metrics: config.metrics,
   progress: !f.smoke,

@@ -82,7 +82,7 @@ async function pool(jobs, n = Math.max(1, availableParallelism())) {
 }
 
 // The flags of binding.gyp (C++17, -O3, no errno from math functions), plus warnings.
-const CXXFLAGS = ['-std=c++17', '-O3', '-fno-math-errno', '-pthread', '-Wall', '-Wextra'];
+const CXXFLAGS = ['-std=c++17', '-O3', '-fno-math-errno', '-fno-trapping-math', '-pthread', '-Wall', '-Wextra'];
 
 // An object is rebuilt when its source or any header under native/ is newer (the headers are few
 // and shared, so any header change rebuilds everything).

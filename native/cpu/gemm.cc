@@ -35,8 +35,9 @@
 // whose packed operands would pass 32 MB. Batches that divide evenly among the threads run whole
 // entries per thread instead (gemm_blocked, with per-thread packing buffers).
 //
-// Products with M·N·K ≤ 16³ skip packing and threads altogether (gemm_small), and products under
-// 64³ multiply-adds stay on the calling thread.
+// Products with M·N·K ≤ 16³ skip packing and threads altogether (gemm_small); float32 products up
+// to 72³ with K ≤ 320 run unpacked on the calling thread with the AVX2 tiles (gemm_direct_f32);
+// other products under 64³ multiply-adds stay on the calling thread.
 //
 // Numerics: float32 accumulates in float32, as every BLAS does (a float64 accumulator would halve
 // the vector width): the error is bounded by K·ε·Σ|a·b| and in practice grows like √K·ε·Σ|a·b|;
@@ -971,8 +972,8 @@ void gemm_small(Op<S> a, Op<S> b, S* c, int64_t ldc, int64_t m, int64_t n, int64
 // below kDirectWork multiply-adds and for K ≤ kDirectMaxK (the B panel, K×16 floats, stays in L1).
 // Rows `R` of the tile and vectors `NV` (1 or 2 of 8 columns) are template arguments so that the
 // accumulators stay in registers; `mask` holds the valid columns of the last vector.
-#if defined(ENTRENA_GEMM_X86)
 constexpr int64_t kDirectMaxK = 320;
+#if defined(ENTRENA_GEMM_X86)
 
 template <int R, int NV, bool kMasked>
 ENTRENA_AVX2 void direct_tile_f32(int64_t k, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
@@ -1064,7 +1065,7 @@ ENTRENA_AVX2 bool gemm_direct_f32(Op<float> a, Op<float> b, float* c, int64_t ld
 // at most kDirectWork multiply-adds, on the calling thread. Measured on a 2-core Zen 3 (paired
 // runs, one call from JS each): the direct path runs 85–92 GFLOP/s from 48³ up, against 60–75 for
 // the packed path on one thread and 75–98 on two at 64³–72³; from 80³ the packed path on two
-// threads is faster (98–128 against 88–92). 16³ takes 0.65 µs instead of 1.5 (the scalar loop).
+// threads is faster (98–128 against 88–92).
 // ENTRENA_GEMM_DIRECT_WORK overrides the bound (0 turns the path off), for such measurements.
 constexpr int64_t kDirectWork = 72 * 72 * 72;
 int64_t direct_work() {
@@ -1074,11 +1075,20 @@ int64_t direct_work() {
   }();
   return w;
 }
+// The products gemm_small takes (M·N·K ≤ 16³) stay there: its separate multiplies and adds are
+// the rounding the tiny float32 parity cases were matched with (L-BFGS's line search, over a few
+// such products per step, moved by 1.3e-3 after five steps with fused multiply-adds instead).
+bool direct_on() {
+#if defined(ENTRENA_GEMM_X86)
+  return use_avx2() && direct_work() > kSmallWork;
+#else
+  return false;
+#endif
+}
 template <typename S>
 bool direct_fits(int64_t m, int64_t n, int64_t k) {
-#if defined(ENTRENA_GEMM_X86)
-  if constexpr (std::is_same<S, float>::value) return use_avx2() && k <= kDirectMaxK && m * n * k <= direct_work();
-#endif
+  if constexpr (std::is_same<S, float>::value)
+    return direct_on() && k <= kDirectMaxK && m * n * k <= direct_work() && !(m * n * k <= kSmallWork && n <= kSmallMaxN);
   (void)m, (void)n, (void)k;
   return false;
 }
@@ -1424,7 +1434,7 @@ Status gemm_t(const GemmArgs& g) {
 const char* gemm_kernel_name() { return plan_for<float>().name; }
 
 GemmDirectInfo gemm_direct_info() {
-  return GemmDirectInfo{direct_fits<float>(1, 1, 1) ? direct_work() : 0, g_direct_calls.load(std::memory_order_relaxed)};
+  return GemmDirectInfo{direct_on() ? direct_work() : 0, g_direct_calls.load(std::memory_order_relaxed)};
 }
 
 Status gemm(const GemmArgs& g) {

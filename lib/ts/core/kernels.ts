@@ -68,10 +68,17 @@ export function fromHost(values: ArrayLike<number>, shape: Shape, dtype: DType, 
     const wide = fromHost(values, shape, 'float32', device);
     try { return copyAs(wide, dtype); } finally { wide.dispose(); }
   }
-  const host = typedArrayFor(dtype, values.length);
-  host.set(values);
+  // A typed array of the dtype's own type is written as it is (no host copy of large data).
+  const same = dtype === 'float32' ? values instanceof Float32Array : dtype === 'float64' ? values instanceof Float64Array : values instanceof Int32Array;
+  let host: ArrayBufferView;
+  if (same) host = values as unknown as ArrayBufferView;
+  else {
+    const copy = typedArrayFor(dtype, values.length);
+    copy.set(values);
+    host = copy;
+  }
   const t = Tensor.empty(shape, dtype, device);
-  if (host.length) writeHost(t, host);
+  if (values.length) writeHost(t, host);
   return t;
 }
 

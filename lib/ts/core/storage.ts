@@ -1,16 +1,21 @@
 /**
- * storage.ts — one native buffer, shared by the tensors that view it, and the small-buffer pool.
+ * storage.ts — one native buffer, shared by the tensors that view it, and the host-buffer pool.
  *
- * Small host buffers are recycled through a per-size pool instead of going back to the allocator:
- * creating and finalising an N-API External costs about half a microsecond, which would dominate
- * a small elementwise op. The pool is bounded (kPoolBytes) and `emptyCache()` drains it.
+ * Host buffers up to kPoolMaxBuffer are recycled through a per-size pool instead of going back to
+ * the allocator. Small ones because creating and finalising an N-API External costs about half a
+ * microsecond, which would dominate a small elementwise op; the larger ones (a training step's
+ * activations and gradients, 100 KB to a few MB, the same sizes every step) because glibc serves
+ * them from fresh pages: above its mmap threshold each is an mmap and munmap, and below it two or
+ * three freed at the top of the heap pass the trim threshold and go back to the kernel, so every
+ * step pays a page fault per 4 KB again (measured: two 256 KB products in a row took 470 µs instead
+ * of 20). The pool is bounded (kPoolBytes) and `emptyCache()` drains it.
  */
 import { DEVICE_CODE, native, type Handle } from '../native.js';
 import type { DeviceName } from './dtype.js';
 
-const kPoolMaxBuffer = 16 * 1024;
+const kPoolMaxBuffer = 4 * 1024 * 1024;
 const kPoolPerSize = 64;
-const kPoolBytes = 4 * 1024 * 1024;
+const kPoolBytes = 64 * 1024 * 1024;
 const pool = new Map<number, Storage[]>();
 let pooledBytes = 0;
 
@@ -58,12 +63,12 @@ export class Storage {
   }
 }
 
-/** Bytes the small-buffer pool holds for reuse. */
+/** Bytes the host-buffer pool holds for reuse. */
 export function poolBytes(): number {
   return pooledBytes;
 }
 
-/** Returns the pooled small host buffers to the allocator. */
+/** Returns the pooled host buffers to the allocator. */
 export function emptyCache(): void {
   for (const list of pool.values()) for (const s of list) native.free(s.handle);
   pool.clear();

@@ -7,9 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkNumber, checkOptions, checkPositiveInt, shapeStr } from '../check.js';
 import { ArgumentError, FormatError, describe } from '../errors.js';
-import { randn, reshape, tensor } from '../ops/index.js';
+import { randn, tensor } from '../ops/index.js';
 import { Tensor, checkDevice, type DeviceName } from '../tensor.js';
-import { readIdx } from './idx.js';
+import { readIdx, readIdxValues } from './idx.js';
+import { writeHost } from '../core/kernels.js';
 import { checkSeed, withSeed } from './random.js';
 
 /**
@@ -83,6 +84,18 @@ function locate(dir: string, base: string): string {
   throw new ArgumentError(`fashionMnist: cannot find ${base}.gz or ${base} in ${dir}. ${howToGet(dir)}`);
 }
 
+let quotients: Float32Array | null = null;
+/** k / 255 in float32 for every byte k, computed once by the division kernel. */
+function byteQuotients(): Float32Array {
+  if (!quotients) {
+    const k = tensor(Float32Array.from({ length: 256 }, (_, i) => i));
+    const q = k.div(255);
+    quotients = q.data() as Float32Array;
+    k.dispose(); q.dispose();
+  }
+  return quotients;
+}
+
 /**
  * Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): 60 000 training and 10 000 test images of 28×28
  * grey clothing items in 10 classes (`fashionMnistClasses`), read from the IDX files in `dir`
@@ -108,23 +121,35 @@ export function fashionMnist(options: { dir?: string; flatten?: boolean; device?
     testImages: locate(dir, FILES.testImages), testLabels: locate(dir, FILES.testLabels),
   };
   const split = (imagesPath: string, labelsPath: string): { x: Tensor; y: Tensor } => {
-    const raw = readIdx(imagesPath);
-    if (raw.ndim !== 3 || raw.shape[1] !== 28 || raw.shape[2] !== 28) {
-      raw.dispose();
+    const raw = readIdxValues(imagesPath, where);
+    const n = raw.shape[0];
+    if (raw.shape.length !== 3 || raw.shape[1] !== 28 || raw.shape[2] !== 28)
       throw new FormatError(`${where}: ${imagesPath} holds shape ${shapeStr(raw.shape)}, expected [N, 28, 28] images`);
-    }
     const y = readIdx(labelsPath, { dtype: 'int32', device });
-    if (y.ndim !== 1 || y.shape[0] !== raw.shape[0]) {
-      raw.dispose(); y.dispose();
-      throw new FormatError(`${where}: ${labelsPath} holds shape ${shapeStr(y.shape)}, expected [${raw.shape[0]}] labels (one per image of ${imagesPath})`);
+    if (y.ndim !== 1 || y.shape[0] !== n) {
+      y.dispose();
+      throw new FormatError(`${where}: ${labelsPath} holds shape ${shapeStr(y.shape)}, expected [${n}] labels (one per image of ${imagesPath})`);
     }
-    const scaled = raw.div(255);
-    raw.dispose();
-    const n = scaled.shape[0];
-    const shaped = reshape(scaled, flatten ? [n, 784] : [n, 1, 28, 28]);
-    const x = shaped.to(device);
-    if (shaped !== scaled) scaled.dispose();
-    if (x !== shaped) shaped.dispose();
+    const shape = flatten ? [n, 784] : [n, 1, 28, 28];
+    if (raw.values instanceof Uint8Array) {
+      // Bytes (the files' type): one pass through a table of the 256 float32 quotients k / 255,
+      // which the division kernel computes, so the values are those of `images.div(255)`; written
+      // into the tensor a cache-sized chunk at a time (no 188 MB host copy to fault in first).
+      const table = byteQuotients(), src = raw.values;
+      const host = Tensor.empty(shape, 'float32', 'cpu');
+      const chunk = new Float32Array(Math.min(src.length, 1 << 16));
+      for (let start = 0; start < src.length; start += chunk.length) {
+        const m = Math.min(chunk.length, src.length - start);
+        for (let i = 0; i < m; i++) chunk[i] = table[src[start + i]];
+        writeHost(host, m === chunk.length ? chunk : chunk.subarray(0, m), start);
+      }
+      const x = host.to(device);
+      if (x !== host) host.dispose();
+      return { x, y };
+    }
+    const scaled = tensor(raw.values, { shape, dtype: 'float32' }).div(255);
+    const x = scaled.to(device);
+    if (x !== scaled) scaled.dispose();
     return { x, y };
   };
   const train = split(paths.trainImages, paths.trainLabels);

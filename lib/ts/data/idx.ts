@@ -45,6 +45,15 @@ export function readIdx(path: string, options: ReadIdxOptions = {}): Tensor {
   checkOptions<ReadIdxOptions>(options, where, ['dtype', 'device']);
   if (options.dtype !== undefined) checkDType(options.dtype, where);
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device, where);
+  const { shape, values, type } = readIdxValues(path, where);
+  return tensor(values, { shape, dtype: options.dtype ?? type.dtype, device });
+}
+
+/**
+ * @internal The values of an IDX file as the typed array of its type (ubyte as Uint8Array) and its
+ * shape, checked as `readIdx` documents; `where` names the caller in messages.
+ */
+export function readIdxValues(path: string, where: string): { shape: number[]; values: IdxValues; type: { name: string; size: number; dtype: DType } } {
   let bytes: Buffer = readFileSync(path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
@@ -60,9 +69,10 @@ export function readIdx(path: string, options: ReadIdxOptions = {}): Tensor {
     throw new FormatError(`${where}: ${path} is truncated: its header declares shape ${shapeStr(shape)} of ${type.name} (${count * type.size} bytes of data), but only ${bytes.length - offset} bytes follow the header`);
   if (bytes.length > expected)
     throw new FormatError(`${where}: ${path} has ${bytes.length - expected} bytes after the ${count} ${type.name} values its header declares (shape ${shapeStr(shape)})`);
-  const values = decode(bytes, offset, count, type.size, bytes[2]);
-  return tensor(values, { shape, dtype: options.dtype ?? type.dtype, device });
+  return { shape, values: decode(bytes, offset, count, type.size, bytes[2]), type };
 }
+
+type IdxValues = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array;
 
 function parseHeader(bytes: Buffer, path: string, where: string): { shape: number[]; type: { name: string; size: number; dtype: DType }; offset: number } {
   if (bytes.length < 4) throw new FormatError(`${where}: ${path} is too short to be an IDX file (${bytes.length} bytes; the magic number alone takes 4)`);
@@ -80,7 +90,7 @@ function parseHeader(bytes: Buffer, path: string, where: string): { shape: numbe
   return { shape, type, offset };
 }
 
-function decode(bytes: Buffer, offset: number, count: number, size: number, code: number): Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array {
+function decode(bytes: Buffer, offset: number, count: number, size: number, code: number): IdxValues {
   switch (code) {
     case 0x08: return new Uint8Array(bytes.buffer, bytes.byteOffset + offset, count);
     case 0x09: return new Int8Array(bytes.buffer, bytes.byteOffset + offset, count);
