@@ -333,6 +333,28 @@ export function matOperand(t: Tensor, batch: number): MatOperand {
   return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch !== 1 ? 0 : rows * cols) : 0 };
 }
 
+/**
+ * out [M, N] = x [M, K] · y [K, N] for two matrices each stored row- or column-major (no copy
+ * needed): the unrecorded 2-D matmul, without operand descriptors. Returns false, doing nothing,
+ * when an operand is a strided view that `matOperand` would copy.
+ */
+export function matmulInto(x: Tensor, y: Tensor, out: Tensor): boolean {
+  const m = x.shape[0], k = x.shape[1], n = y.shape[1];
+  let xr = x.strides[0], xc = x.strides[1], yr = y.strides[0], yc = y.strides[1];
+  if (k === 1) xc = 1;
+  if (m === 1) xr = Math.max(k, 1);
+  if (n === 1) yc = 1;
+  if (k === 1) yr = Math.max(n, 1);
+  const xt = !(xc === 1 && xr >= Math.max(k, 1));
+  if (xt && !(xr === 1 && xc >= Math.max(m, 1))) return false;
+  const yt = !(yc === 1 && yr >= Math.max(n, 1));
+  if (yt && !(yr === 1 && yc >= Math.max(k, 1))) return false;
+  if (matmulTf32) return false;
+  native.gemm(DTYPE_CODE[out.dtype], xt, yt, m, n, k, 1, x.storage.handle, x.offset, xt ? xc : xr, 0,
+    y.storage.handle, y.offset, yt ? yc : yr, 0, 0, out.storage.handle, out.offset, n, 0, 1);
+  return true;
+}
+
 /** Whether float32 GEMMs may use TF32 tensor cores (amp.setFloat32MatmulPrecision; CUDA only). */
 let matmulTf32 = false;
 /** @internal Set by amp.setFloat32MatmulPrecision. */

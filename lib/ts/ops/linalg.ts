@@ -9,7 +9,7 @@
 import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
-import { copyStrided, gemm, matOperand, type MatOperand } from '../core/kernels.js';
+import { copyStrided, gemm, matOperand, matmulInto, type MatOperand } from '../core/kernels.js';
 import { composite, defineOp, needsInputGrad, runOp, runOp2, type OpDef } from './door.js';
 import { reshape, transpose, unsqueeze } from './shape.js';
 import { sum } from './reduce.js';
@@ -41,6 +41,12 @@ function matmul2d(x: Tensor, y: Tensor): Tensor {
   if (y.shape[0] !== K) return matmulForward(x, y);
   const out = Tensor.empty([M, N], x.dtype, x.device);
   if (out.size === 0) return out;
+  try {
+    if (matmulInto(x, y, out)) return out;
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
   let A: MatOperand | null = null, B: MatOperand | null = null;
   try {
     A = matOperand(x, 1);
