@@ -221,6 +221,35 @@ describe('dispose', () => {
   });
 });
 
+describe('host-buffer pool', () => {
+  it('reuses a freed buffer of the same size (up to 4 MB), stays within 64 MB, and emptyCache drains it', () => {
+    E.emptyCache();
+    expect(E.memory().cpu.pooledBytes).toBe(0);
+    // A [128, 512] float32 activation (256 KB): freed into the pool, and the next one reuses it.
+    const a = E.zeros([128, 512]);
+    a.dispose();
+    expect(E.memory().cpu.pooledBytes).toBe(128 * 512 * 4);
+    const b = E.ones([128, 512]);
+    expect(E.memory().cpu.pooledBytes).toBe(0);
+    const s = b.sum();
+    expect(s.item()).toBe(128 * 512); // the reused buffer holds what was written, not stale values
+    s.dispose();
+    b.dispose();
+    const pooled = E.memory().cpu.pooledBytes;  // the 256 KB buffer and the sum's small ones
+    expect(pooled).toBeGreaterThanOrEqual(128 * 512 * 4);
+    // Over 4 MB: never pooled.
+    E.zeros([1024, 1025]).dispose();
+    expect(E.memory().cpu.pooledBytes).toBe(pooled);
+    // Many sizes at once: the pool keeps at most 64 MB.
+    const many = Array.from({ length: 40 }, (_, i) => E.zeros([1000 + i, 1000]));
+    for (const t of many) t.dispose();
+    expect(E.memory().cpu.pooledBytes).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(E.memory().cpu.pooledBytes).toBeGreaterThan(32 * 1024 * 1024);
+    E.emptyCache();
+    expect(E.memory().cpu.pooledBytes).toBe(0);
+  });
+});
+
 describe('tidy', () => {
   it('disposes intermediates and keeps the returned tensor', () => {
     const before = E.memory().cpu.tensors;
