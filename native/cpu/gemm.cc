@@ -994,7 +994,9 @@ ENTRENA_AVX2 void direct_tile_f32(int64_t k, const float* a, int64_t a_rs, int64
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
     }
   }
-  // The C update rounds as the micro-kernel's does, so that a tile is bit for bit the packed path's.
+  // The C update rounds as the micro-kernel's does: a tile is bit for bit the packed path's, and so
+  // is a border tile when alpha is 1 and beta 0 or 1 (matmul, linear; the packed path merges its
+  // border tiles with separate multiplies and adds).
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r)
