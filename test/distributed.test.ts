@@ -217,7 +217,7 @@ describe(`distributed under mpirun${skipNote}`, () => {
     expect(r.code, r.stderr).toBe(0);
     const done = r.lines.filter((l) => 'checks' in l);
     expect(done.map((l) => l.rank).sort()).toEqual([0, 1]);
-    for (const l of done) expect(l.checks).toBe(182);
+    for (const l of done) expect(l.checks).toBe(202);
     expect(r.lines.filter((l) => l.large === 30_000_000).length).toBe(2);
   });
 
@@ -226,7 +226,7 @@ describe(`distributed under mpirun${skipNote}`, () => {
     expect(r.code, r.stderr).toBe(0);
     const done = r.lines.filter((l) => 'checks' in l);
     expect(done.map((l) => l.rank).sort()).toEqual([0, 1, 2, 3]);
-    for (const l of done) expect(l.checks).toBe(182);
+    for (const l of done) expect(l.checks).toBe(202);
   });
 
   it.skipIf(!hasMpirun)('collectives on 3 ranks straight through MPI (verifyCollectives: false): every op and dtype, sizes 0, 1, 256, 1001', () => {
@@ -234,7 +234,7 @@ describe(`distributed under mpirun${skipNote}`, () => {
     expect(r.code, r.stderr).toBe(0);
     const done = r.lines.filter((l) => 'checks' in l);
     expect(done.map((l) => l.rank).sort()).toEqual([0, 1, 2]);
-    for (const l of done) expect(l.checks).toBe(181);
+    for (const l of done) expect(l.checks).toBe(201);
   });
 
   for (const [np, opt, tol] of [[2, 'sgd', 1e-12], [3, 'sgd', 1e-12], [2, 'adam', 1e-6]] as const) {

@@ -47,6 +47,13 @@ for (const dtype of ['float32', 'float64', 'int32', 'bfloat16', 'float16']) {
     const wb = distributed.allReduce(b, { op: 'min', asyncOp: true });
     expectEq(`allReduce asyncOp wait ${dtype} [${n}]`, Array.from(wb.wait().data()), Array.from({ length: n }, (_, i) => reduce('min', i)));
     expectEq(`allReduce asyncOp await ${dtype} [${n}]`, Array.from((await wa).data()), Array.from({ length: n }, (_, i) => reduce('max', i)));
+    // A synchronous collective issued while an asynchronous one is queued waits its turn (FIFO) on
+    // the communication thread; one issued when nothing is queued runs on this thread.
+    const c = tensor(mine, { dtype, shape: [n] }), d = tensor(mine, { dtype, shape: [n] });
+    const wc = distributed.allReduce(c, { op: 'sum', asyncOp: true });
+    distributed.allReduce(d, { op: 'max' });
+    expectEq(`allReduce sync behind asyncOp ${dtype} [${n}]`, [...Array.from(d.data()), ...Array.from(wc.wait().data())],
+      [...Array.from({ length: n }, (_, i) => reduce('max', i)), ...Array.from({ length: n }, (_, i) => reduce('sum', i))]);
     for (const root of [0, size - 1]) {
       const t = tensor(mine, { dtype, shape: [n] });
       distributed.broadcast(t, root);
