@@ -1077,9 +1077,7 @@ int64_t direct_work() {
   }();
   return w;
 }
-// The products gemm_small takes (M·N·K ≤ 16³) stay there: its separate multiplies and adds are
-// the rounding the tiny float32 parity cases were matched with (L-BFGS's line search, over a few
-// such products per step, moved by 1.3e-3 after five steps with fused multiply-adds instead).
+// On when the AVX2 kernel runs and the bound reaches past gemm_small's products.
 bool direct_on() {
 #if defined(ENTRENA_GEMM_X86)
   return use_avx2() && direct_work() > kSmallWork;
@@ -1090,7 +1088,7 @@ bool direct_on() {
 template <typename S>
 bool direct_fits(int64_t m, int64_t n, int64_t k) {
   if constexpr (std::is_same<S, float>::value)
-    return direct_on() && k <= kDirectMaxK && m * n * k <= direct_work() && !(m * n * k <= kSmallWork && n <= kSmallMaxN);
+    return direct_on() && k <= kDirectMaxK && m * n * k <= direct_work();
   (void)m, (void)n, (void)k;
   return false;
 }
@@ -1395,8 +1393,11 @@ Status gemm_t(const GemmArgs& g) {
     ops(bi, &a, &b);
     S* c0 = C + bi * g.stride_c;
     bool ok = true;
-    if (direct) ok = gemm_direct(a, b, c0, g.ldc, m, n, k, alpha, beta);
-    else if (m * n * k <= kSmallWork && n <= kSmallMaxN) gemm_small(a, b, c0, g.ldc, m, n, k, alpha, beta);
+    // gemm_small before the direct path: its separate multiplies and adds are the rounding the tiny
+    // float32 parity cases were matched with (L-BFGS's line search, over a few such products per
+    // step, moved by 1.3e-3 after five steps with the direct path's fused multiply-adds).
+    if (m * n * k <= kSmallWork && n <= kSmallMaxN) gemm_small(a, b, c0, g.ldc, m, n, k, alpha, beta);
+    else if (direct) ok = gemm_direct(a, b, c0, g.ldc, m, n, k, alpha, beta);
     else if constexpr (kWidened<S>) ok = gemm_blocked_widened(pl, a, b, c0, g.ldc, m, n, k, alpha, beta);
     else ok = gemm_blocked(pl, a, b, c0, g.ldc, m, n, k, alpha, beta);
     if (!ok) out_of_memory.store(true);

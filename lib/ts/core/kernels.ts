@@ -323,36 +323,45 @@ export interface MatOperand { t: Tensor; trans: boolean; ld: number; batchStride
 export function matOperand(t: Tensor, batch: number): MatOperand {
   const nd = t.ndim;
   const rows = t.shape[nd - 2], cols = t.shape[nd - 1];
-  let rs = t.strides[nd - 2], cs = t.strides[nd - 1];
-  if (cols === 1) cs = 1;
-  if (rows === 1) rs = Math.max(cols, 1);
+  const ld = leadingDim(rows, cols, t.strides[nd - 2], t.strides[nd - 1]);
   const bs = nd === 3 ? (t.shape[0] === 1 && batch !== 1 ? 0 : t.strides[0]) : 0;
-  if (cs === 1 && rs >= Math.max(cols, 1)) return { t, trans: false, ld: rs, batchStride: bs };
-  if (rs === 1 && cs >= Math.max(rows, 1)) return { t, trans: true, ld: cs, batchStride: bs };
+  if (ld !== 0) return { t, trans: ld < 0, ld: Math.abs(ld), batchStride: bs };
   const c = copyAs(t);
   return { t: c, trans: false, ld: Math.max(cols, 1), batchStride: nd === 3 ? (t.shape[0] === 1 && batch !== 1 ? 0 : rows * cols) : 0 };
 }
 
 /**
- * out [M, N] = x [M, K] · y [K, N] for two matrices each stored row- or column-major (no copy
- * needed): the unrecorded 2-D matmul, without operand descriptors. Returns false, doing nothing,
- * when an operand is a strided view that `matOperand` would copy.
+ * How the GEMM reads a rows × cols matrix with row stride `rs` and column stride `cs`: its leading
+ * dimension when it is row-major, minus it when it is column-major (read transposed), 0 when it is
+ * neither (a strided slice, to copy). A single row or column is both; row-major is preferred.
  */
-export function matmulInto(x: Tensor, y: Tensor, out: Tensor): boolean {
+function leadingDim(rows: number, cols: number, rs: number, cs: number): number {
+  if (cols === 1) cs = 1;
+  if (rows === 1) rs = Math.max(cols, 1);
+  if (cs === 1 && rs >= Math.max(cols, 1)) return rs;
+  if (rs === 1 && cs >= Math.max(rows, 1)) return -cs;
+  return 0;
+}
+
+/**
+ * x [M, K] · y [K, N] as a new tensor, for two matrices the GEMM reads in place (row- or
+ * column-major): the unrecorded 2-D matmul, without operand descriptors. Null, having made
+ * nothing, when an operand is a strided view that `matOperand` would copy, or when TF32 is on.
+ */
+export function matmulDirect(x: Tensor, y: Tensor): Tensor | null {
   const m = x.shape[0], k = x.shape[1], n = y.shape[1];
-  let xr = x.strides[0], xc = x.strides[1], yr = y.strides[0], yc = y.strides[1];
-  if (k === 1) xc = 1;
-  if (m === 1) xr = Math.max(k, 1);
-  if (n === 1) yc = 1;
-  if (k === 1) yr = Math.max(n, 1);
-  const xt = !(xc === 1 && xr >= Math.max(k, 1));
-  if (xt && !(xr === 1 && xc >= Math.max(m, 1))) return false;
-  const yt = !(yc === 1 && yr >= Math.max(n, 1));
-  if (yt && !(yr === 1 && yc >= Math.max(k, 1))) return false;
-  if (matmulTf32) return false;
-  native.gemm(DTYPE_CODE[out.dtype], xt, yt, m, n, k, 1, x.storage.handle, x.offset, xt ? xc : xr, 0,
-    y.storage.handle, y.offset, yt ? yc : yr, 0, 0, out.storage.handle, out.offset, n, 0, 1);
-  return true;
+  const ldx = leadingDim(m, k, x.strides[0], x.strides[1]), ldy = leadingDim(k, n, y.strides[0], y.strides[1]);
+  if (ldx === 0 || ldy === 0 || matmulTf32) return null;
+  const out = Tensor.empty([m, n], x.dtype, x.device);
+  if (out.size === 0) return out;
+  try {
+    native.gemm(DTYPE_CODE[out.dtype], ldx < 0, ldy < 0, m, n, k, 1, x.storage.handle, x.offset, Math.abs(ldx), 0,
+      y.storage.handle, y.offset, Math.abs(ldy), 0, 0, out.storage.handle, out.offset, n, 0, 1);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+  return out;
 }
 
 /** Whether float32 GEMMs may use TF32 tensor cores (amp.setFloat32MatmulPrecision; CUDA only). */

@@ -147,7 +147,7 @@ export function fashionMnist(options: { dir?: string; flatten?: boolean; device?
       if (x !== host) host.dispose();
       return { x, y };
     }
-    const scaled = tensor(raw.values, { shape, dtype: 'float32' }).div(255);
+    const scaled = tensor(raw.values, { shape, dtype: raw.type.dtype }).div(255);
     const x = scaled.to(device);
     if (x !== scaled) scaled.dispose();
     return { x, y };

@@ -9,7 +9,7 @@
 import { ShapeError } from '../errors.js';
 import { shapeStr } from '../check.js';
 import { Tensor } from '../core/tensor.js';
-import { copyStrided, gemm, matOperand, matmulInto, type MatOperand } from '../core/kernels.js';
+import { copyStrided, gemm, matOperand, matmulDirect } from '../core/kernels.js';
 import { composite, defineOp, needsInputGrad, runOp, runOp2, type OpDef } from './door.js';
 import { reshape, transpose, unsqueeze } from './shape.js';
 import { sum } from './reduce.js';
@@ -33,33 +33,13 @@ function product(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * [M, K]·[K, N] without an op scope: it makes only its result and the copies of strided operands,
- * which it frees itself (also when the GEMM throws). A shape mismatch takes the forward's message.
+ * [M, K]·[K, N], unrecorded: straight to the GEMM without an op scope when both operands are read
+ * in place (the most frequent call); otherwise (strided views, TF32) `product` in a scope of its
+ * own, which frees the operand copies. A shape mismatch takes the forward's message.
  */
 function matmul2d(x: Tensor, y: Tensor): Tensor {
-  const M = x.shape[0], K = x.shape[1], N = y.shape[1];
-  if (y.shape[0] !== K) return matmulForward(x, y);
-  const out = Tensor.empty([M, N], x.dtype, x.device);
-  if (out.size === 0) return out;
-  try {
-    if (matmulInto(x, y, out)) return out;
-  } catch (e) {
-    out.dispose();
-    throw e;
-  }
-  let A: MatOperand | null = null, B: MatOperand | null = null;
-  try {
-    A = matOperand(x, 1);
-    B = matOperand(y, 1);
-    gemm(A, B, M, N, K, 1, 0, out, N, 0, 1);
-  } catch (e) {
-    out.dispose();
-    throw e;
-  } finally {
-    if (A !== null && A.t !== x) A.t.dispose();
-    if (B !== null && B.t !== y) B.t.dispose();
-  }
-  return out;
+  if (y.shape[0] !== x.shape[1]) return matmulForward(x, y);
+  return matmulDirect(x, y) ?? composite(() => product(x, y));
 }
 
 /** matmul's forward: the shape rules of torch.matmul for ranks 1 to 3, then one (batched) GEMM. */
